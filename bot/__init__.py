@@ -1,0 +1,1 @@
+"""Neutral message model, router, platform adapters, CLI and composition root."""

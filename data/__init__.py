@@ -1,0 +1,1 @@
+"""Programme tables, SQLAlchemy models, import, search and repositories."""

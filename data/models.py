@@ -1,0 +1,227 @@
+"""SQLAlchemy 2.0 typed models: programmes, sectors, tasks, agencies and chat state."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy reads it on the class
+        datetime: DateTime(timezone=True),
+        date: Date,
+    }
+
+
+class AgencyKind(StrEnum):
+    """Broad kind of an agency, used for display and routing."""
+
+    DEPARTMENT = "department"  # Sở
+    BOARD = "board"  # Ban quản lý
+    OFFICE = "office"  # Văn phòng
+    BANK = "bank"
+    INSURANCE = "insurance"
+    MEDIA = "media"
+    LOCAL = "local"  # UBND cấp huyện/xã
+    COLLECTIVE = "collective"  # "Các sở, ban ngành"
+    ENTERPRISE = "enterprise"
+    OTHER = "other"
+
+
+class AliasKind(StrEnum):
+    """How an alias of an agency came about."""
+
+    VARIANT = "variant"  # spelling seen in a decision
+    ABBREVIATION = "abbreviation"  # what people type: SKHĐT, VHTTDL
+
+
+class Programme(Base):
+    """One decision (action programme) whose tables were imported."""
+
+    __tablename__ = "programme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_number: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_on: Mapped[date | None]
+    issuer: Mapped[str] = mapped_column(String(255), default="")
+    signer: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(Text, default="")
+    report_month: Mapped[int] = mapped_column(Integer, default=12)
+    report_day: Mapped[int] = mapped_column(Integer, default=15)
+    coordinating_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    source_name: Mapped[str] = mapped_column(String(255), default="")
+    imported_at: Mapped[datetime | None]
+
+    sectors: Mapped[list[Sector]] = relationship(
+        back_populates="programme", order_by="Sector.number", cascade="all, delete-orphan"
+    )
+    tasks: Mapped[list[Task]] = relationship(
+        back_populates="programme", order_by="Task.position", cascade="all, delete-orphan"
+    )
+    coordinating_agency: Mapped[Agency | None] = relationship()
+
+
+class Sector(Base):
+    """A service sector of a programme (1 CNTT-TT … 9 hỗ trợ kinh doanh)."""
+
+    __tablename__ = "sector"
+    __table_args__ = (UniqueConstraint("programme_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(255))
+
+    programme: Mapped[Programme] = relationship(back_populates="sectors")
+    tasks: Mapped[list[Task]] = relationship(back_populates="sector", order_by="Task.position")
+
+
+class Agency(Base):
+    """An agency as named in a decision, with its aliases and 2025 successor."""
+
+    __tablename__ = "agency"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    folded_name: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), default=AgencyKind.OTHER.value)
+    is_collective: Mapped[bool] = mapped_column(Boolean, default=False)
+    successor_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    successor_effective_on: Mapped[date | None]
+    successor_basis: Mapped[str | None] = mapped_column(Text)
+    successor_confirmed: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    aliases: Mapped[list[AgencyAlias]] = relationship(
+        back_populates="agency", cascade="all, delete-orphan", order_by="AgencyAlias.id"
+    )
+    successor: Mapped[Agency | None] = relationship(remote_side="Agency.id")
+
+
+class AgencyAlias(Base):
+    """Another way of writing an agency's name (spelling variant or abbreviation)."""
+
+    __tablename__ = "agency_alias"
+    __table_args__ = (UniqueConstraint("folded", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(255))
+    folded: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=AliasKind.VARIANT.value)
+
+    agency: Mapped[Agency] = relationship(back_populates="aliases")
+
+
+class Task(Base):
+    """A task of a programme's appendix table, with its narrative measures."""
+
+    __tablename__ = "task"
+    __table_args__ = (UniqueConstraint("programme_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sector.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(Text)
+    lead_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    target_years: Mapped[list[int]] = mapped_column(JSON, default=list)
+    deadline: Mapped[date | None]
+
+    programme: Mapped[Programme] = relationship(back_populates="tasks")
+    sector: Mapped[Sector] = relationship(back_populates="tasks")
+    lead_agency: Mapped[Agency | None] = relationship()
+    partners: Mapped[list[TaskPartner]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", order_by="TaskPartner.position"
+    )
+    measures: Mapped[list[Measure]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", order_by="Measure.position"
+    )
+
+
+class TaskPartner(Base):
+    """A cooperating agency (or collective) of a task."""
+
+    __tablename__ = "task_partner"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("task.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    task: Mapped[Task] = relationship(back_populates="partners")
+    agency: Mapped[Agency] = relationship()
+
+
+class Measure(Base):
+    """A concrete measure (`+ ` line, or a bare `- ` heading) from section II."""
+
+    __tablename__ = "measure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    heading: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text)
+
+    task: Mapped[Task] = relationship(back_populates="measures")
+
+
+class ChatRecord(Base):
+    """A chat the bot has seen on some platform (ids 64-bit safe as strings)."""
+
+    __tablename__ = "chat"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="private")
+    title: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    linked_at: Mapped[datetime | None]
+
+    agency: Mapped[Agency | None] = relationship()
+
+
+class PendingChoice(Base):
+    """Choices offered to one user in one chat, answered later by a digit or a button."""
+
+    __tablename__ = "pending_choice"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    actions: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""Platform-free command handlers: Incoming + services in, Reply list out."""

@@ -1,0 +1,1 @@
+"""Reminder rules, outbox and delivery."""

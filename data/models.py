@@ -225,3 +225,141 @@ class PendingChoice(Base):
     token: Mapped[str] = mapped_column(String(32), unique=True)
     actions: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+class Role(StrEnum):
+    """What a person may do."""
+
+    ADMIN = "admin"  # coordinating agency staff
+    FOCAL = "focal"  # cán bộ đầu mối of one agency
+    OBSERVER = "observer"  # leaders: read-only
+
+
+class TaskStatus(StrEnum):
+    """Status vocabulary of Vietnamese task-tracking systems."""
+
+    NOT_STARTED = "not_started"  # Chưa triển khai
+    IN_PROGRESS = "in_progress"  # Đang thực hiện
+    DONE = "done"  # Hoàn thành
+
+
+class UpdateState(StrEnum):
+    """Lifecycle of one status update (history is never overwritten)."""
+
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"  # corrected by a newer version from its author
+    RETURNED = "returned"  # sent back for rework by an admin
+
+
+class Person(Base):
+    """Someone the bot knows, with one role (and an agency for focal points/observers)."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    agency: Mapped[Agency | None] = relationship()
+    identities: Mapped[list[PersonIdentity]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+
+
+class PersonIdentity(Base):
+    """A person's account on one platform (a person may be known on several)."""
+
+    __tablename__ = "person_identity"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(64))
+    private_chat_id: Mapped[str | None] = mapped_column(String(64))
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Invitation(Base):
+    """A one-time join code (stored hashed) for an agency and role."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # links a platform
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+    agency: Mapped[Agency | None] = relationship()
+
+
+class StatusUpdate(Base):
+    """One report of one agency on one task for one reporting year; never overwritten."""
+
+    __tablename__ = "status_update"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[str] = mapped_column(Text, default="")
+    blocker: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocker_text: Mapped[str] = mapped_column(Text, default="")
+    proposal: Mapped[str] = mapped_column(Text, default="")
+    file_platform: Mapped[str | None] = mapped_column(String(16))
+    file_ref: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default=UpdateState.ACTIVE.value)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("status_update.id"))
+    returned_reason: Mapped[str | None] = mapped_column(Text)
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    returned_at: Mapped[datetime | None]
+    source_key: Mapped[str | None] = mapped_column(String(128), unique=True)  # platform:update_id
+    created_at: Mapped[datetime]
+
+    task: Mapped[Task] = relationship()
+    agency: Mapped[Agency] = relationship()
+    author: Mapped[Person] = relationship(foreign_keys=[author_id])
+
+
+class ProcessedUpdate(Base):
+    """A platform update already handled, so a redelivery is answered but not re-applied."""
+
+    __tablename__ = "processed_update"
+    __table_args__ = (UniqueConstraint("platform", "update_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Flow(Base):
+    """State of a guided multi-step conversation (survives restarts, expires when idle)."""
+
+    __tablename__ = "flow"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

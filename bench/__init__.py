@@ -1,0 +1,1 @@
+"""Benchmarks: each module's run() returns a Markdown section for bench/RESULTS.md."""

@@ -46,7 +46,9 @@ class Settings:
         platforms = _split(get("DAUMOI_PLATFORMS", ""))
         if not platforms:
             platforms = tuple(
-                name for name, token in (("telegram", telegram_token), ("zalo", zalo_token)) if token
+                name
+                for name, token in (("telegram", telegram_token), ("zalo", zalo_token))
+                if token
             )
         return cls(
             database_url=get("DAUMOI_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -58,7 +60,9 @@ class Settings:
             webhook_secret=get("DAUMOI_WEBHOOK_SECRET", ""),
             webhook_listen=get("DAUMOI_WEBHOOK_LISTEN", "127.0.0.1:8080"),
             zalo_token=zalo_token,
-            zalo_api_url=get("DAUMOI_ZALO_API_URL", "https://bot-api.zaloplatforms.com").rstrip("/"),
+            zalo_api_url=get("DAUMOI_ZALO_API_URL", "https://bot-api.zaloplatforms.com").rstrip(
+                "/"
+            ),
             public_url=get("DAUMOI_PUBLIC_URL", ""),
             admins=_split(get("DAUMOI_ADMINS", "")),
             timezone=get("DAUMOI_TIMEZONE", "Asia/Ho_Chi_Minh"),

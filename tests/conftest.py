@@ -11,7 +11,9 @@ from sqlalchemy import create_engine, text
 
 from data.db import Database
 
-POSTGRES_URL = os.environ.get("DAUMOI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DAUMOI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_SERVICES = os.environ.get("DAUMOI_REQUIRE_SERVICES", "") not in ("", "0", "false")
 
 

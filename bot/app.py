@@ -1,0 +1,121 @@
+"""Composition root: build the database, seed, search index and router from settings."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.model import (
+    CONSOLE_CAPABILITIES,
+    TELEGRAM_CAPABILITIES,
+    ZALO_CAPABILITIES,
+    Capabilities,
+)
+from bot.router import Router
+from bot.settings import Settings
+from data.db import MIGRATIONS_DIR, Database, upgrade
+
+if TYPE_CHECKING:
+    from data.importer import ImportReport
+    from data.search import SearchEngine
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "console": CONSOLE_CAPABILITIES,
+    "telegram": TELEGRAM_CAPABILITIES,
+    "zalo": ZALO_CAPABILITIES,
+}
+
+
+@dataclass
+class App:
+    """The wired services one process runs."""
+
+    settings: Settings
+    database: Database
+    router: Router
+    seed_report: ImportReport | None = None
+
+    def rebuild_search(self) -> None:
+        """Rebuild the search index from the database (after an import)."""
+        self.router.search = build_search(self.database)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.database.engine.dispose()
+
+
+_REVISION_RE = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_RE = re.compile(r"^down_revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def connect_database(url: str) -> Database:
+    """Open the database, migrating only when its schema is behind (Alembic is slow to load)."""
+    database = Database.connect(url, migrate=False)
+    if not _schema_is_current(database):
+        upgrade(database.engine)
+    return database
+
+
+def _script_heads() -> set[str]:
+    """Head revisions of the migration scripts, read without loading Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision = _REVISION_RE.search(text)
+        if revision is None:
+            return set()  # unexpected layout: let Alembic decide
+        revisions.add(revision.group(1))
+        parents.update(_DOWN_RE.findall(text))
+    return revisions - parents
+
+
+def _schema_is_current(database: Database) -> bool:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    heads = _script_heads()
+    if len(heads) != 1:
+        return False
+    try:
+        with database.engine.connect() as connection:
+            stored = set(
+                connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            )
+    except SQLAlchemyError:
+        return False
+    return stored == heads
+
+
+def build_search(database: Database) -> SearchEngine:
+    """Index every task and agency currently stored."""
+    from data.documents import documents
+    from data.search import SearchEngine
+
+    with database.unit_of_work() as session:
+        tasks, agencies = documents(session)
+    return SearchEngine.build(tasks, agencies)
+
+
+def build_app(settings: Settings, *, now: Callable[[], datetime] | None = None) -> App:
+    """Connect (and migrate) the database, import the seed if empty, index, wire the router."""
+    from data.importer import ensure_seed
+
+    database = connect_database(settings.database_url)
+    report = ensure_seed(database)
+    if report is not None:
+        log.info("seeded: %s", "; ".join(report.lines()))
+    router = Router(
+        database,
+        build_search(database),
+        settings,
+        CAPABILITIES,
+        now=now or (lambda: datetime.now(UTC)),
+    )
+    return App(settings=settings, database=database, router=router, seed_report=report)

@@ -1,0 +1,252 @@
+"""The `daumoi` command: chat, run, import, search, export (heavy imports stay lazy)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.router import Router
+    from bot.settings import Settings
+    from data.search_types import SearchOutcome
+
+KNOWN_PLATFORMS = ("console", "telegram", "zalo")
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daumoi",
+        description="Trợ lý tra cứu Chương trình hành động (Quyết định 1731/QĐ-UBND).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="LỆNH")
+    sub.add_parser("chat", help="trò chuyện với bot ngay trong cửa sổ dòng lệnh")
+    run = sub.add_parser("run", help="chạy bot trên các nền tảng (console, telegram, zalo)")
+    run.add_argument(
+        "--platform",
+        help="danh sách nền tảng, cách nhau bởi dấu phẩy, ví dụ telegram,zalo "
+        "(mặc định: DAUMOI_PLATFORMS hoặc console)",
+    )
+    imp = sub.add_parser("import", help="nhập một quyết định (.txt, .md, .csv, .xlsx)")
+    imp.add_argument("path", help="đường dẫn tới tệp")
+    imp.add_argument("--decision", metavar="SỐ", help="số hiệu quyết định, ví dụ 1731/QĐ-UBND")
+    search = sub.add_parser("search", help="tìm kiếm (mỗi dòng vào là một truy vấn)")
+    search.add_argument("--json", action="store_true", help="in kết quả dạng JSON, mỗi dòng một")
+    search.add_argument("query", nargs="*", help="truy vấn; bỏ trống để đọc từ stdin")
+    export = sub.add_parser("export", help="xuất dữ liệu chương trình")
+    export.add_argument("--json", action="store_true", help="xuất dạng JSON (mặc định)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `daumoi` script."""
+    _utf8_streams()
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "chat": _chat,
+        "run": _run,
+        "import": _import,
+        "search": _search,
+        "export": _export,
+    }
+    return commands[args.command](settings, args)
+
+
+def _utf8_streams() -> None:
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+
+
+def _build(settings: Settings) -> App:
+    from bot.app import build_app
+
+    return build_app(settings)
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.platforms.console import run_console
+
+    app = _build(settings)
+    try:
+        return run_console(app.router, sys.stdin, sys.stdout)
+    finally:
+        app.close()
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    names = _platform_names(args.platform, settings)
+    unknown = [name for name in names if name not in KNOWN_PLATFORMS]
+    if unknown or not names:
+        _error(
+            f"Không hỗ trợ nền tảng: {', '.join(unknown) or '(trống)'}. "
+            f"Các nền tảng có thể dùng: {', '.join(KNOWN_PLATFORMS)}."
+        )
+        return EXIT_USAGE
+    runners: list[tuple[str, Callable[[Settings, Router], Any]]] = []
+    for name in names:
+        runner = _platform_runner(name, settings)
+        if isinstance(runner, str):
+            _error(runner)
+            return EXIT_USAGE
+        runners.append((name, runner))
+    app = _build(settings)
+    try:
+        # Telegram libraries install signal handlers, which only works in the main thread:
+        # Telegram runs there (sorted last), the other platforms in daemon threads.
+        runners.sort(key=lambda item: item[0] == "telegram")
+        for name, runner in runners[:-1]:
+            threading.Thread(
+                target=runner, args=(settings, app.router), name=f"daumoi-{name}", daemon=True
+            ).start()
+        _, last = runners[-1]
+        result = last(settings, app.router)
+        return result if isinstance(result, int) else 0
+    finally:
+        app.close()
+
+
+def _platform_names(option: str | None, settings: Settings) -> list[str]:
+    if option:
+        return [part.strip().lower() for part in option.split(",") if part.strip()]
+    return list(settings.platforms) or ["console"]
+
+
+def _platform_runner(name: str, settings: Settings) -> Callable[[Settings, Router], Any] | str:
+    """The platform's run(settings, router), or a Vietnamese reason it cannot start."""
+    if name == "console":
+        return _run_console
+    try:
+        module = importlib.import_module(f"bot.platforms.{name}")
+    except ModuleNotFoundError as exc:
+        return f"Nền tảng {name} chưa sẵn sàng trong bản cài đặt này (thiếu {exc.name})."
+    runner = getattr(module, "run", None)
+    if not callable(runner):
+        return f"Nền tảng {name} chưa sẵn sàng trong bản cài đặt này."
+    token = {"telegram": settings.telegram_token, "zalo": settings.zalo_token}[name]
+    if not token:
+        return (
+            f"Chưa cấu hình mã truy cập cho {name}: đặt biến môi trường "
+            f"DAUMOI_{name.upper()}_TOKEN (trong môi trường hoặc tệp .env) rồi chạy lại."
+        )
+    return runner  # type: ignore[no-any-return]
+
+
+def _run_console(settings: Settings, router: Router) -> int:
+    from bot.platforms.console import run_console
+
+    return run_console(router, sys.stdin, sys.stdout)
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import connect_database
+    from data.decision_text import DecisionFormatError
+    from data.importer import import_file
+
+    database = connect_database(settings.database_url)
+    try:
+        with database.unit_of_work() as session:
+            report = import_file(session, args.path, args.decision)
+    except DecisionFormatError as exc:
+        _error(f"Không nhập được tệp {args.path}: {exc}")
+        return 1
+    finally:
+        database.engine.dispose()
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+# --- search -------------------------------------------------------------------------------------
+
+
+def _search(settings: Settings, args: argparse.Namespace) -> int:
+    app = _build(settings)
+    try:
+        queries: Sequence[str] = [" ".join(args.query)] if args.query else _lines(sys.stdin)
+        for query in queries:
+            outcome = app.router.search.search(query, limit=5)
+            if args.json:
+                print(json.dumps(search_json(outcome), ensure_ascii=False), flush=True)
+            else:
+                print(_search_text(outcome), flush=True)
+    finally:
+        app.close()
+    return 0
+
+
+def _lines(stream: TextIO) -> list[str]:
+    return [line.rstrip("\r\n") for line in stream if line.strip()]
+
+
+def search_json(outcome: SearchOutcome) -> dict[str, Any]:
+    """The JSON object `daumoi search --json` prints for one query."""
+    from data.search_types import HitKind
+
+    results: list[dict[str, Any]] = []
+    if outcome.found:
+        for hit in outcome.hits[:5]:
+            score = round(hit.score, 2)
+            if hit.kind is HitKind.TASK:
+                results.append(
+                    {"kind": "task", "code": hit.key, "title": hit.label, "score": score}
+                )
+            else:
+                results.append(
+                    {"kind": "agency", "name": hit.key, "current_name": hit.label, "score": score}
+                )
+    return {"query": outcome.query, "confidence": outcome.confidence.value, "results": results}
+
+
+def _search_text(outcome: SearchOutcome) -> str:
+    if not outcome.found:
+        return f"{outcome.query}: không tìm thấy"
+    lines = [f"{outcome.query} ({outcome.confidence.value}):"]
+    lines += [f"  {hit.score:5.1f}  {hit.key} — {hit.label}" for hit in outcome.hits[:5]]
+    return "\n".join(lines)
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import connect_database
+    from data.export import export_programmes
+    from data.importer import ensure_seed
+
+    database = connect_database(settings.database_url)
+    try:
+        ensure_seed(database)
+        with database.unit_of_work() as session:
+            data = export_programmes(session)
+    finally:
+        database.engine.dispose()
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _error(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

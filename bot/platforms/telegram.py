@@ -1,0 +1,72 @@
+"""Telegram entry point: pick the library (python-telegram-bot or aiogram) and serve."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from types import ModuleType
+
+from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge
+from bot.ports import MessageHandler
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LIBRARIES = {"ptb": "bot.platforms.telegram_ptb", "aiogram": "bot.platforms.telegram_aiogram"}
+
+
+def adapter(library: str) -> ModuleType:
+    """The adapter module for a library name (ptb or aiogram)."""
+    name = LIBRARIES.get(library.strip().lower())
+    if name is None:
+        choices = ", ".join(LIBRARIES)
+        raise ValueError(f"DAUMOI_TELEGRAM_LIBRARY must be one of {choices}, not {library!r}")
+    return importlib.import_module(name)
+
+
+def _check(settings: Settings) -> None:
+    if not settings.telegram_token:
+        raise ValueError("DAUMOI_TELEGRAM_TOKEN is not set")
+
+
+async def serve(
+    settings: Settings,
+    core: MessageHandler,
+    stop: asyncio.Event,
+    options: AdapterOptions | None = None,
+) -> None:
+    """Serve Telegram with the configured library until stop is set."""
+    _check(settings)
+    module = adapter(settings.telegram_library)
+    await module.serve(settings, core, stop, options or AdapterOptions())
+
+
+@asynccontextmanager
+async def open_sender(
+    settings: Settings, core: MessageHandler, options: AdapterOptions | None = None
+) -> AsyncIterator[TelegramBridge]:
+    """A rate-limited `TelegramSender` on the configured library (for reminders)."""
+    _check(settings)
+    module = adapter(settings.telegram_library)
+    async with module.open_sender(settings, core, options or AdapterOptions()) as sender:
+        yield sender
+
+
+def run(settings: Settings, core: MessageHandler) -> None:
+    """Serve Telegram until SIGINT or SIGTERM (blocking)."""
+    _check(settings)
+    adapter(settings.telegram_library)  # fail fast on a bad library name
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await serve(settings, core, stop)
+
+    asyncio.run(main())

@@ -1,0 +1,242 @@
+"""Route each incoming message to its handler inside one unit of work."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from bot import choices, commands
+from bot.model import (
+    CONSOLE_CAPABILITIES,
+    Capabilities,
+    ChatEvent,
+    ChatKind,
+    Choice,
+    Incoming,
+    Reply,
+)
+from bot.settings import Settings
+from data.db import Database
+from data.textnorm import fold
+from handlers import groups, lookup
+from handlers.context import Context
+
+if TYPE_CHECKING:
+    from data.search import SearchEngine
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Xin lỗi, tôi gặp sự cố khi xử lý yêu cầu này. Anh/chị vui lòng thử lại sau ít phút, "
+    "hoặc gõ /trogiup để xem cách dùng."
+)
+_COMMAND_RE = re.compile(r"/([^\s@]*)(?:@\S*)?(.*)", re.DOTALL)
+_NUMBER_RE = re.compile(r"(\d{1,3})\s*[.)]?")
+_MENTION_RE = re.compile(r"^(?:@\w+[\s,:]*)+")
+_MAX_SHOWN_NAME = 30
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """Split "/Tìm@bot san bay" into ("tim", "san bay"); None when text is not a command."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    match = _COMMAND_RE.fullmatch(stripped)
+    if match is None:  # pragma: no cover - the pattern matches anything starting with "/"
+        return None
+    return fold(match.group(1)), match.group(2).strip()
+
+
+class Router:
+    """The core's MessageHandler: command table, pending choices, search fallback."""
+
+    def __init__(
+        self,
+        database: Database,
+        search: SearchEngine,
+        settings: Settings,
+        capabilities_by_platform: Mapping[str, Capabilities],
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.database = database
+        self.search = search  # replaced by App.rebuild_search after an import
+        self.settings = settings
+        self.capabilities_by_platform = dict(capabilities_by_platform)
+        self.now = now
+
+    def capabilities(self, platform: str) -> Capabilities:
+        """What the platform can render (console-like when unknown)."""
+        return self.capabilities_by_platform.get(platform, CONSOLE_CAPABILITIES)
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        """Answer one message or button press; never raises."""
+        if _is_group_chatter(incoming):
+            return []  # the common case in busy groups: no unit of work at all
+        try:
+            with self.database.unit_of_work() as session:
+                ctx = self._context(session, incoming.platform)
+                replies = self._dispatch(ctx, incoming, depth=0)
+                return self._with_tokens(ctx, incoming, replies)
+        except Exception:
+            log.exception(
+                "failed to handle %s message %r in chat %s",
+                incoming.platform,
+                incoming.message_id,
+                incoming.chat.id,
+            )
+            return [Reply(APOLOGY)]
+
+    def handle_event(self, event: ChatEvent) -> list[Reply]:
+        """Record a chat event (bot added or removed, group migrated); never raises."""
+        try:
+            with self.database.unit_of_work() as session:
+                return groups.on_chat_event(self._context(session, event.platform), event)
+        except Exception:
+            log.exception("failed to handle %s event on chat %s", event.kind, event.chat.id)
+            return []
+
+    def _context(self, session: Session, platform: str) -> Context:
+        return Context(
+            session=session,
+            search=self.search,
+            settings=self.settings,
+            capabilities=self.capabilities(platform),
+            now=self.now,
+        )
+
+    def _dispatch(self, ctx: Context, incoming: Incoming, depth: int) -> list[Reply]:
+        if incoming.choice_token:
+            found = choices.by_token(
+                ctx.session, incoming.choice_token, user_id=incoming.user.id, now=ctx.now()
+            )
+            return self._follow(ctx, incoming, found, depth)
+        in_group = incoming.chat.kind is ChatKind.GROUP
+        parsed = (
+            (fold(incoming.command), incoming.args.strip())
+            if incoming.command
+            else parse_command(incoming.text)
+        )
+        if parsed is not None:
+            name, args = parsed
+            command = commands.find(name)
+            if command is None:
+                return [] if in_group and not incoming.addressed else [_unknown_command(name)]
+            if in_group and not command.in_groups:
+                return [Reply(f"Lệnh /{command.name} chỉ dùng trong chat riêng với bot.")]
+            return command.handler(ctx, replace(incoming, command=command.name, args=args))
+        text = incoming.text.strip()
+        if in_group:
+            text = _MENTION_RE.sub("", text).strip()
+        if not text:
+            return [Reply("Anh/chị gõ từ khóa cần tìm, hoặc /trogiup để xem các lệnh.")]
+        number = _NUMBER_RE.fullmatch(text)
+        if number is not None and depth == 0:
+            found = choices.by_number(
+                ctx.session,
+                platform=incoming.platform,
+                chat_id=incoming.chat.id,
+                user_id=incoming.user.id,
+                number=int(number.group(1)),
+                now=ctx.now(),
+            )
+            if found.status is not choices.Status.UNKNOWN:
+                return self._follow(ctx, incoming, found, depth)
+            return [_no_pending_list(int(number.group(1)))]
+        return lookup.search(ctx, replace(incoming, command="tim", args=text))
+
+    def _follow(
+        self, ctx: Context, incoming: Incoming, found: choices.Lookup, depth: int
+    ) -> list[Reply]:
+        if found.status is choices.Status.OK and depth == 0:
+            typed = replace(
+                incoming,
+                text=found.action,
+                command=None,
+                args="",
+                choice_token=None,
+                addressed=True,
+            )
+            return self._dispatch(ctx, typed, depth + 1)
+        return [Reply(_CHOICE_PROBLEMS.get(found.status, _STALE).format(count=found.count))]
+
+    def _with_tokens(self, ctx: Context, incoming: Incoming, replies: list[Reply]) -> list[Reply]:
+        out = []
+        for reply in replies:
+            if reply.choices:
+                tokens = choices.store(
+                    ctx.session,
+                    platform=incoming.platform,
+                    chat_id=reply.chat_id or incoming.chat.id,
+                    user_id=incoming.user.id,
+                    actions=[choice.action for choice in reply.choices],
+                    now=ctx.now(),
+                )
+                reply = replace(
+                    reply,
+                    choices=tuple(
+                        Choice(c.label, c.action, token)
+                        for c, token in zip(reply.choices, tokens, strict=True)
+                    ),
+                )
+            out.append(reply)
+        return out
+
+
+_STALE = "Lựa chọn này không còn hiệu lực. Anh/chị vui lòng tìm lại, ví dụ: /tim san bay chu lai"
+_CHOICE_PROBLEMS = {
+    choices.Status.OTHER_USER: (
+        "Lựa chọn này dành cho người đã hỏi. Anh/chị có thể tự gõ lệnh, ví dụ: /nhiemvu 2.4"
+    ),
+    choices.Status.EXPIRED: (
+        "Danh sách lựa chọn này đã hết hạn (sau 30 phút). Anh/chị vui lòng tìm lại nhé."
+    ),
+    choices.Status.OUT_OF_RANGE: "Anh/chị vui lòng chọn một số từ 1 đến {count}.",
+    choices.Status.UNKNOWN: _STALE,
+}
+
+
+def _is_group_chatter(incoming: Incoming) -> bool:
+    """A group message not meant for the bot: neither addressed, a command nor a button."""
+    if incoming.chat.kind is not ChatKind.GROUP or incoming.addressed:
+        return False
+    return (
+        incoming.choice_token is None
+        and parse_command(incoming.text) is None
+        and not incoming.command
+    )
+
+
+def _no_pending_list(number: int) -> Reply:
+    return Reply(
+        f"Số {number} không ứng với danh sách lựa chọn nào. Anh/chị có thể gõ /linhvuc {number} "
+        f"để xem một lĩnh vực, /nhiemvu {number}.1 để xem một nhiệm vụ, "
+        "hoặc /tim <từ khóa> để tìm kiếm."
+    )
+
+
+def _unknown_command(name: str) -> Reply:
+    from rapidfuzz import fuzz, process
+
+    shown = name[:_MAX_SHOWN_NAME] + ("…" if len(name) > _MAX_SHOWN_NAME else "")
+    close: list[str] = []
+    for candidate, _score, _index in process.extract(
+        name, list(commands.all_names()), scorer=fuzz.ratio, limit=6, score_cutoff=55
+    ):
+        command = commands.find(candidate)
+        if command is not None and f"/{command.name}" not in close:
+            close.append(f"/{command.name}")
+    text = f"Không có lệnh /{shown}."
+    if close:
+        text += " Có phải anh/chị muốn: " + ", ".join(close[:3]) + "?"
+    text += "\nGõ /trogiup để xem tất cả các lệnh, hoặc /tim <từ khóa> để tìm kiếm."
+    return Reply(text)

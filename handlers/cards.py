@@ -1,0 +1,227 @@
+"""Plain-text cards for tasks, agencies and sectors (Vietnamese, phone-sized lines)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from data.models import Agency, AgencyKind, AliasKind, Programme, Sector, Task
+from data.succession import current_agency, display_name
+from data.textnorm import folded_key
+
+KIND_LABELS = {
+    AgencyKind.DEPARTMENT: "Sở, ngành cấp tỉnh",
+    AgencyKind.BOARD: "Ban quản lý",
+    AgencyKind.OFFICE: "Văn phòng",
+    AgencyKind.BANK: "Ngân hàng",
+    AgencyKind.INSURANCE: "Bảo hiểm",
+    AgencyKind.MEDIA: "Cơ quan báo chí, truyền thông",
+    AgencyKind.LOCAL: "Chính quyền địa phương",
+    AgencyKind.COLLECTIVE: "Nhóm đơn vị (ghi chung)",
+    AgencyKind.ENTERPRISE: "Doanh nghiệp, tổ chức",
+    AgencyKind.OTHER: "Đơn vị khác",
+}
+# Above this many tasks a list shows codes only, so a card stays readable on a phone.
+_FULL_LIST_MAX = 12
+
+
+def shorten(text: str, width: int) -> str:
+    """Cut text at a word boundary so it fits width characters, adding "…" when cut."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    space = cut.rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–") + "…"
+
+
+def programme_label(programme: Programme) -> str:
+    """How a decision is named in cards: "Quyết định 1731/QĐ-UBND"."""
+    return f"Quyết định {programme.decision_number}"
+
+
+def task_heading(task: Task, *, with_programme: bool) -> str:
+    """ "Nhiệm vụ 2.4" plus the decision when several programmes are loaded."""
+    heading = f"Nhiệm vụ {task.code}"
+    if with_programme:
+        heading += f" ({programme_label(task.programme)})"
+    return heading
+
+
+def lead_name(task: Task) -> str:
+    """The lead agency as shown to users, or a placeholder."""
+    return display_name(task.lead_agency) if task.lead_agency is not None else "(chưa ghi)"
+
+
+def task_line(task: Task, *, with_programme: bool, width: int = 90) -> str:
+    """Two short lines for lists: code and shortened title, then the lead agency."""
+    code = task.code
+    if with_programme:
+        code += f" ({task.programme.decision_number})"
+    return f"{code} — {shorten(task.title, width)}\n   Chủ trì: {lead_name(task)}"
+
+
+def task_card(task: Task, *, with_programme: bool) -> str:
+    """Everything about one task: sector, title, lead, partners, measures, years, reporting."""
+    lines = [
+        f"{task_heading(task, with_programme=with_programme)} · "
+        f"Lĩnh vực {task.sector.number}: {task.sector.name}",
+        task.title.strip(),
+        "",
+        f"Chủ trì: {lead_name(task)}",
+    ]
+    if task.partners:
+        lines.append("Phối hợp:")
+        lines += [f"• {display_name(partner.agency)}" for partner in task.partners]
+    measures = _measures(task)
+    if measures:
+        lines += ["", f"Giải pháp cụ thể ({len(measures)}):"]
+        lines += [f"• {text}" for text in measures]
+    years = sorted(set(task.target_years or []))
+    if task.deadline is not None:
+        lines += ["", f"Thời hạn: {task.deadline:%d/%m/%Y}"]
+    if years:
+        lines += ["", _years_line(years)]
+    lines += ["", _reporting_line(task.programme)]
+    return _tidy(lines)
+
+
+def _measures(task: Task) -> list[str]:
+    title = folded_key(task.title)
+    seen: set[str] = set()
+    texts = []
+    for measure in task.measures:
+        text = measure.text.strip()
+        key = folded_key(text)
+        if not text or key in seen or key == title:
+            continue
+        seen.add(key)
+        texts.append(text)
+    return texts
+
+
+def _years_line(years: Sequence[int]) -> str:
+    return "Mốc thời gian: đến năm " + ", ".join(str(year) for year in years)
+
+
+def _reporting_line(programme: Programme) -> str:
+    line = (
+        f"Báo cáo kết quả trước ngày {programme.report_day:02d}/{programme.report_month:02d} "
+        "hằng năm"
+    )
+    if programme.coordinating_agency is not None:
+        line += f", gửi UBND tỉnh qua {display_name(programme.coordinating_agency)}"
+    return line + "."
+
+
+def _tidy(lines: list[str]) -> str:
+    out: list[str] = []
+    for line in lines:
+        if line == "" and (not out or out[-1] == ""):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+@dataclass(frozen=True)
+class Inherited:
+    """Tasks an agency took over from one it absorbed."""
+
+    predecessor: Agency
+    led: list[Task]
+    partnered: list[Task]
+
+
+@dataclass(frozen=True)
+class AgencyView:
+    """What an agency card shows, gathered by the handler."""
+
+    agency: Agency
+    led: list[Task]
+    partnered: list[Task]
+    collectives: list[tuple[str, int]] = field(default_factory=list)
+    inherited: list[Inherited] = field(default_factory=list)
+    with_programme: bool = False
+
+
+def abbreviations(agency: Agency) -> list[str]:
+    """The abbreviations people type for an agency, as stored."""
+    return [alias.text for alias in agency.aliases if alias.kind == AliasKind.ABBREVIATION.value]
+
+
+def agency_card(view: AgencyView) -> str:
+    """An agency: names, kind, tasks it leads or joins, and tasks taken over from others."""
+    agency = view.agency
+    lines = [display_name(agency)]
+    if agency.successor is not None:
+        lines.append(_succession_note(agency))
+    lines.append(f"Loại: {KIND_LABELS.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
+    abbrs = abbreviations(agency)
+    if abbrs:
+        lines.append("Viết tắt: " + ", ".join(abbrs))
+    lines.append("")
+    lines += _task_section("Chủ trì", view.led, view.with_programme)
+    lines += _task_section("Phối hợp", view.partnered, view.with_programme)
+    if not view.led and not view.partnered:
+        lines.append("Đơn vị không được nêu tên trực tiếp trong nhiệm vụ nào.")
+    for collective, count in view.collectives:
+        lines.append(
+            f"Ngoài ra, đơn vị thuộc nhóm “{collective}”, được giao phối hợp chung "
+            f"trong {count} nhiệm vụ."
+        )
+    for inherited in view.inherited:
+        lines += ["", f"Tiếp nhận từ {inherited.predecessor.name}:"]
+        lines += _task_section("Chủ trì", inherited.led, view.with_programme, compact=True)
+        lines += _task_section("Phối hợp", inherited.partnered, view.with_programme, compact=True)
+    current = current_agency(agency)
+    if current is not agency and (view.led or view.partnered):
+        lines += ["", f"Các nhiệm vụ trên nay do {current.name} đảm nhận."]
+    lines += ["", "Gõ /nhiemvu <mã> để xem chi tiết một nhiệm vụ."]
+    return _tidy(lines)
+
+
+def _succession_note(agency: Agency) -> str:
+    successor = agency.successor
+    assert successor is not None
+    when = agency.successor_effective_on
+    note = f"Từ {when:%d/%m/%Y}" if when is not None else "Hiện nay"
+    note += f" chuyển về {successor.name}"
+    if agency.successor_basis:
+        note += f". Căn cứ: {agency.successor_basis.rstrip('.')}"
+    if not agency.successor_confirmed:
+        note += " (thông tin chưa được xác nhận chính thức)"
+    return note + "."
+
+
+def _task_section(
+    label: str, tasks: list[Task], with_programme: bool, *, compact: bool = False
+) -> list[str]:
+    if not tasks:
+        return []
+    if compact or len(tasks) > _FULL_LIST_MAX:
+        return [f"{label} ({len(tasks)}): " + ", ".join(_code(t, with_programme) for t in tasks)]
+    lines = [f"{label} ({len(tasks)}):"]
+    lines += [f"• {_code(t, with_programme)} — {shorten(t.title, 80)}" for t in tasks]
+    return lines
+
+
+def _code(task: Task, with_programme: bool) -> str:
+    return f"{task.code} ({task.programme.decision_number})" if with_programme else task.code
+
+
+def sector_label(sector: Sector, *, with_programme: bool) -> str:
+    """ "Dịch vụ du lịch — 7 nhiệm vụ", naming the decision when needed."""
+    label = f"{sector.name} — {len(sector.tasks)} nhiệm vụ"
+    if with_programme:
+        label += f" ({sector.programme.decision_number})"
+    return label
+
+
+def sector_heading(sector: Sector, *, with_programme: bool) -> str:
+    """ "Lĩnh vực 2: Dịch vụ du lịch (7 nhiệm vụ)"."""
+    heading = f"Lĩnh vực {sector.number}: {sector.name} ({len(sector.tasks)} nhiệm vụ)"
+    if with_programme:
+        heading += f"\n{programme_label(sector.programme)}"
+    return heading

@@ -1,0 +1,140 @@
+"""Group chats: link a group to an agency (/lienket, /huylienket) and follow chat events."""
+
+from __future__ import annotations
+
+from bot.model import ChatEvent, ChatEventKind, ChatKind, Choice, Incoming, Reply
+from data import chats
+from data import repositories as repo
+from data.models import Agency
+from data.search_types import Confidence, HitKind
+from data.succession import current_agency, display_name
+from handlers.context import Context
+
+MAX_CANDIDATES = 5
+
+ONLY_IN_GROUPS = (
+    "Lệnh /{name} dùng trong nhóm chat của đơn vị: anh/chị thêm bot vào nhóm, "
+    "rồi gõ trong nhóm /lienket <tên đơn vị>, ví dụ: /lienket so y te."
+)
+LINK_USAGE = (
+    "Anh/chị gõ tên đơn vị sau lệnh, ví dụ: /lienket so y te hoặc /lienket skhdt. "
+    "Nhắc việc và báo cáo của đơn vị sẽ được gửi vào nhóm này."
+)
+WELCOME_GROUP = (
+    "Xin chào cả nhóm! Tôi là trợ lý tra cứu Chương trình hành động thực hiện Chiến lược "
+    "phát triển khu vực dịch vụ tỉnh Quảng Ngãi (Quyết định 1731/QĐ-UBND).\n\n"
+    "• Gõ /lienket <tên đơn vị> để liên kết nhóm với đơn vị, ví dụ: /lienket so y te\n"
+    "• Gõ /tim <từ khóa> để tra cứu, ví dụ: /tim san bay chu lai\n"
+    "• Gõ /trogiup để xem tất cả các lệnh."
+)
+
+
+def _group_title(msg: Incoming) -> str:
+    return f"“{msg.chat.title}”" if msg.chat.title else "này"
+
+
+def link_group(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Link the group the message came from to the agency named in the arguments."""
+    if msg.chat.kind is not ChatKind.GROUP:
+        return [Reply(ONLY_IN_GROUPS.format(name="lienket"))]
+    query = msg.args.strip()
+    record = chats.find(ctx.session, msg.platform, msg.chat.id)
+    if not query:
+        current = record.agency if record is not None and record.active else None
+        if current is not None:
+            return [Reply(f"Nhóm này đang liên kết với {display_name(current)}.\n\n{LINK_USAGE}")]
+        return [Reply(LINK_USAGE)]
+    candidates, sure = _agencies_for(ctx, query)
+    if not candidates:
+        return [
+            Reply(
+                f"Không tìm thấy đơn vị nào khớp với “{query}”. Anh/chị thử tên đầy đủ hoặc "
+                "tên viết tắt, ví dụ: /lienket so y te, /lienket skhdt."
+            )
+        ]
+    specific = [agency for agency in candidates if not agency.is_collective]
+    if not specific:
+        return [
+            Reply(
+                f"“{candidates[0].name}” là một nhóm đơn vị, không phải một đơn vị cụ thể. "
+                "Anh/chị vui lòng gõ tên một đơn vị, ví dụ: /lienket so y te."
+            )
+        ]
+    if not sure or len(specific) > 1:
+        options = tuple(
+            Choice(display_name(agency), f"/lienket {agency.name}") for agency in specific
+        )
+        return [Reply("Có phải anh/chị muốn liên kết nhóm với đơn vị dưới đây? Chọn một:", options)]
+    agency = specific[0]
+    target = current_agency(agency)
+    record = chats.upsert_seen(
+        ctx.session, msg.platform, msg.chat.id, kind=ChatKind.GROUP.value, title=msg.chat.title
+    )
+    if record.agency_id == target.id:
+        return [Reply(f"Nhóm {_group_title(msg)} đã liên kết với {target.name} rồi.")]
+    previous = record.agency
+    chats.link_agency(ctx.session, record, target.id, ctx.now())
+    text = f"Đã liên kết nhóm {_group_title(msg)} với {display_name(agency)}."
+    if previous is not None:
+        text += f" (Trước đây nhóm liên kết với {previous.name}.)"
+    text += (
+        "\nNhắc việc và báo cáo của đơn vị sẽ được gửi vào nhóm này. "
+        "Gõ /huylienket nếu muốn hủy liên kết."
+    )
+    return [Reply(text)]
+
+
+def _agencies_for(ctx: Context, query: str) -> tuple[list[Agency], bool]:
+    """Agencies the query may name (one per current agency), and whether the match is sure."""
+    named = repo.agency_by_name(ctx.session, query)
+    if named is not None:
+        return [named], True
+    outcome = ctx.search.search(query, limit=MAX_CANDIDATES)
+    if outcome.confidence is Confidence.NONE:
+        return [], False
+    found: list[Agency] = []
+    seen: set[int] = set()
+    for hit in outcome.hits:
+        if hit.kind is not HitKind.AGENCY:
+            continue
+        agency = repo.agency_by_name(ctx.session, hit.key)
+        if agency is None or current_agency(agency).id in seen:
+            continue
+        seen.add(current_agency(agency).id)
+        found.append(agency)
+    sure = outcome.confidence in (Confidence.EXACT, Confidence.CONFIDENT)
+    top_is_agency = bool(outcome.hits) and outcome.hits[0].kind is HitKind.AGENCY
+    if found and sure and top_is_agency:
+        return found[:1], True
+    return found, False
+
+
+def unlink_group(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Remove the group's agency link."""
+    if msg.chat.kind is not ChatKind.GROUP:
+        return [Reply(ONLY_IN_GROUPS.format(name="huylienket"))]
+    record = chats.find(ctx.session, msg.platform, msg.chat.id)
+    if record is None or record.agency is None:
+        return [Reply("Nhóm này chưa liên kết với đơn vị nào.")]
+    name = record.agency.name
+    chats.unlink_agency(ctx.session, record)
+    return [
+        Reply(
+            f"Đã hủy liên kết nhóm {_group_title(msg)} với {name}. "
+            "Nhóm sẽ không nhận nhắc việc của đơn vị nữa."
+        )
+    ]
+
+
+def on_chat_event(ctx: Context, event: ChatEvent) -> list[Reply]:
+    """Record the bot being added or removed, or a group's new id; greet new groups."""
+    chat = event.chat
+    if event.kind is ChatEventKind.BOT_REMOVED:
+        chats.mark_inactive(ctx.session, event.platform, chat.id)
+        return []
+    if event.kind is ChatEventKind.MIGRATED:
+        if event.new_chat_id:
+            chats.migrate(ctx.session, event.platform, chat.id, event.new_chat_id)
+        return []
+    chats.upsert_seen(ctx.session, event.platform, chat.id, kind=chat.kind.value, title=chat.title)
+    return [Reply(WELCOME_GROUP)] if chat.kind is ChatKind.GROUP else []

@@ -1,0 +1,352 @@
+"""Look-ups: free search, a task by code, an agency's tasks, the sectors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.model import Choice, Incoming, Reply
+from data import repositories as repo
+from data.models import Agency, AgencyKind, Programme, Sector, Task
+from data.search_types import Confidence, Hit, HitKind
+from data.succession import current_agency, display_name
+from data.textnorm import fold, nfc
+from handlers import cards
+from handlers.context import Context
+
+CODE_RE = re.compile(r"(?<![\d.,])(\d{1,2})\s*[.,]\s*(\d{1,2})(?![\d.,/])")
+DECISION_RE = re.compile(r"\d+\s*/\s*[^\s,;]+")
+_MAX_CARD_BUTTONS = 8
+# Which collective phrases an agency of a given kind belongs to (folded substrings).
+_MEMBERSHIP = {
+    AgencyKind.DEPARTMENT: ("cac so",),
+    AgencyKind.BOARD: ("cac so",),
+    AgencyKind.OFFICE: ("cac so",),
+    AgencyKind.LOCAL: ("ubnd cac", "uy ban nhan dan cac"),
+    AgencyKind.BANK: ("ngan hang",),
+    AgencyKind.ENTERPRISE: ("doanh nghiep",),
+}
+
+_WHAT: dict[HitKind | None, str] = {HitKind.TASK: "nhiệm vụ", HitKind.AGENCY: "đơn vị"}
+SEARCH_TIPS = (
+    "Mẹo tìm kiếm:\n"
+    "• Gõ mã nhiệm vụ, ví dụ: 2.4\n"
+    "• Gõ tên hoặc tên viết tắt của đơn vị, ví dụ: SKHĐT, SYT, GTVT\n"
+    "• Gõ vài từ khóa, không dấu cũng được, ví dụ: san bay chu lai\n"
+    "Gõ /linhvuc để xem danh sách lĩnh vực và nhiệm vụ."
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a list the user can pick from."""
+
+    line: str  # shown in the text next to buttons
+    option: str  # shown as a numbered option where there are no buttons
+    label: str  # short button label
+    action: str  # the typed command it stands for
+
+
+def listing(ctx: Context, header: str, items: list[Item], footer: str = "") -> Reply:
+    """A list with a choice per item: buttons under a text list, or numbered options."""
+    if ctx.capabilities.supports_buttons:
+        body = "\n".join(item.line for item in items)
+        text = "\n\n".join(part for part in (header, body, footer) if part)
+        return Reply(text, tuple(Choice(item.label, item.action) for item in items))
+    return Reply(header, tuple(Choice(item.option, item.action) for item in items))
+
+
+def _quote(text: str) -> str:
+    return f"“{cards.shorten(nfc(text), 60)}”"
+
+
+def _several_programmes(ctx: Context) -> bool:
+    return len(repo.programmes(ctx.session)) > 1
+
+
+def _task_action(task: Task, with_programme: bool) -> str:
+    action = f"/nhiemvu {task.code}"
+    return f"{action} {task.programme.decision_number}" if with_programme else action
+
+
+def _task_item(task: Task, with_programme: bool) -> Item:
+    line = cards.task_line(task, with_programme=with_programme)
+    label = f"Nhiệm vụ {task.code}"
+    if with_programme:
+        label += f" ({task.programme.decision_number})"
+    return Item(line, line, label, _task_action(task, with_programme))
+
+
+def _agency_item(agency: Agency) -> Item:
+    name = display_name(agency)
+    return Item(f"• {name}", f"Đơn vị: {name}", cards.shorten(name, 40), f"/donvi {agency.name}")
+
+
+# --- /tim -------------------------------------------------------------------------------------
+
+
+def search(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Free search over tasks and agencies."""
+    query = msg.args.strip()
+    if not query:
+        return [
+            Reply(
+                "Anh/chị muốn tìm gì? Gõ từ khóa sau lệnh, ví dụ: /tim san bay chu lai "
+                "hoặc /tim skhdt."
+            )
+        ]
+    return search_replies(ctx, query)
+
+
+def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> list[Reply]:
+    """Answer a query: one card when sure, a list when several fit, tips when nothing does."""
+    outcome = ctx.search.search(query, limit=5)
+    hits = [hit for hit in outcome.hits if only is None or hit.kind is only]
+    with_programme = _several_programmes(ctx)
+    targets = [target for hit in hits if (target := _resolve(ctx, hit)) is not None]
+    if outcome.confidence is Confidence.NONE or not targets:
+        return [_not_found(query, only)]
+    sure = outcome.confidence in (Confidence.EXACT, Confidence.CONFIDENT)
+    if sure and (len(targets) == 1 or _one_agency(targets)):
+        return _open(ctx, targets[0], with_programme)
+    items = [
+        _task_item(t, with_programme) if isinstance(t, Task) else _agency_item(t) for t in targets
+    ]
+    if sure:
+        header = f"Có {len(items)} kết quả phù hợp với {_quote(query)}:"
+    else:
+        header = f"Ý bạn là (tìm {_quote(query)}):"
+    return [listing(ctx, header, items, "Chọn một mục để xem chi tiết.")]
+
+
+def _resolve(ctx: Context, hit: Hit) -> Task | Agency | None:
+    if hit.kind is HitKind.AGENCY:
+        return repo.agency_by_name(ctx.session, hit.key)
+    programme = repo.programme_by_number(ctx.session, hit.programme) if hit.programme else None
+    tasks = repo.tasks_by_code(ctx.session, hit.key, programme.id if programme else None)
+    return tasks[0] if tasks else None
+
+
+def _one_agency(targets: list[Task | Agency]) -> bool:
+    """Whether all targets are one agency and its predecessors (e.g. SKHĐT and Sở Tài chính)."""
+    if not all(isinstance(t, Agency) for t in targets):
+        return False
+    agencies = [t for t in targets if isinstance(t, Agency)]
+    return len({current_agency(a).id for a in agencies}) == 1
+
+
+def _open(ctx: Context, target: Task | Agency, with_programme: bool) -> list[Reply]:
+    if isinstance(target, Task):
+        return [Reply(cards.task_card(target, with_programme=with_programme))]
+    return agency_replies(ctx, target)
+
+
+def _not_found(query: str, only: HitKind | None) -> Reply:
+    what = _WHAT.get(only, "kết quả")
+    return Reply(f"Không tìm thấy {what} nào cho {_quote(query)}.\n\n{SEARCH_TIPS}")
+
+
+# --- /nhiemvu ---------------------------------------------------------------------------------
+
+
+def task(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Show one task by code ("2.4", "nv 2.4", optionally with a decision number)."""
+    args = nfc(msg.args)
+    if not args:
+        return [Reply("Anh/chị muốn xem nhiệm vụ nào? Gõ mã nhiệm vụ, ví dụ: /nhiemvu 2.4")]
+    match = CODE_RE.search(args)
+    if match is None:
+        return search_replies(ctx, args, only=HitKind.TASK)
+    code = f"{int(match.group(1))}.{int(match.group(2))}"
+    programme: Programme | None = None
+    decision = DECISION_RE.search(args)
+    if decision is not None:
+        programme = repo.programme_by_number(ctx.session, decision.group(0))
+        if programme is None:
+            return [_unknown_decision(ctx, decision.group(0))]
+    tasks = repo.tasks_by_code(ctx.session, code, programme.id if programme else None)
+    with_programme = _several_programmes(ctx)
+    if not tasks:
+        return [_unknown_code(ctx, code, programme)]
+    if len(tasks) == 1:
+        return [Reply(cards.task_card(tasks[0], with_programme=with_programme))]
+    header = f"Mã {code} có trong {len(tasks)} quyết định. Anh/chị muốn xem nhiệm vụ nào?"
+    return [listing(ctx, header, [_task_item(t, True) for t in tasks])]
+
+
+def _unknown_decision(ctx: Context, decision: str) -> Reply:
+    known = ", ".join(p.decision_number for p in repo.programmes(ctx.session)) or "(chưa có)"
+    return Reply(f"Không có quyết định {decision} trong dữ liệu. Các quyết định đã nạp: {known}.")
+
+
+def _unknown_code(ctx: Context, code: str, programme: Programme | None) -> Reply:
+    sectors = repo.sectors(ctx.session, programme.id if programme else None)
+    if not sectors:
+        return Reply(f"Không có nhiệm vụ mang mã {code}: chưa có chương trình nào được nạp.")
+    codes = [t.code for s in sectors for t in s.tasks]
+    with_programme = _several_programmes(ctx) and programme is None
+    lines = [
+        f"Không có nhiệm vụ mang mã {code}.",
+        f"Mã nhiệm vụ có dạng <lĩnh vực>.<số thứ tự>, từ {codes[0]} đến {codes[-1]}:"
+        if codes
+        else "Chưa có nhiệm vụ nào.",
+    ]
+    for sector in sectors:
+        if not sector.tasks:
+            continue
+        span = f"{sector.tasks[0].code}–{sector.tasks[-1].code}"
+        suffix = f" ({sector.programme.decision_number})" if with_programme else ""
+        lines.append(f"{sector.number}. {sector.name}: {span}{suffix}")
+    lines += ["", "Ví dụ: /nhiemvu 2.4. Gõ /linhvuc <số> để xem các nhiệm vụ của một lĩnh vực."]
+    return Reply("\n".join(lines))
+
+
+# --- /donvi -----------------------------------------------------------------------------------
+
+
+def agency(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Show an agency (found by name, variant or abbreviation) and its tasks."""
+    query = nfc(msg.args)
+    if not query:
+        return [
+            Reply(
+                "Anh/chị muốn xem đơn vị nào? Gõ tên hoặc tên viết tắt sau lệnh, "
+                "ví dụ: /donvi so tai chinh hoặc /donvi skhdt"
+            )
+        ]
+    exact = repo.agency_by_name(ctx.session, query)
+    if exact is not None:
+        return agency_replies(ctx, exact)
+    return search_replies(ctx, query, only=HitKind.AGENCY)
+
+
+def agency_replies(ctx: Context, agency: Agency) -> list[Reply]:
+    """The agency card, with buttons to open the tasks it leads where buttons exist."""
+    view = agency_view(ctx, agency)
+    text = cards.agency_card(view)
+    choices: tuple[Choice, ...] = ()
+    if ctx.capabilities.supports_buttons:
+        led = [*view.led, *(t for inherited in view.inherited for t in inherited.led)]
+        choices = tuple(
+            Choice(f"Nhiệm vụ {t.code}", _task_action(t, view.with_programme))
+            for t in led[:_MAX_CARD_BUTTONS]
+        )
+    return [Reply(text, choices)]
+
+
+def agency_view(ctx: Context, agency: Agency) -> cards.AgencyView:
+    """Gather what the agency card shows."""
+    session = ctx.session
+    led = repo.led_tasks(session, [agency.id])
+    partnered = _excluding(repo.partner_tasks(session, [agency.id]), led)
+    inherited = []
+    for predecessor in repo.predecessors(session, agency):
+        p_led = repo.led_tasks(session, [predecessor.id])
+        p_partnered = _excluding(repo.partner_tasks(session, [predecessor.id]), p_led)
+        if p_led or p_partnered:
+            inherited.append(cards.Inherited(predecessor, p_led, p_partnered))
+    return cards.AgencyView(
+        agency=agency,
+        led=led,
+        partnered=partnered,
+        collectives=_collectives(ctx, agency),
+        inherited=inherited,
+        with_programme=_several_programmes(ctx),
+    )
+
+
+def _excluding(tasks: list[Task], other: list[Task]) -> list[Task]:
+    ids = {t.id for t in other}
+    return [t for t in tasks if t.id not in ids]
+
+
+def _collectives(ctx: Context, agency: Agency) -> list[tuple[str, int]]:
+    if agency.is_collective:
+        return []
+    try:
+        markers = _MEMBERSHIP.get(AgencyKind(agency.kind), ())
+    except ValueError:
+        return []
+    return [
+        (collective.name, count)
+        for collective, count in repo.collective_task_counts(ctx.session)
+        if any(marker in fold(collective.name) for marker in markers)
+    ]
+
+
+# --- /linhvuc ---------------------------------------------------------------------------------
+
+
+def sector(ctx: Context, msg: Incoming) -> list[Reply]:
+    """List the sectors, or the tasks of one sector (by number or name)."""
+    args = nfc(msg.args)
+    with_programme = _several_programmes(ctx)
+    if not args:
+        return [_sector_overview(ctx, with_programme)]
+    number_match = re.search(r"\d+", args)
+    if number_match is not None:
+        found = repo.sectors_by_number(ctx.session, int(number_match.group(0)))
+        decision = DECISION_RE.search(args)
+        if decision is not None:
+            programme = repo.programme_by_number(ctx.session, decision.group(0))
+            found = [s for s in found if programme is not None and s.programme_id == programme.id]
+    else:
+        found = _sectors_by_name(ctx, args)
+    if not found:
+        overview = _sector_overview(ctx, with_programme)
+        return [Reply(f"Không có lĩnh vực {_quote(args)}.\n\n{overview.text}", overview.choices)]
+    if len(found) == 1:
+        return [_sector_tasks(ctx, found[0], with_programme)]
+    items = [
+        Item(
+            f"• {cards.sector_label(s, with_programme=True)}",
+            cards.sector_label(s, with_programme=True),
+            f"{s.number} ({s.programme.decision_number})",
+            f"/linhvuc {s.number} {s.programme.decision_number}",
+        )
+        for s in found
+    ]
+    return [listing(ctx, "Có nhiều lĩnh vực phù hợp, anh/chị muốn xem lĩnh vực nào?", items)]
+
+
+def _sectors_by_name(ctx: Context, text: str) -> list[Sector]:
+    from rapidfuzz import fuzz
+
+    wanted = fold(text)
+    scored = [
+        (fuzz.partial_ratio(wanted, fold(s.name.removeprefix("Dịch vụ "))), s)
+        for s in repo.sectors(ctx.session)
+    ]
+    best = max((score for score, _ in scored), default=0.0)
+    if best < 80:
+        return []
+    return [s for score, s in scored if score == best]
+
+
+def _sector_overview(ctx: Context, with_programme: bool) -> Reply:
+    sectors = repo.sectors(ctx.session)
+    if not sectors:
+        return Reply("Chưa có chương trình nào được nạp.")
+    total = sum(len(s.tasks) for s in sectors)
+    header = f"Chương trình có {len(sectors)} lĩnh vực dịch vụ, {total} nhiệm vụ:"
+    items = []
+    for s in sectors:
+        label = cards.sector_label(s, with_programme=with_programme)
+        action = f"/linhvuc {s.number}"
+        if with_programme:
+            action += f" {s.programme.decision_number}"
+        short = cards.shorten(f"{s.number}. {s.name.removeprefix('Dịch vụ ')}", 32)
+        items.append(Item(f"{s.number}. {label}", label, short, action))
+    footer = "Gõ /linhvuc <số> để xem các nhiệm vụ của một lĩnh vực, ví dụ: /linhvuc 5"
+    return listing(ctx, header, items, footer)
+
+
+def _sector_tasks(ctx: Context, found: Sector, with_programme: bool) -> Reply:
+    header = cards.sector_heading(found, with_programme=with_programme)
+    items = [_task_item(t, False) for t in found.tasks]
+    if with_programme:
+        items = [
+            Item(i.line, i.option, i.label, _task_action(t, True))
+            for i, t in zip(items, found.tasks, strict=True)
+        ]
+    return listing(ctx, header, items, "Gõ /nhiemvu <mã> để xem chi tiết, ví dụ: /nhiemvu 2.4")

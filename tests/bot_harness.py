@@ -1,0 +1,126 @@
+"""In-process harness for the bot core: a seeded SQLite copy, real search, the router."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import CAPABILITIES, build_search
+from bot.model import ChatKind, Incoming, Reply
+from bot.render import render
+from bot.router import Router
+from bot.settings import Settings
+from data.db import Database
+from data.importer import ensure_seed
+
+GROUP_ID = "group-1"
+
+
+@dataclass
+class Clock:
+    """A controllable clock for choice expiry."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file holding the seed decision, built once per session."""
+    path = tmp_path_factory.mktemp("seed") / "seeded.sqlite3"
+    database = Database.connect(f"sqlite:///{path}")
+    ensure_seed(database)
+    database.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def search_engine(seeded_file: Path) -> Any:
+    """The real search engine over the seed, built once per session."""
+    database = Database.connect(f"sqlite:///{seeded_file}", migrate=False)
+    try:
+        return build_search(database)
+    finally:
+        database.engine.dispose()
+
+
+@pytest.fixture
+def seeded_db(seeded_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A private copy of the seeded database for one test."""
+    target = tmp_path / "daumoi.sqlite3"
+    shutil.copy(seeded_file, target)
+    database = Database.connect(f"sqlite:///{target}", migrate=False)
+    yield database
+    database.engine.dispose()
+
+
+class Bot:
+    """Talk to the router as users on some platform would; replies come back rendered."""
+
+    def __init__(self, router: Router, clock: Clock) -> None:
+        self.router = router
+        self.clock = clock
+
+    def incoming(
+        self,
+        text: str,
+        *,
+        platform: str = "console",
+        user: str = "u1",
+        chat: str | None = None,
+        group: bool = False,
+        addressed: bool = True,
+        token: str | None = None,
+    ) -> Incoming:
+        """Build an Incoming like an adapter would."""
+        from bot.model import Chat, User
+
+        kind = ChatKind.GROUP if group else ChatKind.PRIVATE
+        chat_id = chat or (GROUP_ID if group else f"private-{user}")
+        return Incoming(
+            platform=platform,
+            chat=Chat(id=chat_id, kind=kind),
+            user=User(id=user, display_name=user),
+            text=text,
+            addressed=addressed,
+            choice_token=token,
+        )
+
+    def replies(self, text: str, **options: Any) -> list[Reply]:
+        """The router's raw replies (choices carry tokens)."""
+        return self.router.handle(self.incoming(text, **options))
+
+    def say(self, text: str, **options: Any) -> str:
+        """The replies as the platform would show them, joined by blank lines."""
+        platform = options.get("platform", "console")
+        parts = [
+            part.text
+            for reply in self.replies(text, **options)
+            for part in render(reply, CAPABILITIES[platform])
+        ]
+        return "\n\n".join(parts)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A fixed clock the test can advance."""
+    return Clock()
+
+
+@pytest.fixture
+def bot(seeded_db: Database, search_engine: Any, clock: Clock) -> Bot:
+    """The router over a private seeded database and the shared search index."""
+    router = Router(seeded_db, search_engine, Settings(), CAPABILITIES, now=clock)
+    return Bot(router, clock)

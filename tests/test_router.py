@@ -1,0 +1,207 @@
+"""Router: command parsing, choices (digits and buttons), groups, failures."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import commands
+from bot.model import ChatEvent, ChatEventKind, ChatKind, Reply
+from bot.router import APOLOGY, parse_command
+from data.models import ChatRecord, PendingChoice
+
+if TYPE_CHECKING:
+    from tests.bot_harness import Bot
+
+pytest_plugins = ("tests.bot_harness",)
+
+
+def _number_of(listing: str, code: str) -> str:
+    """The option number next to a task code in a rendered numbered list."""
+    match = re.search(rf"^(\d+)\. {re.escape(code)} —", listing, re.MULTILINE)
+    assert match, listing
+    return match.group(1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/tim san bay", ("tim", "san bay")),
+        ("/Tìm@daumoi_bot  san bay ", ("tim", "san bay")),
+        ("/NHIEMVU 2.4", ("nhiemvu", "2.4")),
+        ("  /donvi\nSở Y tế", ("donvi", "Sở Y tế")),
+        ("/", ("", "")),
+        ("san bay", None),
+    ],
+)
+def test_parse_command(text: str, expected: tuple[str, str] | None) -> None:
+    assert parse_command(text) == expected
+
+
+def test_command_with_diacritics_and_bot_name(bot: Bot) -> None:
+    assert "Tăng cường hợp tác để khai thác hiệu quả sân bay Chu Lai" in bot.say(
+        "/NhiệmVụ@daumoi_bot 2.4"
+    )
+
+
+def test_adapter_supplied_command_is_used(bot: Bot) -> None:
+    incoming = replace(bot.incoming("ignored"), command="task", args="2.4")
+    [reply] = bot.router.handle(incoming)
+    assert reply.text.startswith("Nhiệm vụ 2.4")
+
+
+def test_english_alias(bot: Bot) -> None:
+    assert bot.say("/search san bay chu lai") == bot.say("/tim san bay chu lai")
+
+
+def test_unknown_command_suggests_close_ones(bot: Bot) -> None:
+    answer = bot.say("/timm san bay")
+    assert "Không có lệnh /timm" in answer
+    assert "/tim" in answer and "/trogiup" in answer
+
+
+def test_plain_text_in_private_chat_searches(bot: Bot) -> None:
+    assert "5.3" in bot.say("san bay chu lai")
+
+
+def test_numbered_choice_answered_by_digit(bot: Bot) -> None:
+    listing = bot.say("/tim san bay chu lai")
+    assert "Trả lời bằng số để chọn." in listing
+    card = bot.say(_number_of(listing, "5.3"))
+    assert card.startswith("Nhiệm vụ 5.3")
+    # The list stays usable: another number opens the other task.
+    assert bot.say(_number_of(listing, "2.4")).startswith("Nhiệm vụ 2.4")
+
+
+def test_digit_out_of_range_and_expired(bot: Bot) -> None:
+    bot.say("/tim san bay chu lai")
+    assert "từ 1 đến 2" in bot.say("7")
+    bot.clock.advance(minutes=31)
+    assert "hết hạn" in bot.say("1")
+
+
+def test_digit_without_a_list_gets_a_hint(bot: Bot) -> None:
+    assert "không ứng với danh sách" in bot.say("7")
+    assert "/linhvuc 7" in bot.say("7")
+
+
+def test_digits_belong_to_the_user_who_asked(bot: Bot) -> None:
+    bot.say("/tim san bay chu lai", user="alice")
+    assert not bot.say("1", user="bob").startswith("Nhiệm vụ")
+
+
+def test_button_tokens_are_short_and_open_the_card(bot: Bot) -> None:
+    [reply] = bot.replies("/tim san bay chu lai", platform="telegram")
+    assert [c.action for c in reply.choices] == ["/nhiemvu 2.4", "/nhiemvu 5.3"]
+    for choice in reply.choices:
+        assert choice.token.isascii() and 0 < len(choice.token) <= 16
+    pressed = bot.say("", platform="telegram", token=reply.choices[1].token)
+    assert pressed.startswith("Nhiệm vụ 5.3")
+
+
+def test_button_token_reused_by_another_user_is_refused(bot: Bot) -> None:
+    [reply] = bot.replies("/tim san bay chu lai", platform="telegram", group=True, user="alice")
+    token = reply.choices[0].token
+    refused = bot.say("", platform="telegram", group=True, user="bob", token=token)
+    assert "dành cho người đã hỏi" in refused
+    assert "Nhiệm vụ 2.4" not in refused
+    assert bot.say("", platform="telegram", group=True, user="alice", token=token).startswith(
+        "Nhiệm vụ 2.4"
+    )
+
+
+def test_unknown_and_expired_tokens(bot: Bot) -> None:
+    assert "không còn hiệu lực" in bot.say("", platform="telegram", token="nope.1")
+    [reply] = bot.replies("/tim san bay chu lai", platform="telegram")
+    bot.clock.advance(minutes=30, seconds=1)
+    assert "hết hạn" in bot.say("", platform="telegram", token=reply.choices[0].token)
+
+
+def test_group_chatter_is_ignored(bot: Bot) -> None:
+    assert bot.replies("chào cả nhà, họp lúc 3 giờ nhé", group=True, addressed=False) == []
+    assert bot.replies("/khongco", group=True, addressed=False) == []
+    assert bot.replies("1", group=True, addressed=False) == []
+
+
+def test_group_commands_and_addressed_text_are_answered(bot: Bot) -> None:
+    assert bot.say("/nhiemvu 2.4", group=True, addressed=False).startswith("Nhiệm vụ 2.4")
+    assert "Không có lệnh" in bot.say("/khongco", group=True, addressed=True)
+    assert "5.3" in bot.say("@daumoi_bot san bay chu lai", group=True, addressed=True)
+    assert "/trogiup" in bot.say("@daumoi_bot", group=True, addressed=True)
+
+
+def test_group_numbered_choice_when_addressed(bot: Bot) -> None:
+    listing = bot.say("/tim san bay chu lai", group=True, platform="zalo")
+    number = _number_of(listing, "2.4")
+    assert bot.replies(number, group=True, addressed=False, platform="zalo") == []
+    assert bot.say(number, group=True, platform="zalo").startswith("Nhiệm vụ 2.4")
+
+
+def _count(bot: Bot, model: Any) -> int:
+    with bot.router.database.unit_of_work() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_handler_exception_rolls_back_and_apologises(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(ctx: Any, msg: Any) -> list[Reply]:
+        ctx.session.add(ChatRecord(platform="console", chat_id="written-then-lost"))
+        ctx.session.flush()
+        raise RuntimeError("boom")
+
+    real_find = commands.find
+
+    def find(name: str) -> commands.Command | None:
+        found = real_find(name)
+        return replace(found, handler=explode) if found and found.name == "nhiemvu" else found
+
+    monkeypatch.setattr(commands, "find", find)
+    before = _count(bot, ChatRecord)
+    assert bot.say("/nhiemvu 2.4") == APOLOGY
+    assert _count(bot, ChatRecord) == before
+    assert "boom" in caplog.text
+    # A command in a group was meant for the bot, so it gets the apology too.
+    assert bot.replies("/nhiemvu 2.4", group=True, addressed=False) == [Reply(APOLOGY)]
+
+
+def test_failure_while_offering_choices_stores_nothing(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import choices
+
+    def broken_store(*args: Any, **kwargs: Any) -> list[str]:
+        raise RuntimeError("db full")
+
+    monkeypatch.setattr(choices, "store", broken_store)
+    assert bot.say("/tim san bay chu lai", platform="telegram") == APOLOGY
+    assert _count(bot, PendingChoice) == 0
+
+
+def test_chat_events_reach_the_group_handlers(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.model import Chat
+    from handlers import groups
+
+    added = ChatEvent(
+        "telegram", Chat("g1", ChatKind.GROUP, "Nhóm Sở Y tế"), ChatEventKind.BOT_ADDED
+    )
+    [welcome] = bot.router.handle_event(added)
+    assert "/lienket" in welcome.text
+    assert _count(bot, ChatRecord) == 1
+
+    def broken(ctx: Any, event: Any) -> list[Reply]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(groups, "on_chat_event", broken)
+    assert bot.router.handle_event(added) == []
+
+
+def test_link_commands_are_routed(bot: Bot) -> None:
+    assert "/lienket" in bot.say("/link so y te")
+    linked = bot.say("/lienket so y te", group=True, platform="telegram")
+    assert "Sở Y tế" in linked
+    assert "Sở Y tế" in bot.say("/huylienket", group=True, platform="telegram")

@@ -1,0 +1,274 @@
+"""The library-independent Telegram flow: retries, chat events on send errors, ordering."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from bot.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Reply
+from bot.platforms.telegram_bridge import (
+    APOLOGY,
+    ChatGone,
+    ChatMigrated,
+    DeliveryFailed,
+    PermanentError,
+    RetryLater,
+    RetryPolicy,
+    TelegramBridge,
+    TransientError,
+)
+from bot.platforms.telegram_common import BotIdentity, Keyboard
+
+ME = BotIdentity(id="777", username="daumoi_bot")
+LAN = {"id": 1001, "is_bot": False, "first_name": "Lan"}
+
+
+def update(chat_id: int, text: str, update_id: int = 1) -> dict[str, Any]:
+    kind = "group" if chat_id < 0 else "private"
+    chat = {"id": chat_id, "type": kind, "title": "G"} if chat_id < 0 else {"id": chat_id, "type": kind}
+    message = {"message_id": update_id, "date": 0, "chat": chat, "from": LAN, "text": text}
+    return {"update_id": update_id, "message": message}
+
+
+class FakeApi:
+    """Records sends; raises scripted errors first."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, Any]] = []
+        self.errors: list[Exception] = []
+        self.next_id = 100
+
+    def _maybe_fail(self) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+
+    async def send_text(self, chat_id: str, text: str, buttons: Keyboard | None) -> str:
+        await asyncio.sleep(0)
+        self._maybe_fail()
+        self.calls.append(("text", chat_id, text, buttons))
+        self.next_id += 1
+        return str(self.next_id)
+
+    async def send_file(
+        self, chat_id: str, file: Attachment, caption: str, buttons: Keyboard | None, photo: bool
+    ) -> str:
+        self._maybe_fail()
+        self.calls.append(("photo" if photo else "document", chat_id, caption, file.filename))
+        self.next_id += 1
+        return str(self.next_id)
+
+    async def answer_callback(self, callback_id: str) -> None:
+        self.calls.append(("answer", "", callback_id, None))
+
+
+class Core:
+    """Echoes commands; records events; can fail or be slow."""
+
+    def __init__(self) -> None:
+        self.seen: list[Incoming] = []
+        self.events: list[ChatEvent] = []
+        self.fail = False
+        self.delay = 0.0
+        self._lock = threading.Lock()
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail:
+            raise RuntimeError("boom")
+        with self._lock:
+            self.seen.append(incoming)
+        return [Reply(f"re: {incoming.text}")]
+
+    def handle_event(self, event: ChatEvent) -> list[Reply]:
+        self.events.append(event)
+        return [Reply("chào nhóm")] if event.kind is ChatEventKind.BOT_ADDED else []
+
+
+class Sleeps:
+    """Records requested sleeps instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.requested: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.requested.append(seconds)
+
+
+@pytest.fixture
+def api() -> FakeApi:
+    return FakeApi()
+
+
+@pytest.fixture
+def core() -> Core:
+    return Core()
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def bridge(core: Core, api: FakeApi, sleeps: Sleeps) -> TelegramBridge:
+    policy = RetryPolicy(attempts=4, base_delay=0.5, max_delay=1.5, max_retry_after=30)
+    return TelegramBridge(core, api, ME, policy=policy, sleep=sleeps)
+
+
+async def test_process_answers_a_message(bridge: TelegramBridge, api: FakeApi) -> None:
+    await bridge.process(update(1001, "/start"))
+    assert api.calls == [("text", "1001", "re: /start", None)]
+
+
+async def test_transient_errors_are_retried_with_exponential_backoff(
+    bridge: TelegramBridge, api: FakeApi, sleeps: Sleeps
+) -> None:
+    api.errors = [TransientError("timeout"), TransientError("502"), TransientError("500")]
+    assert await bridge.send("1001", Reply("xin chào")) == ["101"]
+    assert sleeps.requested == [0.5, 1.0, 1.5]
+
+
+async def test_flood_control_waits_retry_after(
+    bridge: TelegramBridge, api: FakeApi, sleeps: Sleeps
+) -> None:
+    api.errors = [RetryLater(7)]
+    assert await bridge.send("1001", Reply("xin chào")) == ["101"]
+    assert sleeps.requested == [7]
+
+
+async def test_gives_up_after_the_attempts(bridge: TelegramBridge, api: FakeApi) -> None:
+    api.errors = [TransientError("500")] * 4
+    with pytest.raises(DeliveryFailed):
+        await bridge.send("1001", Reply("xin chào"))
+    api.errors = [RetryLater(3600)]  # longer than max_retry_after: give up at once
+    with pytest.raises(DeliveryFailed):
+        await bridge.send("1001", Reply("xin chào"))
+
+
+async def test_process_never_raises_when_delivery_fails(bridge: TelegramBridge, api: FakeApi) -> None:
+    api.errors = [TransientError("500")] * 10
+    await bridge.process(update(1001, "/start"))
+    assert api.calls == []
+
+
+async def test_403_reports_bot_removed_and_stops(
+    bridge: TelegramBridge, api: FakeApi, core: Core
+) -> None:
+    api.errors = [ChatGone("Forbidden: bot was kicked")]
+    long = "\n".join("x" * 100 for _ in range(100))  # three parts: only one attempt is made
+    assert await bridge.send("-4001", Reply(long)) == []
+    [event] = core.events
+    assert event.kind is ChatEventKind.BOT_REMOVED and event.chat.id == "-4001"
+    assert api.calls == []
+
+
+async def test_migration_reports_event_and_resends_to_new_id(
+    bridge: TelegramBridge, api: FakeApi, core: Core
+) -> None:
+    api.errors = [ChatMigrated("-100999")]
+    long = "\n".join("y" * 100 for _ in range(100))
+    ids = await bridge.send("-4001", Reply(long))
+    assert len(ids) == 3
+    assert {chat for _, chat, _, _ in api.calls} == {"-100999"}
+    [event] = core.events
+    assert event.kind is ChatEventKind.MIGRATED and event.new_chat_id == "-100999"
+
+
+async def test_permanent_errors_drop_the_part(bridge: TelegramBridge, api: FakeApi) -> None:
+    api.errors = [PermanentError("Bad Request: chat not found")]
+    assert await bridge.send("1001", Reply("a")) == []
+
+
+async def test_core_failure_apologises_in_private_only(
+    bridge: TelegramBridge, api: FakeApi, core: Core
+) -> None:
+    core.fail = True
+    await bridge.process(update(1001, "/start"))
+    await bridge.process(update(-4001, "/start", update_id=2))
+    assert api.calls == [("text", "1001", APOLOGY, None)]
+
+
+async def test_buttons_and_files(bridge: TelegramBridge, api: FakeApi) -> None:
+    choice = Choice("Nhiệm vụ 2.4", "/nhiemvu 2.4", token="t.1")
+    await bridge.send("1001", Reply("chọn", choices=(choice,)))
+    report = Attachment("bao-cao.xlsx", b"xlsx", "application/vnd.ms-excel")
+    await bridge.send("1001", Reply("báo cáo", file=report))
+    chart = Attachment("bieu-do.png", b"png", "image/png")
+    await bridge.send("1001", Reply("x" * 2000, file=chart))  # caption too long: text first
+    assert api.calls == [
+        ("text", "1001", "chọn", [[("Nhiệm vụ 2.4", "t.1")]]),
+        ("document", "1001", "báo cáo", "bao-cao.xlsx"),
+        ("text", "1001", "x" * 2000, None),
+        ("photo", "1001", "", "bieu-do.png"),
+    ]
+
+
+async def test_callback_is_answered_and_token_passed(
+    bridge: TelegramBridge, api: FakeApi, core: Core
+) -> None:
+    query = {
+        "id": "cb9",
+        "from": LAN,
+        "chat_instance": "1",
+        "data": "tok.1",
+        "message": {"message_id": 3, "date": 0, "chat": {"id": 1001, "type": "private"}},
+    }
+    await bridge.process({"update_id": 5, "callback_query": query})
+    assert api.calls[0] == ("answer", "", "cb9", None)
+    assert core.seen[0].choice_token == "tok.1"
+
+
+async def test_bot_added_event_greets_and_removed_event_is_silent(
+    bridge: TelegramBridge, api: FakeApi, core: Core
+) -> None:
+    def change(new: str, old: str) -> dict[str, Any]:
+        bot = {"id": 777, "is_bot": True, "first_name": "b"}
+        return {
+            "update_id": 9,
+            "my_chat_member": {
+                "chat": {"id": -4001, "type": "group", "title": "G"},
+                "from": LAN,
+                "date": 0,
+                "old_chat_member": {"user": bot, "status": old},
+                "new_chat_member": {"user": bot, "status": new},
+            },
+        }
+
+    await bridge.process(change("member", "left"))
+    await bridge.process(change("kicked", "member"))
+    assert [e.kind for e in core.events] == [ChatEventKind.BOT_ADDED, ChatEventKind.BOT_REMOVED]
+    assert api.calls == [("text", "-4001", "chào nhóm", None)]
+
+
+async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(
+    core: Core, api: FakeApi
+) -> None:
+    core.delay = 0.05
+    bridge = TelegramBridge(core, api, ME)
+    updates = [update(1001, f"m{n}", update_id=n) for n in range(5)]
+    updates += [update(1002, f"o{n}", update_id=10 + n) for n in range(5)]
+    started = time.monotonic()
+    await asyncio.gather(*(bridge.process(u) for u in updates))
+    elapsed = time.monotonic() - started
+    texts = [text for _, chat, text, _ in api.calls if chat == "1001"]
+    assert texts == [f"re: m{n}" for n in range(5)]
+    assert elapsed < 0.05 * 10  # the two chats overlapped
+
+
+async def test_accept_refuses_a_first_failure_then_acknowledges(
+    bridge: TelegramBridge, api: FakeApi, core: Core
+) -> None:
+    core.fail = True
+    assert await bridge.accept(update(1001, "/start", update_id=77)) is False
+    assert await bridge.accept(update(1001, "/start", update_id=77)) is True
+    await bridge.drain()
+    assert api.calls == [("text", "1001", APOLOGY, None)]
+    core.fail = False
+    assert await bridge.accept(update(1001, "/trogiup", update_id=78)) is True
+    await bridge.drain()
+    assert api.calls[-1] == ("text", "1001", "re: /trogiup", None)

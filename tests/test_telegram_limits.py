@@ -1,0 +1,99 @@
+"""Outgoing flood control and the reminder sender, on both libraries, against the fake server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bot.model import ChatEvent, ChatEventKind, Incoming, Reply
+from bot.platforms import telegram
+from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
+from tests.fake_telegram import FakeTelegram, Limits
+from tests.conformance.conftest import make_settings
+
+LIBRARIES = ("ptb", "aiogram")
+QUICK_RETRY = RetryPolicy(attempts=6, base_delay=0.1, max_delay=0.5)
+
+
+class Events:
+    """A core that only records chat events (senders never handle messages)."""
+
+    def __init__(self) -> None:
+        self.events: list[ChatEvent] = []
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        return []
+
+    def handle_event(self, event: ChatEvent) -> list[Reply]:
+        self.events.append(event)
+        return []
+
+
+@pytest.fixture(params=LIBRARIES)
+def library(request: pytest.FixtureRequest) -> str:
+    telegram.adapter(str(request.param))
+    return str(request.param)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    with FakeTelegram().running() as server:
+        yield server
+
+
+async def send_all(
+    fake: FakeTelegram, library: str, options: AdapterOptions, chat_ids: list[str]
+) -> tuple[list[list[str]], float]:
+    async with telegram.open_sender(make_settings(fake, library), Events(), options) as sender:
+        started = time.monotonic()
+        ids = await asyncio.gather(*(sender.send(c, Reply(f"nhắc {c}")) for c in chat_ids))
+        return list(ids), time.monotonic() - started
+
+
+async def test_overall_rate_is_limited(fake: FakeTelegram, library: str) -> None:
+    options = AdapterOptions(overall_per_second=20, request_timeout=2, retry=QUICK_RETRY)
+    ids, elapsed = await send_all(fake, library, options, [str(1000 + n) for n in range(40)])
+    assert all(len(message_ids) == 1 for message_ids in ids)
+    assert elapsed >= 0.8  # 20 at once, then 20 per second
+    assert fake.errors == []
+
+
+async def test_each_group_has_its_own_allowance(fake: FakeTelegram, library: str) -> None:
+    options = AdapterOptions(
+        overall_per_second=1000, group_per_minute=4, group_window=1, retry=QUICK_RETRY
+    )
+    chats = ["-501"] * 8 + ["-502"] * 8
+    ids, elapsed = await send_all(fake, library, options, chats)
+    assert all(len(message_ids) == 1 for message_ids in ids)
+    assert 0.8 <= elapsed < 1.9  # 4 at once and 4 per second, in both groups side by side
+    assert len(fake.messages_to("-501")) == len(fake.messages_to("-502")) == 8
+
+
+async def test_429_from_the_server_is_waited_out(library: str) -> None:
+    with FakeTelegram(limits=Limits(overall_per_second=10, group_per_minute=None)).running() as fake:
+        options = AdapterOptions(overall_per_second=1000, request_timeout=2, retry=QUICK_RETRY)
+        ids, _ = await send_all(fake, library, options, [str(2000 + n) for n in range(20)])
+        assert all(len(message_ids) == 1 for message_ids in ids)
+        assert len(fake.calls("sendMessage")) == 20
+        assert fake.errors  # the server did push back
+
+
+async def test_sender_reports_removed_chats(fake: FakeTelegram, library: str) -> None:
+    core = Events()
+    fake.fail_next("sendMessage", "403", chat_id="-777")
+    async with telegram.open_sender(make_settings(fake, library), core, AdapterOptions()) as sender:
+        assert await sender.send("-777", Reply("nhắc việc")) == []
+        assert len(await sender.send("-778", Reply("nhắc việc"))) == 1
+    [event] = core.events
+    assert event.kind is ChatEventKind.BOT_REMOVED and event.chat.id == "-777"
+
+
+def test_bad_configuration_is_refused() -> None:
+    with pytest.raises(ValueError, match="ptb, aiogram"):
+        telegram.adapter("telethon")
+    settings = make_settings(FakeTelegram(), "ptb", telegram_token="")
+    with pytest.raises(ValueError, match="DAUMOI_TELEGRAM_TOKEN"):
+        telegram.run(settings, Events())

@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         "# Benchmark results",
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on: {machine_description()}.",
-        "Produced by `make bench`; every target is compared with a baseline measured in the same run.",
+        "Produced by `make bench`; targets are compared with baselines measured in the same run.",
         "",
     ]
     for name in selected:

@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="truy vấn; bỏ trống để đọc từ stdin")
     export = sub.add_parser("export", help="xuất dữ liệu chương trình")
     export.add_argument("--json", action="store_true", help="xuất dạng JSON (mặc định)")
+    from scheduler.cli import add_parser as add_remind_parser
+
+    add_remind_parser(sub)
+    from bot.admin_cli import add_parser as add_admin_parser
+
+    add_admin_parser(sub)
     return parser
 
 
@@ -60,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "import": _import,
         "search": _search,
         "export": _export,
+        "remind": _remind,
+        "admin": _admin,
     }
     return commands[args.command](settings, args)
 
@@ -107,6 +115,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_USAGE
         runners.append((name, runner))
     app = _build(settings)
+    reminders = _start_reminders(settings, app)
     try:
         # Telegram libraries install signal handlers, which only works in the main thread:
         # Telegram runs there (sorted last), the other platforms in daemon threads.
@@ -119,7 +128,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         result = last(settings, app.router)
         return result if isinstance(result, int) else 0
     finally:
+        if reminders is not None:
+            reminders.stop()
         app.close()
+
+
+def _start_reminders(settings: Settings, app: App) -> Any:
+    """Tick reminders in a background thread (DAUMOI_REMINDERS=0 turns them off)."""
+    from bot.platforms.reminder_sender import open_senders
+    from scheduler.service import start_background
+
+    return start_background(settings, app.database, app.router, open_senders)
+
+
+def _remind(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.platforms.reminder_sender import open_senders
+    from scheduler.cli import main as remind_main
+
+    return remind_main(settings, args, open_senders)
+
+
+def _admin(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.admin_cli import run
+
+    return run(settings, args)
 
 
 def _platform_names(option: str | None, settings: Settings) -> list[str]:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from bot.model import Incoming, Reply
 from data.textnorm import fold
-from handlers import basic, groups, lookup
+from handlers import basic, groups, lookup, people, reminders, status
 from handlers.context import Context
+from handlers.flows import FlowHandler
 
 Handler = Callable[[Context, Incoming], list[Reply]]
+_UPDATE_EXAMPLE = "/capnhat 2.4 dang thuc hien 60% Đã làm việc với hãng bay"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,94 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "huylienket", ("unlink",), groups.unlink_group, "Hủy liên kết nhóm chat", "/huylienket"
     ),
+    Command("toi", ("whoami", "me"), people.whoami, "Anh/chị là ai với bot", "/toi"),
+    Command(
+        "dangky",
+        ("register",),
+        people.register,
+        "Đăng ký bằng mã mời (chat riêng)",
+        "/dangky ABCDE-23456",
+        in_groups=False,
+    ),
+    Command("capnhat", ("update",), status.update, "Cập nhật tình hình nhiệm vụ", _UPDATE_EXAMPLE),
+    Command("cuatoi", ("mine",), status.mine, "Nhiệm vụ của đơn vị tôi, phần còn thiếu", "/cuatoi"),
+    Command("lichsu", ("history",), status.history, "Lịch sử cập nhật nhiệm vụ", "/lichsu 2.4"),
+    Command("huy", ("cancel",), status.cancel, "Hủy thao tác đang làm dở", "/huy"),
+    Command(
+        "moi",
+        ("invite",),
+        people.invite,
+        "Tạo mã mời cán bộ đầu mối (quản trị)",
+        "/moi so y te",
+        in_groups=False,
+    ),
+    Command(
+        "nguoidung",
+        ("users",),
+        people.list_people,
+        "Danh sách người dùng (quản trị)",
+        "/nguoidung",
+        in_groups=False,
+    ),
+    Command(
+        "thuhoi",
+        ("revoke",),
+        people.revoke,
+        "Thu hồi quyền người dùng (quản trị)",
+        "/thuhoi 3",
+        in_groups=False,
+    ),
+    Command(
+        "tralai",
+        ("return",),
+        status.return_update,
+        "Trả lại cập nhật để bổ sung (quản trị)",
+        "/tralai 2.4 Bổ sung số liệu",
+    ),
+    Command(
+        "nhacviec",
+        ("reminders",),
+        reminders.list_reminders,
+        "Nhắc việc và lần nhắc tới",
+        "/nhacviec",
+    ),
+    Command(
+        "hanchot",
+        ("deadline",),
+        reminders.set_deadline,
+        "Đặt hạn chót nhiệm vụ (quản trị)",
+        "/hanchot 2.4 30/06/2027",
+    ),
+    Command(
+        "nhacmot",
+        ("remindonce",),
+        reminders.remind_once,
+        "Nhắc một lần (quản trị)",
+        "/nhacmot 20/12/2026 09:00 Họp giao ban",
+    ),
+    Command(
+        "nhaclap",
+        ("remindevery",),
+        reminders.remind_every,
+        "Nhắc định kỳ (quản trị)",
+        "/nhaclap thu2 08:30 Cập nhật tiến độ",
+    ),
+    Command(
+        "tamdung", ("pause",), reminders.pause, "Tạm dừng một nhắc việc (quản trị)", "/tamdung 3"
+    ),
+    Command("tieptuc", ("resume",), reminders.resume, "Bật lại nhắc việc (quản trị)", "/tieptuc 3"),
+    Command(
+        "huynhac",
+        ("cancelreminder",),
+        reminders.cancel,
+        "Hủy một nhắc việc (quản trị)",
+        "/huynhac 3",
+    ),
 )
+
+
+# Guided conversations by kind: free text goes to the user's open flow before search.
+FLOWS: dict[str, FlowHandler] = {status.FLOW_KIND: status.flow_text}
 
 
 def _index(commands: tuple[Command, ...]) -> dict[str, Command]:

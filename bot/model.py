@@ -46,6 +46,7 @@ class Incoming:
     update_id: str | None = None
     addressed: bool = True
     choice_token: str | None = None  # set when the user pressed a button
+    file_ref: str | None = None  # the platform's id of an attached document or photo
     raw: Any = field(default=None, compare=False, repr=False)
 
 

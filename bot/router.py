@@ -22,9 +22,10 @@ from bot.model import (
     Reply,
 )
 from bot.settings import Settings
+from data import processed
 from data.db import Database
 from data.textnorm import fold
-from handlers import groups, lookup
+from handlers import flows, groups, lookup
 from handlers.context import Context
 
 if TYPE_CHECKING:
@@ -85,6 +86,10 @@ class Router:
         try:
             with self.database.unit_of_work() as session:
                 ctx = self._context(session, incoming.platform)
+                if incoming.update_id and not processed.claim(
+                    session, incoming.platform, incoming.update_id, ctx.now()
+                ):
+                    return _duplicate(incoming)
                 replies = self._dispatch(ctx, incoming, depth=0)
                 return self._with_tokens(ctx, incoming, replies)
         except Exception:
@@ -139,6 +144,10 @@ class Router:
             text = _MENTION_RE.sub("", text).strip()
         if not text:
             return [Reply("Anh/chị gõ từ khóa cần tìm, hoặc /trogiup để xem các lệnh.")]
+        if depth == 0:
+            in_flow = flows.continue_flow(ctx, replace(incoming, text=text), commands.FLOWS)
+            if in_flow is not None:
+                return in_flow
         number = _NUMBER_RE.fullmatch(text)
         if number is not None and depth == 0:
             found = choices.by_number(
@@ -214,6 +223,16 @@ def _is_group_chatter(incoming: Incoming) -> bool:
         and parse_command(incoming.text) is None
         and not incoming.command
     )
+
+
+def _duplicate(incoming: Incoming) -> list[Reply]:
+    """A redelivered update: applied once already, so only say so (never in groups)."""
+    log.info(
+        "%s update %s delivered again; not applied twice", incoming.platform, incoming.update_id
+    )
+    if incoming.chat.kind is ChatKind.GROUP:
+        return []
+    return [Reply("Tin nhắn này đã được xử lý trước đó (nhận trùng lặp), nên không thực hiện lại.")]
 
 
 def _no_pending_list(number: int) -> Reply:

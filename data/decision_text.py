@@ -35,7 +35,7 @@ _YEAR_RE = re.compile(r"(?<![\d/.])(20\d\d)(?![\d/])")
 HEADING_THRESHOLD = 50.0
 # A heading this close to a title is that task's own heading.
 STRONG_HEADING = 90.0
-# A block naming no task joins an adjacent task only if it resembles it at least this much.
+# A block naming no task joins its sector only if it resembles a neighbouring task this much.
 NEIGHBOUR_THRESHOLD = 10.0
 # Outside the current and next sector a heading must match this well.
 ANYWHERE_THRESHOLD = 65.0
@@ -462,11 +462,11 @@ def attach_measures(decision: ParsedDecision, blocks: list[_Block]) -> None:
         best = matches[index]
         strong = best is not None and scorer.score(block.heading, best)[0] >= STRONG_HEADING
         if best is None:
-            best = _neighbour(scorer, block, index, matches, sector_of)
+            best = _neighbour(scorer, block, index, matches, sector_of, tasks)
             if best is not None:
                 decision.warnings.append(
                     f"Giải pháp “{_clip(block.heading)}” không khớp rõ với nhiệm vụ nào; "
-                    f"đã gắn vào nhiệm vụ liền kề {best.code}."
+                    f"đã gắn vào nhiệm vụ chung của lĩnh vực, {best.code}."
                 )
         current = sector_of[best.code] if best is not None else block.sector
         if not block.lines:
@@ -521,8 +521,13 @@ def _neighbour(
     index: int,
     matches: list[ParsedTask | None],
     sector_of: dict[str, int],
+    tasks: list[ParsedTask],
 ) -> ParsedTask | None:
-    """For a block naming no task: the adjacent matched task it resembles more, if any."""
+    """For a block naming no task: the general (first) task of the sector around it, if any.
+
+    The first task of each sector is its catch-all ("nâng cao nhận thức, hoàn thiện cơ chế…"),
+    so a sector-wide measure that names no task belongs there rather than to a neighbour.
+    """
     before = next((m for m in reversed(matches[:index]) if m is not None), None)
     after = next((m for m in matches[index + 1 :] if m is not None), None)
     low = block.sector if block.sector is not None else 0
@@ -535,7 +540,10 @@ def _neighbour(
         score = scorer.score(block.heading, task)[0]
         if score > best_score:  # on a tie the earlier task wins
             best, best_score = task, score
-    return best
+    if best is None:
+        return None
+    sector = sector_of[best.code]
+    return next(task for task in tasks if sector_of[task.code] == sector)
 
 
 def _match_heading(

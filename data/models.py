@@ -363,3 +363,91 @@ class Flow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class ReminderKind(StrEnum):
+    """What a reminder rule produces."""
+
+    CYCLE = "cycle"  # every agency reports before the programme's yearly deadline
+    ESCALATION = "escalation"  # coordinating agency: who has not reported yet
+    COMPILE = "compile"  # coordinating agency: compile the yearly report
+    TASK_DEADLINE = "task_deadline"  # a deadline an admin set on one task
+    ONCE = "once"  # a one-off reminder
+    RECURRING = "recurring"  # a cron-like reminder
+    ALERTS = "alerts"  # system rule owning admin alerts (delivery problems, coverage gaps)
+
+
+class RuleStatus(StrEnum):
+    """Whether a rule currently produces reminders."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class ReminderRule(Base):
+    """A stored reminder rule; the scheduler derives occurrences from it."""
+
+    __tablename__ = "reminder_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)  # default rules: idempotent
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=RuleStatus.ACTIVE.value)
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE")
+    )
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text, default="")
+    fire_at: Mapped[datetime | None]
+    cron: Mapped[str | None] = mapped_column(String(120))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(96), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    programme: Mapped[Programme | None] = relationship()
+    task: Mapped[Task | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+
+
+class OutboxStatus(StrEnum):
+    """Lifecycle of one materialised reminder."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up (chat gone, refused, retries exhausted); admins were told
+    SKIPPED = "skipped"  # its rule was paused or cancelled before it went out
+
+
+class ReminderOutbox(Base):
+    """One reminder for one chat at one due time: the delivery source of truth."""
+
+    __tablename__ = "reminder_outbox"
+    __table_args__ = (UniqueConstraint("rule_id", "platform", "chat_id", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    rule_id: Mapped[int] = mapped_column(
+        ForeignKey("reminder_rule.id", ondelete="CASCADE"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    sent_chat_id: Mapped[str | None] = mapped_column(String(64))  # differs after a migration
+    message_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    rule: Mapped[ReminderRule] = relationship()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import math
 import re
-import unicodedata
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import bm25s
@@ -32,6 +33,7 @@ from data.search_types import (
     SearchOutcome,
     TaskDoc,
 )
+from data.textnorm import WORD_RE, fold, words
 
 # Input beyond these sizes is cut: a lookup never needs more, and it bounds the work.
 MAX_INPUT_CHARS = 400
@@ -42,7 +44,7 @@ FUZZY_K = 10  # of which this many best get partial_ratio and may be returned
 # Calibrated on queries_dev.tsv and bench/queries_large.tsv (see bench/search_bench.py).
 NONE_BELOW = 63.0  # best score under this: nothing is shown
 TIE_WITHIN = 4.0  # answers this close to the best make the outcome ambiguous
-LIST_WITHIN = 12.0  # answers this close to the best are listed after it
+LIST_WITHIN = 25.0  # answers this close to the best follow it as "see also"
 
 # Weights of word coverage, title coverage, bigram coverage, partial_ratio, BM25 / ideal BM25.
 FUSION = (0.30, 0.10, 0.35, 0.15, 0.10)
@@ -59,28 +61,29 @@ _CODE_RE = re.compile(r"^(?:(?:nv|nhiem\s*vu|task|ma)\s*(?:so\s*)?)?(\d{1,2})[.,
 _FILLER = frozenset(
     {"ai", "gi", "nao", "giup", "minh", "oi", "a", "nhe", "nha", "ha", "vay", "khong"}
 )
+# Function words whose pairs carry no phrase ("và", "các", "của", "về", "với", "là", "những").
+_PAIR_STOP = frozenset({"va", "cac", "cua", "ve", "voi", "la", "nhung"})
+_FILLER_PHRASES = tuple(
+    tuple(p.split())
+    for p in (
+        "ai phu trach",
+        "ai chu tri",
+        "don vi nao",
+        "co quan nao",
+        "nhiem vu nao",
+        "tra cuu",
+        "tim kiem",
+        "cho toi biet",
+        "thong tin ve",
+    )
+)
 # Agency-name words that say little on their own ("Sở", "Ban", a place name).
 _AGENCY_WORD_WEIGHT = {"so": 0.5, "ban": 0.5, "tinh": 0.2, "quang": 0.2, "ngai": 0.2}
 
 
-# Same words as data.textnorm.words, but folding with one translate() call: indexing
-# 100,000 tasks through the per-character version takes most of a minute.
-_WORD_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+|\d+", re.UNICODE)
-_FOLD_TABLE: dict[int, str | None] = {
-    c: None for c in range(0x10000) if unicodedata.combining(chr(c))
-} | {ord("đ"): "d", ord("Đ"): "d"}
-
-
-def fold(text: str) -> str:
-    """Lower-case text without Vietnamese marks, đ as d (as data.textnorm.fold, faster)."""
-    return unicodedata.normalize("NFD", text).translate(_FOLD_TABLE).casefold()
-
-
-def words(text: str) -> list[str]:
-    """Folded words; dotted numbers such as 2.4 stay one word."""
-    return _WORD_RE.findall(fold(text))
-
-
+# Same words as data.textnorm.words, folded with one regex pass instead of a per-character
+# loop: that loop takes most of a minute over 100,000 tasks. Vietnamese marks all lie in
+# U+0300..U+036F once decomposed.
 @dataclass(frozen=True, slots=True)
 class _Term:
     """One query word after repair, with how much it is trusted."""
@@ -113,16 +116,21 @@ class _Postings:
         self.indices = indices
 
     @classmethod
-    def from_docs(cls, docs: Sequence[Sequence[int]], n_tokens: int) -> _Postings:
-        """Build from each document's token ids."""
-        lengths = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-        tok = np.fromiter((t for d in docs for t in d), dtype=np.int64, count=int(lengths.sum()))
-        doc = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
-        keys = np.unique((tok << 32) | doc)
-        toks, ids = keys >> 32, (keys & 0xFFFFFFFF).astype(np.int32)
+    def from_pairs(cls, pairs: _Flat, n_tokens: int) -> _Postings:
+        """Build from each document's distinct token ids."""
+        tokens = np.frombuffer(pairs.values, dtype=np.int32)
+        offsets = np.frombuffer(pairs.offsets, dtype=np.int64)
+        lengths = offsets[1:] - offsets[:-1]
+        order = np.argsort(tokens, kind="stable")  # stable: documents stay sorted
+        indices = np.repeat(np.arange(lengths.size, dtype=np.int32), lengths)[order]
+        del order
         indptr = np.zeros(n_tokens + 1, dtype=np.int64)
-        np.cumsum(np.bincount(toks, minlength=n_tokens), out=indptr[1:])
-        return cls(indptr, ids)
+        np.cumsum(np.bincount(tokens, minlength=n_tokens), out=indptr[1:])
+        return cls(indptr, indices)
+
+    def df(self) -> npt.NDArray[np.int64]:
+        """Number of documents holding each token."""
+        return np.diff(self.indptr)
 
     def present(self, token_id: int, docs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Which of docs contain the token."""
@@ -133,13 +141,37 @@ class _Postings:
         return np.asarray(posting[pos] == docs)
 
 
-def _grams(tokens: Sequence[str]) -> list[str]:
-    """Unigrams followed by adjacent bigrams."""
-    return [*tokens, *map(" ".join, zip(tokens, tokens[1:], strict=False))]
+class _Flat:
+    """Per-document int lists stored end to end (one allocation instead of one per task)."""
+
+    def __init__(self) -> None:
+        self.values = array("i")
+        self.offsets = array("q", [0])
+
+    def add(self, ids: Iterable[int]) -> None:
+        """Append one document's ids."""
+        self.values.extend(ids)
+        self.offsets.append(len(self.values))
+
+    def views(self) -> list[memoryview]:
+        """Each document's ids, without copying."""
+        whole = memoryview(self.values)
+        o = self.offsets
+        return [whole[o[i] : o[i + 1]] for i in range(len(o) - 1)]
+
+
+def _bigrams(tokens: Sequence[str]) -> Iterator[str]:
+    """Adjacent word pairs."""
+    return map(" ".join, itertools.pairwise(tokens))
+
+
+def _lucene_idf(df: float, n: int) -> float:
+    """BM25's inverse document frequency as Lucene (and bm25s) computes it."""
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
 class _TaskIndex:
-    """BM25 over task titles, sectors and measures, with per-candidate fused scoring."""
+    """BM25 over task words, pair postings, and fused per-candidate scoring."""
 
     def __init__(self, tasks: Iterable[TaskDoc]) -> None:
         # Only what a hit shows is kept: the caller's documents (with their long measures)
@@ -149,82 +181,98 @@ class _TaskIndex:
         self.titles: list[str] = []
         self.texts: list[str] = []
         self.by_code: dict[str, list[int]] = {}
-        # A missing token gets the next id; map() over it keeps tokenising at C speed.
-        ids: defaultdict[str, int] = defaultdict()
-        ids.default_factory = ids.__len__
-        lookup = ids.__getitem__
-        # Compact int arrays: at 100,000 tasks, lists of ints would cost hundreds of MB.
-        body_ids: list[array[int]] = []
-        title_ids: list[array[int]] = []
+        # A missing key gets the next id; map() over it keeps tokenising at C speed.
+        words_ids: defaultdict[str, int] = defaultdict()
+        words_ids.default_factory = words_ids.__len__
+        pairs_ids: defaultdict[str, int] = defaultdict()
+        pairs_ids.default_factory = pairs_ids.__len__
+        word, pair = words_ids.__getitem__, pairs_ids.__getitem__
+        body, pairs, title_words = _Flat(), _Flat(), _Flat()
         interned: dict[str, str] = {}
-        sector_grams: dict[str, tuple[list[str], list[int]]] = {}
+        sectors: dict[str, tuple[list[str], list[int], list[int]]] = {}
         for i, task in enumerate(tasks):
             self.programmes.append(interned.setdefault(task.programme, task.programme))
             self.codes.append(task.code)
             self.titles.append(task.title)
             self.by_code.setdefault(task.code, []).append(i)
             title, *measures = (
-                _WORD_RE.findall(f) for f in fold("\n".join([task.title, *task.measures])).split("\n")
+                WORD_RE.findall(fold(part)) for part in (task.title, *task.measures)
             )
-            if task.sector not in sector_grams:
-                sector_words = words(task.sector)
-                sector_grams[task.sector] = (sector_words, list(map(lookup, _grams(sector_words))))
-            sector_words, sector_ids = sector_grams[task.sector]
-            title_grams = array("i", map(lookup, _grams(title)))
-            body = title_grams * TITLE_REPEAT
-            body.extend(sector_ids)
-            for field in measures:
-                body.extend(map(lookup, _grams(field)))
-            body.append(lookup(task.code))
-            body_ids.append(body)
-            title_ids.append(title_grams)
-            self.texts.append(" ".join([*title, *sector_words, *(w for f in measures for w in f)]))
-        self.token_ids: dict[str, int] = dict(ids)
-        del ids
+            if task.sector not in sectors:
+                sector = words(task.sector)
+                sectors[task.sector] = (
+                    sector,
+                    [word(w) for w in sector],
+                    [pair(p) for p in _bigrams(sector)],
+                )
+            sector, sector_words, sector_pairs = sectors[task.sector]
+            title_ids = list(map(word, title))
+            doc = title_ids * TITLE_REPEAT + sector_words
+            doc_pairs = [*map(pair, _bigrams(title)), *sector_pairs]
+            for line in measures:
+                doc.extend(map(word, line))
+                doc_pairs.extend(map(pair, _bigrams(line)))
+            doc.append(word(task.code))
+            body.add(doc)
+            pairs.add(dict.fromkeys(doc_pairs))
+            title_words.add(dict.fromkeys(title_ids))
+            self.texts.append(" ".join([*title, *sector, *(w for line in measures for w in line)]))
         self.n = len(self.codes)
+        self.word_ids: dict[str, int] = dict(words_ids)
+        self.pair_ids: dict[str, int] = dict(pairs_ids)
+        del words_ids, pairs_ids
+        self.pairs = _Postings.from_pairs(pairs, len(self.pair_ids))
+        self.title = _Postings.from_pairs(title_words, len(self.word_ids))
+        del pairs, title_words
         if self.n:
             retriever = bm25s.BM25(k1=1.2, b=0.5, csc_backend="scipy")
-            retriever.index((body_ids, self.token_ids), create_empty_token=False, show_progress=False)
+            views = body.views()
+            retriever.index((views, self.word_ids), create_empty_token=False, show_progress=False)
             scores = retriever.scores
-            del retriever, body_ids
+            del retriever, views, body
             self.data: npt.NDArray[np.float32] = scores["data"]
             self.body = _Postings(scores["indptr"].astype(np.int64), scores["indices"])
-            # Each token's best BM25 contribution: a document scoring this on every query
+            # Each word's best BM25 contribution: a document scoring this on every query
             # word is the ideal, so BM25 becomes an absolute measure in [0, 1].
             self.best = np.maximum.reduceat(self.data, self.body.indptr[:-1])
         else:
             self.data = np.zeros(0, dtype=np.float32)
             self.body = _Postings(np.zeros(1, dtype=np.int64), np.zeros(0, np.int32))
             self.best = np.zeros(0, dtype=np.float32)
-        self.title = _Postings.from_docs(title_ids, len(self.token_ids))
-        self.df = np.diff(self.body.indptr)
-        self.idf_unknown = math.log(1.0 + (max(self.n, 1) + 0.5) / 0.5)
+        self.word_df = self.body.df()
+        self.pair_df = self.pairs.df()
+        self.idf_unknown = _lucene_idf(0.0, max(self.n, 1))
 
     def idf(self, token: str) -> float:
-        """Inverse document frequency (Lucene form); unknown words weigh the most."""
-        tid = self.token_ids.get(token)
-        if tid is None:
-            return self.idf_unknown
-        df = float(self.df[tid])
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        """Inverse document frequency of a word; unknown words weigh the most."""
+        tid = self.word_ids.get(token)
+        return self.idf_unknown if tid is None else _lucene_idf(float(self.word_df[tid]), self.n)
 
     def words_df(self) -> dict[str, int]:
-        """Single words of the index with their document frequency."""
-        return {t: int(self.df[i]) for t, i in self.token_ids.items() if " " not in t}
+        """Words of the index with their document frequency."""
+        return {t: int(self.word_df[i]) for t, i in self.word_ids.items()}
 
     def search(self, query: _Query) -> list[tuple[int, float]]:
         """Return (task index, score 0..100) for the best candidates."""
         if self.n == 0 or not query.terms:
             return []
-        uni = [(self.token_ids.get(t.text), t) for t in query.terms]
-        big = [self.token_ids.get(b) for b in query.bigrams]
+        uni = [(self.word_ids.get(t.text), t) for t in query.terms]
+        big = [self.pair_ids.get(b) for b in query.bigrams]
         scores = np.zeros(self.n, dtype=np.float32)
+        ideal = 0.0
         indptr, indices = self.body.indptr, self.body.indices
-        weighted = [(tid, t.factor) for tid, t in uni if tid is not None and t.factor > 0]
-        weighted += [(tid, BIGRAM_BM25_WEIGHT) for tid in big if tid is not None]
-        for tid, factor in weighted:
-            lo, hi = indptr[tid], indptr[tid + 1]
-            scores[indices[lo:hi]] += factor * self.data[lo:hi]
+        for tid, term in uni:
+            if tid is not None and term.factor > 0:
+                lo, hi = indptr[tid], indptr[tid + 1]
+                scores[indices[lo:hi]] += term.factor * self.data[lo:hi]
+                ideal += term.factor * float(self.best[tid])
+        for pid in big:
+            if pid is not None:
+                # Pairs are scored by rarity alone (a pair rarely repeats within a task).
+                weight = BIGRAM_BM25_WEIGHT * _lucene_idf(float(self.pair_df[pid]), self.n)
+                lo, hi = self.pairs.indptr[pid], self.pairs.indptr[pid + 1]
+                scores[self.pairs.indices[lo:hi]] += weight
+                ideal += weight
         nonzero = int(np.count_nonzero(scores))
         if nonzero == 0:
             return []
@@ -232,7 +280,6 @@ class _TaskIndex:
             cands = np.flatnonzero(scores).astype(np.int64)
         else:
             cands = np.argpartition(-scores, TOP_K)[:TOP_K].astype(np.int64)
-        ideal = sum(factor * float(self.best[tid]) for tid, factor in weighted)
         bm = scores[cands] / ideal
 
         weights = np.array([self.idf(t.text) for _, t in uni], dtype=np.float64)
@@ -251,17 +298,23 @@ class _TaskIndex:
             tcov += w * term.factor * self.title.present(tid, cands)
         cov /= total
         tcov /= total
-        if len(uni) >= 2:
+        # Pairs with a function word ("về 5G") say nothing about phrasing.
+        phrased = [
+            (j, pid)
+            for j, pid in enumerate(big)
+            if uni[j][1].text not in _PAIR_STOP and uni[j + 1][1].text not in _PAIR_STOP
+        ]
+        if phrased:
             # An adjacent pair counts fully; two rare words apart count by their rarity.
             rarity = np.minimum(weights / self.idf_unknown, 1.0)
             bcov = np.zeros(cands.shape, dtype=np.float64)
-            for j, tid in enumerate(big):
+            for j, pid in phrased:
                 trust = min(uni[j][1].factor, uni[j + 1][1].factor)
                 apart = (present[j] & present[j + 1]) * min(rarity[j], rarity[j + 1])
-                if tid is not None:
-                    apart = np.maximum(self.body.present(tid, cands), apart)
+                if pid is not None:
+                    apart = np.maximum(self.pairs.present(pid, cands), apart)
                 bcov += trust * apart
-            bcov /= len(big)
+            bcov /= len(phrased)
         else:
             bcov = cov
         w = FUSION
@@ -401,7 +454,8 @@ class _AgencyIndex:
                 score -= 1.0 if form.successor else 0.0
                 if score > best.get(form.agency, 0.0):
                     best[form.agency] = score
-        if not all(c in vocabulary for c in query.compacts[:1]):
+        # An acronym's first letters ("svh", "bqlkkt"), unless the query is a plain word.
+        if query.compacts and query.compacts[0] not in vocabulary:
             for key in query.compacts:
                 if len(key) < 3:
                     continue
@@ -427,12 +481,20 @@ class SearchEngine:
         self._df = df
         self._vocab = set(df)
         self._vocab_list = sorted(df)
-        self._bigrams = {t for t in tasks.token_ids if " " in t}
+        self._bigrams = tasks.pair_ids
 
     @classmethod
     def build(cls, tasks: Iterable[TaskDoc], agencies: Iterable[AgencyDoc]) -> SearchEngine:
         """Index the given tasks and agencies."""
-        return cls(_TaskIndex(tasks), _AgencyIndex(list(agencies)))
+        # Indexing allocates millions of short-lived lists and no cycles: without pausing
+        # the cyclic collector, its rescans of the growing heap double the build time.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return cls(_TaskIndex(tasks), _AgencyIndex(list(agencies)))
+        finally:
+            if paused:
+                gc.enable()
 
     def search(self, query: str, limit: int = 5) -> SearchOutcome:
         """Return the best hits for a free-text query, a task code or an agency name."""
@@ -447,9 +509,11 @@ class SearchEngine:
             return SearchOutcome(query, Confidence.NONE)
         exact = self._agencies.exact_hits(parsed)
         if exact:
-            hits = [self._agency_hit(a, s) for a, s in exact.items()]
-            hits.sort(key=lambda h: (-h.score, h.key))
-            return SearchOutcome(query, Confidence.EXACT, tuple(hits[:limit]))
+            named = sorted(
+                (self._agency_hit(a, s) for a, s in exact.items()),
+                key=lambda h: (-h.score, h.key),
+            )
+            return SearchOutcome(query, Confidence.EXACT, tuple(named[:limit]))
         agencies, agency_intent = self._agencies.search(parsed, self._vocab)
         scale = AGENCY_INTENT_TASK_SCALE if agency_intent else 1.0
         ranked = [(s * scale, 0, i) for i, s in self._tasks.search(parsed)]
@@ -486,7 +550,7 @@ class SearchEngine:
 
     def _parse(self, folded: str) -> _Query:
         """Split, repair (abbreviations, Telex, joined words, typos) and pair the words."""
-        tokens = words(folded)[:MAX_TOKENS]
+        tokens = _drop_filler_phrases(words(folded)[:MAX_TOKENS])
         slots: list[list[_Term] | str] = [self._repair(t) for t in tokens]
         terms: list[_Term] = []
         for i, slot in enumerate(slots):
@@ -501,7 +565,7 @@ class SearchEngine:
                 fixed = self._closest(decoded, prev, nxt)
             terms.append(_Term(fixed, FUZZY_FACTOR, True) if fixed else _Term(slot, 0.0))
         texts = [t.text for t in terms]
-        bigrams = tuple(f"{a} {b}" for a, b in zip(texts, texts[1:], strict=False))
+        bigrams = tuple(f"{a} {b}" for a, b in itertools.pairwise(texts))
         compacts = [compact(folded)]
         if len(tokens) >= 2:
             compacts.append(tokens[0][0] + "".join(tokens[1:]))
@@ -542,8 +606,10 @@ class SearchEngine:
 
         if len(token) < FREE_FUZZY_LEN:
             # Short words have many neighbours within one edit: only fix one that forms a
-            # known pair with a word typed correctly next to it ("an nin mang" -> ninh).
-            found = [c for c in found if context(c[0])]
+            # known pair with each word typed correctly next to it ("an nin mang" -> ninh,
+            # but not "gia xang dau" -> "gia tang dau", where "tang dau" is no phrase).
+            neighbours = (prev is not None) + (nxt is not None)
+            found = [c for c in found if context(c[0]) >= max(1, neighbours)]
             if not found:
                 return None
 
@@ -558,6 +624,20 @@ class SearchEngine:
             ),
         )
         return str(best[0])
+
+
+def _drop_filler_phrases(tokens: list[str]) -> list[str]:
+    """Remove question wording ("ai phụ trách", "nhiệm vụ nào") unless nothing else is left."""
+    out = list(tokens)
+    for phrase in _FILLER_PHRASES:
+        size = len(phrase)
+        i = 0
+        while i + size <= len(out):
+            if tuple(out[i : i + size]) == phrase and len(out) > size:
+                del out[i : i + size]
+            else:
+                i += 1
+    return out
 
 
 def _last_text(slot: list[_Term] | str) -> str | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+|\d+", re.UNICODE)
+WORD_RE = re.compile(r"\d+(?:\.\d+)*|[^\W\d_]+|\d+", re.UNICODE)
 _SPACE_RE = re.compile(r"\s+")
+# Vietnamese tone and vowel marks all live in the Combining Diacritical Marks block.
+_MARKS_RE = re.compile("[\u0300-\u036f]+")
 
 
 def nfc(text: str) -> str:
@@ -16,19 +18,18 @@ def nfc(text: str) -> str:
 
 def strip_marks(text: str) -> str:
     """Remove Vietnamese tone and vowel marks and map đ/Đ to d/D."""
-    decomposed = unicodedata.normalize("NFD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", bare.replace("đ", "d").replace("Đ", "D"))
+    bare = _MARKS_RE.sub("", unicodedata.normalize("NFD", text))
+    return bare.replace("đ", "d").replace("Đ", "D")
 
 
 def fold(text: str) -> str:
     """Return the lower-case, mark-free, space-collapsed form used for matching."""
-    return strip_marks(nfc(text)).casefold()
+    return _SPACE_RE.sub(" ", strip_marks(text)).strip().casefold()
 
 
 def words(text: str) -> list[str]:
     """Split text into folded words; dotted numbers such as 2.4 stay one word."""
-    return _WORD_RE.findall(fold(text))
+    return WORD_RE.findall(fold(text))
 
 
 def folded_key(text: str) -> str:

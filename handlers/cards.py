@@ -63,8 +63,11 @@ def task_line(task: Task, *, with_programme: bool, width: int = 90) -> str:
     return f"{code} — {shorten(task.title, width)}\n   Chủ trì: {lead_name(task)}"
 
 
-def task_card(task: Task, *, with_programme: bool) -> str:
-    """Everything about one task: sector, title, lead, partners, measures, years, reporting."""
+def task_card(task: Task, *, with_programme: bool, status: Sequence[str] = ()) -> str:
+    """Everything about one task: sector, title, lead, partners, measures, years, reporting.
+
+    status: lines of the per-agency status section (handlers.status_card.for_card), if any.
+    """
     lines = [
         f"{task_heading(task, with_programme=with_programme)} · "
         f"Lĩnh vực {task.sector.number}: {task.sector.name}",
@@ -85,6 +88,8 @@ def task_card(task: Task, *, with_programme: bool) -> str:
     if years:
         lines += ["", _years_line(years)]
     lines += ["", _reporting_line(task.programme)]
+    if status:
+        lines += ["", *status]
     return _tidy(lines)
 
 

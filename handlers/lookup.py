@@ -11,7 +11,7 @@ from data.models import Agency, AgencyKind, Programme, Sector, Task
 from data.search_types import Confidence, Hit, HitKind
 from data.succession import current_agency, display_name
 from data.textnorm import fold, nfc
-from handlers import cards
+from handlers import cards, status_card
 from handlers.context import Context
 
 CODE_RE = re.compile(r"(?<![\d.,])(\d{1,2})\s*[.,]\s*(\d{1,2})(?![\d.,/])")
@@ -137,7 +137,8 @@ def _one_agency(targets: list[Task | Agency]) -> bool:
 
 def _open(ctx: Context, target: Task | Agency, with_programme: bool) -> list[Reply]:
     if isinstance(target, Task):
-        return [Reply(cards.task_card(target, with_programme=with_programme))]
+        status = status_card.for_card(ctx, target)
+        return [Reply(cards.task_card(target, with_programme=with_programme, status=status))]
     return agency_replies(ctx, target)
 
 
@@ -169,7 +170,8 @@ def task(ctx: Context, msg: Incoming) -> list[Reply]:
     if not tasks:
         return [_unknown_code(ctx, code, programme)]
     if len(tasks) == 1:
-        return [Reply(cards.task_card(tasks[0], with_programme=with_programme))]
+        status = status_card.for_card(ctx, tasks[0])
+        return [Reply(cards.task_card(tasks[0], with_programme=with_programme, status=status))]
     header = f"Mã {code} có trong {len(tasks)} quyết định. Anh/chị muốn xem nhiệm vụ nào?"
     return [listing(ctx, header, [_task_item(t, True) for t in tasks])]
 

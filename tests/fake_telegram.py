@@ -175,6 +175,7 @@ class FakeTelegram:
         token: str = DEFAULT_TOKEN,
         bot_username: str = BOT_USERNAME,
         limits: Limits | None = None,
+        first_update_id: int = 1000,
     ) -> None:
         self.token = token
         self.me = bot_user(bot_username, int(token.split(":", 1)[0]))
@@ -184,7 +185,7 @@ class FakeTelegram:
         self.errors: list[SentCall] = []
         self.unknown_methods: list[str] = []
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
-        self._bot = _Bot()
+        self._bot = _Bot(next_update_id=first_update_id)
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)

@@ -728,12 +728,13 @@ def test_nfd_and_crlf_input_parse_the_same(seed: ParsedDecision) -> None:
     )
 
 
-def test_neighbouring_measures_attached_with_a_warning(seed: ParsedDecision) -> None:
+def test_unmatched_measures_go_to_the_sector_general_task(seed: ParsedDecision) -> None:
     tasks = {t.code: " ".join(m.text for m in t.measures) for t in seed.tasks()}
-    assert "trung gian thanh toán" in tasks["6.3"]
-    assert "hiệp hội doanh nghiệp" in tasks["9.2"]
-    assert "sở hữu trí tuệ" in tasks["7.2"]
-    assert any("nhiệm vụ liền kề 6.3" in warning for warning in seed.warnings)
+    assert "trung gian thanh toán" in tasks["6.1"]
+    assert "hiệp hội doanh nghiệp" in tasks["9.1"]
+    assert "sở hữu trí tuệ" in tasks["7.1"]
+    assert "sở hữu trí tuệ" not in tasks["7.2"]
+    assert any("nhiệm vụ chung của lĩnh vực, 6.1" in warning for warning in seed.warnings)
     # Measures restating another task's title move to that task; the rest stay with the heading.
     assert "bệnh viện đa khoa tư nhân" in tasks["3.5"]
     assert "bệnh viện đa khoa tư nhân" not in tasks["3.4"]

@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -48,7 +47,13 @@ from bot.platforms.telegram_bridge import (
     TelegramBridge,
     TransientError,
 )
-from bot.platforms.telegram_common import ALLOWED_UPDATES, BotIdentity, Keyboard, command_menu
+from bot.platforms.telegram_common import (
+    ALLOWED_UPDATES,
+    BotIdentity,
+    Keyboard,
+    command_menu,
+    snapshot,
+)
 from bot.ports import MessageHandler
 from bot.settings import Settings
 
@@ -230,11 +235,6 @@ async def _identity(bot: Bot) -> BotIdentity:
     return BotIdentity(id=str(me.id), username=me.username or "")
 
 
-def as_json(update: Update) -> dict[str, Any]:
-    """The Bot API JSON of an aiogram update."""
-    return update.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
 async def serve(
     settings: Settings, core: MessageHandler, stop: asyncio.Event, options: AdapterOptions
 ) -> None:
@@ -267,7 +267,7 @@ async def _poll(
     dispatcher = Dispatcher()
 
     async def on_update(_event: object, event_update: Update) -> None:
-        await bridge.process(as_json(event_update))
+        await bridge.process(snapshot(event_update))
 
     for observer in (dispatcher.message, dispatcher.callback_query, dispatcher.my_chat_member):
         observer.register(on_update)

@@ -114,7 +114,7 @@ class AdapterOptions:
     group_per_minute: float = 20  # Telegram: at most 20 messages/minute into one group
     group_window: float = 60  # seconds the group allowance is counted over (tests shorten it)
     flood_retries: int = 3  # 429 retries inside the rate limiter
-    concurrency: int = 64  # updates processed at once (one at a time per chat)
+    concurrency: int = 4  # updates in flight at once (one at a time per chat)
     retry: RetryPolicy = RetryPolicy()
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from bot.model import (
@@ -133,6 +134,83 @@ def translate_update(update: Mapping[str, Any], me: BotIdentity) -> Translated:
     return Translated(ignored=f"update type {kinds or 'empty'}")
 
 
+def snapshot(update: Any) -> dict[str, Any]:
+    """The Bot API JSON fields `translate_update` reads, from a PTB or aiogram Update object.
+
+    Both libraries name the fields alike (`from` is `from_user`); copying the few we need is
+    much cheaper than serialising the whole object back to JSON on every update.
+    """
+    data: dict[str, Any] = {"update_id": update.update_id}
+    if (query := getattr(update, "callback_query", None)) is not None:
+        data["callback_query"] = {
+            "id": query.id,
+            "from": _user_json(query.from_user),
+            "data": query.data,
+            "message": _message_json(query.message) if query.message is not None else None,
+        }
+    elif (change := getattr(update, "my_chat_member", None)) is not None:
+        data["my_chat_member"] = {
+            "chat": _chat_json(change.chat),
+            "from": _user_json(change.from_user) if change.from_user is not None else None,
+            "old_chat_member": _member_json(change.old_chat_member),
+            "new_chat_member": _member_json(change.new_chat_member),
+        }
+    elif (message := getattr(update, "message", None)) is not None:
+        data["message"] = _message_json(message)
+    return data
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _user_json(user: Any) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "is_bot": user.is_bot,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "username": user.username,
+    }
+
+
+def _chat_json(chat: Any) -> dict[str, Any]:
+    return {
+        "id": chat.id,
+        "type": _plain(chat.type),
+        "title": chat.title,
+        "first_name": chat.first_name,
+        "last_name": chat.last_name,
+    }
+
+
+def _member_json(member: Any) -> dict[str, Any]:
+    return {"status": _plain(member.status), "user": {"id": member.user.id}}
+
+
+def _message_json(message: Any) -> dict[str, Any]:
+    sender = getattr(message, "from_user", None)
+    replied = getattr(message, "reply_to_message", None)
+    replied_from = getattr(replied, "from_user", None) if replied is not None else None
+    return {
+        "message_id": message.message_id,
+        "chat": _chat_json(message.chat),
+        "from": _user_json(sender) if sender is not None else None,
+        "text": getattr(message, "text", None),
+        "caption": getattr(message, "caption", None),
+        "migrate_to_chat_id": getattr(message, "migrate_to_chat_id", None),
+        "reply_to_message": (
+            {"from": {"id": replied_from.id}} if replied_from is not None else None
+        ),
+        "document": _file_json(getattr(message, "document", None)),
+        "photo": [_file_json(size) for size in getattr(message, "photo", None) or ()],
+    }
+
+
+def _file_json(file: Any) -> dict[str, Any] | None:
+    return {"file_id": file.file_id} if file is not None else None
+
+
 def _callback(query: Mapping[str, Any], update_id: str) -> Translated:
     message = query.get("message") or {}
     chat_data = message.get("chat")
@@ -183,8 +261,10 @@ def _message(message: Mapping[str, Any], update_id: str, me: BotIdentity) -> Tra
     if text is None:
         text = message.get("caption")
     sender_data = message.get("from")
-    if not text or sender_data is None:
-        return Translated(ignored="message without text")
+    file_ref = _file_ref(message)
+    if (not text and file_ref is None) or sender_data is None:
+        return Translated(ignored="message without text or file")
+    text = text or ""
     if sender_data.get("is_bot"):
         return Translated(ignored="message from a bot")
     sender = user_of(sender_data)
@@ -203,9 +283,19 @@ def _message(message: Mapping[str, Any], update_id: str, me: BotIdentity) -> Tra
         message_id=str(message.get("message_id", "")),
         update_id=update_id,
         addressed=addressed,
+        file_ref=file_ref,
         raw=message,
     )
     return Translated(incoming=incoming)
+
+
+def _file_ref(message: Mapping[str, Any]) -> str | None:
+    """The file_id of a document, or of the largest photo size, sent with the message."""
+    document = message.get("document") or {}
+    if document.get("file_id"):
+        return str(document["file_id"])
+    sizes = message.get("photo") or []
+    return str(sizes[-1]["file_id"]) if sizes and sizes[-1].get("file_id") else None
 
 
 def _addressing(

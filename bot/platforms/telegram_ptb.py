@@ -41,7 +41,13 @@ from bot.platforms.telegram_bridge import (
     TelegramBridge,
     TransientError,
 )
-from bot.platforms.telegram_common import ALLOWED_UPDATES, BotIdentity, Keyboard, command_menu
+from bot.platforms.telegram_common import (
+    ALLOWED_UPDATES,
+    BotIdentity,
+    Keyboard,
+    command_menu,
+    snapshot,
+)
 from bot.ports import MessageHandler
 from bot.settings import Settings
 
@@ -191,7 +197,7 @@ async def serve(
         )
 
         async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-            await bridge.process(update.to_dict())
+            await bridge.process(snapshot(update))
 
         application.add_handler(TypeHandler(Update, on_update))
         application.add_error_handler(_log_error)

@@ -1,0 +1,142 @@
+"""Status texts: the task card's section, history entries, summaries and blocker notices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from data import status as st
+from data.models import Agency, Person, StatusUpdate, Task, UpdateState
+from data.succession import display_name
+from handlers.context import Context
+from handlers.status_text import classification_label, status_label, status_phrase
+
+ROLE_LABELS = {st.Role.LEAD: "chủ trì", st.Role.PARTNER: "phối hợp"}
+_PREVIEW = 160
+
+
+def when(moment: datetime, timezone: str) -> str:
+    """ "26/11/2026 16:05" on the province's clock."""
+    return f"{st.local(moment, timezone):%d/%m/%Y %H:%M}"
+
+
+def person_label(person: Person | None) -> str:
+    """A person's name as shown to others."""
+    if person is None:
+        return "(không rõ)"
+    return person.display_name.strip() or f"Người dùng #{person.id}"
+
+
+def _short(text: str, width: int = _PREVIEW) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def content_lines(update: StatusUpdate, *, indent: str = "   ", full: bool = True) -> list[str]:
+    """Result, blocker, proposal and file of one update, one per line."""
+    shorten = (lambda text: " ".join(text.split())) if full else _short
+    lines = []
+    if update.result:
+        lines.append(f"{indent}Kết quả: {shorten(update.result)}")
+    if update.blocker:
+        lines.append(f"{indent}Khó khăn, vướng mắc: {shorten(update.blocker_text)}")
+    if update.proposal:
+        lines.append(f"{indent}Đề xuất: {shorten(update.proposal)}")
+    if update.file_ref:
+        lines.append(f"{indent}Có tệp đính kèm ({update.file_platform or 'tệp'}).")
+    return lines
+
+
+def card_section(session: Session, task: Task, now: datetime, timezone: str) -> list[str]:
+    """The task card's lines: each agency's status this year, classification, open blockers."""
+    year = st.reporting_year(now, timezone)
+    due = st.deadline(task, year)
+    rows = st.task_statuses(session, task, year, now, timezone)
+    if not rows:
+        return []
+    lines = [f"Tình hình thực hiện năm {year} (hạn báo cáo {due:%d/%m/%Y}):"]
+    blockers: list[str] = []
+    for row in rows:
+        head = f"• {row.agency.name} ({ROLE_LABELS[row.role]}): "
+        latest = row.latest
+        if latest is None:
+            lines.append(head + classification_label(row.classification, None))
+            continue
+        if latest.state == UpdateState.RETURNED.value:
+            lines.append(
+                head + f"cập nhật ngày {when(latest.created_at, timezone)[:10]} bị trả lại "
+                f"để bổ sung ({_short(latest.returned_reason or '', 80)}) — "
+                + classification_label(row.classification, None)
+            )
+            continue
+        lines.append(
+            head
+            + f"{status_phrase(latest.status, latest.progress)} · "
+            + f"{classification_label(row.classification, latest.status)} "
+            + f"(cập nhật {when(latest.created_at, timezone)[:10]})"
+        )
+        if latest.result:
+            lines.append(f"   {_short(latest.result)}")
+        if latest.blocker:
+            blockers.append(f"• {row.agency.name}: {_short(latest.blocker_text)}")
+    if blockers:
+        lines += ["Khó khăn, vướng mắc chưa giải quyết:", *blockers]
+    lines.append(f"Gõ /lichsu {task.code} để xem lịch sử, /capnhat {task.code} để cập nhật.")
+    return lines
+
+
+def for_card(ctx: Context, task: Task) -> list[str]:
+    """The status section of a task card, on the context's clock."""
+    return card_section(ctx.session, task, ctx.now(), ctx.settings.timezone)
+
+
+def history_entry(update: StatusUpdate, timezone: str) -> list[str]:
+    """One update in /lichsu: number, when, who, what, and what became of it."""
+    agency = update.agency
+    lines = [
+        f"#{update.id} · {when(update.created_at, timezone)} · {person_label(update.author)} "
+        f"({agency.name if agency is not None else '?'})",
+        f"   {status_phrase(update.status, update.progress)}",
+        *content_lines(update),
+    ]
+    if update.supersedes_id is not None:
+        lines.append(f"   (bản cập nhật mới thay cho #{update.supersedes_id})")
+    if update.state == UpdateState.SUPERSEDED.value:
+        lines.append("   Đã được thay bằng bản cập nhật sau.")
+    elif update.state == UpdateState.RETURNED.value:
+        returned = when(update.returned_at, timezone) if update.returned_at else ""
+        lines.append(f"   Bị trả lại {returned}: {update.returned_reason or ''}".rstrip())
+    return lines
+
+
+def summary(task: Task, agency: Agency, report: st.Report) -> str:
+    """What is about to be recorded, for the confirmation step."""
+    lines = [
+        f"Nhiệm vụ {task.code} — {display_name(agency)}",
+        f"Trạng thái: {status_label(report.status.value)}",
+        f"Tiến độ: {report.progress}%",
+    ]
+    if report.result:
+        lines.append(f"Kết quả: {report.result}")
+    if report.blocker:
+        lines.append(f"Khó khăn, vướng mắc: {report.blocker_text}")
+    if report.proposal:
+        lines.append(f"Đề xuất: {report.proposal}")
+    if report.file_ref:
+        lines.append("Có tệp đính kèm.")
+    return "\n".join(lines)
+
+
+def blocker_notice(update: StatusUpdate, task: Task, author: Person, timezone: str) -> str:
+    """The message the coordinating agency's group gets when a blocker is raised."""
+    lines = [
+        f"⚠️ Vướng mắc mới ở nhiệm vụ {task.code}: {_short(task.title, 100)}",
+        f"Đơn vị: {display_name(update.agency)}",
+        f"Người báo: {person_label(author)}, lúc {when(update.created_at, timezone)}",
+        f"Khó khăn, vướng mắc: {update.blocker_text}",
+    ]
+    if update.proposal:
+        lines.append(f"Đề xuất: {update.proposal}")
+    lines.append(f"Xem chi tiết: /nhiemvu {task.code} · lịch sử: /lichsu {task.code}")
+    return "\n".join(lines)

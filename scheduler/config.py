@@ -1,0 +1,119 @@
+"""Reminder settings: calendar, default offsets, delivery pacing (from DAUMOI_* variables)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, time, timedelta
+
+from bot.settings import Settings
+from scheduler.calendar import DEFAULT_TIMEZONE, WorkCalendar, WorkingHours, parse_clock
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """A platform's flood limits; sends are spaced evenly at `safety` × each rate."""
+
+    overall_per_second: float | None = None
+    group_per_minute: float | None = None
+    chat_per_second: float | None = None
+    safety: float = 0.95  # stay clear of the server's window edges and clock jitter
+
+
+TELEGRAM_LIMITS = RateLimits(overall_per_second=30, group_per_minute=20, chat_per_second=1)
+# Zalo publishes no numbers; stay well below anything plausible.
+ZALO_LIMITS = RateLimits(overall_per_second=5, chat_per_second=1)
+
+
+@dataclass(frozen=True)
+class ReminderConfig:
+    """Everything the scheduler needs besides the database and the senders."""
+
+    enabled: bool = True
+    timezone: str = DEFAULT_TIMEZONE
+    hours: WorkingHours = field(default_factory=WorkingHours)
+    extra_holidays: frozenset[date] = frozenset()
+    reminder_time: time = time(8, 30)
+    days_before: tuple[int, ...] = (30, 14, 7, 3, 1, 0)  # 0 = on the day
+    overdue_every: int = 3  # working days between overdue reminders
+    escalation_every: int = 3  # working days between escalations to the coordinating agency
+    compile_month_day: tuple[int, int] = (12, 31)  # yearly report due to the UBND
+    compile_days_before: tuple[int, ...] = (14, 7, 3, 1, 0)
+    task_overdue_limit: int = 5  # overdue reminders after a per-task deadline
+    catch_up: timedelta = timedelta(hours=12)  # occurrences missed while down are still sent
+    tick_seconds: float = 30.0
+    lease: timedelta = timedelta(seconds=120)
+    lease_margin: timedelta = timedelta(seconds=15)  # never start a send this close to expiry
+    claim_limit: int = 500
+    concurrency: int = 32
+    max_attempts: int = 6
+    backoff_base: float = 30.0
+    backoff_max: float = 900.0
+    max_wait: float = 120.0  # run-once waits this long for retries that are due soon
+    limits: Mapping[str, RateLimits] = field(
+        default_factory=lambda: {"telegram": TELEGRAM_LIMITS, "zalo": ZALO_LIMITS}
+    )
+
+    def calendar(self) -> WorkCalendar:
+        """The working calendar these settings describe."""
+        return WorkCalendar(self.timezone, self.hours, extra_holidays=self.extra_holidays)
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the attempts-th transient failure."""
+        return float(min(self.backoff_max, self.backoff_base * 2 ** max(0, attempts - 1)))
+
+    def with_limits(self, platform: str, limits: RateLimits) -> ReminderConfig:
+        """A copy with other limits for one platform (tests and the bench scale them)."""
+        return replace(self, limits={**self.limits, platform: limits})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReminderConfig:
+        """Read DAUMOI_REMINDER_* / DAUMOI_WORKING_* variables, defaulting the rest."""
+        env = settings.extra
+        base = cls(timezone=settings.timezone or DEFAULT_TIMEZONE)
+        hours = base.hours
+        if env.get("DAUMOI_WORKING_HOURS") or env.get("DAUMOI_WORKING_DAYS"):
+            hours = WorkingHours.parse(
+                env.get("DAUMOI_WORKING_HOURS", "08:00-17:00"), env.get("DAUMOI_WORKING_DAYS", "")
+            )
+        telegram = RateLimits(
+            overall_per_second=_float(env, "DAUMOI_TELEGRAM_RATE_PER_SECOND", 30),
+            group_per_minute=_float(env, "DAUMOI_TELEGRAM_GROUP_PER_MINUTE", 20),
+            chat_per_second=_float(env, "DAUMOI_TELEGRAM_CHAT_PER_SECOND", 1),
+        )
+        return replace(
+            base,
+            enabled=env.get("DAUMOI_REMINDERS", "1").strip().lower() not in ("0", "false", "no"),
+            hours=hours,
+            extra_holidays=frozenset(
+                date.fromisoformat(part) for part in _parts(env.get("DAUMOI_EXTRA_HOLIDAYS", ""))
+            ),
+            reminder_time=parse_clock(env.get("DAUMOI_REMINDER_TIME", "08:30")),
+            days_before=_ints(env, "DAUMOI_REMINDER_DAYS_BEFORE", base.days_before),
+            overdue_every=int(_float(env, "DAUMOI_REMINDER_OVERDUE_EVERY", base.overdue_every)),
+            catch_up=timedelta(hours=_float(env, "DAUMOI_REMINDER_CATCH_UP_HOURS", 12)),
+            tick_seconds=_float(env, "DAUMOI_REMINDER_TICK_SECONDS", base.tick_seconds),
+            lease=timedelta(seconds=_float(env, "DAUMOI_REMINDER_LEASE_SECONDS", 120)),
+            lease_margin=timedelta(seconds=_float(env, "DAUMOI_REMINDER_LEASE_MARGIN", 15)),
+            concurrency=int(_float(env, "DAUMOI_REMINDER_CONCURRENCY", base.concurrency)),
+            max_attempts=int(_float(env, "DAUMOI_REMINDER_MAX_ATTEMPTS", base.max_attempts)),
+            backoff_base=_float(env, "DAUMOI_REMINDER_BACKOFF_SECONDS", base.backoff_base),
+            max_wait=_float(env, "DAUMOI_REMINDER_MAX_WAIT_SECONDS", base.max_wait),
+            limits={**base.limits, "telegram": telegram},
+        )
+
+
+def _parts(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    value = env.get(name, "").strip()
+    return float(value) if value else float(default)
+
+
+def _ints(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    return tuple(sorted({int(part) for part in _parts(value)}, reverse=True))

@@ -1,0 +1,393 @@
+"""Deliver claimed outbox rows: one message per chat, paced, with typed error handling.
+
+The send-then-crash window is one HTTP response plus one small UPDATE: each message's rows are
+marked sent in their own transaction as soon as the platform returns its message id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.render import text_length
+from bot.settings import Settings
+from data import chats
+from data.db import Database
+from data.models import ChatRecord, OutboxStatus, ReminderOutbox
+from scheduler import messages, outbox
+from scheduler.config import RateLimits, ReminderConfig
+from scheduler.occurrences import admin_destinations
+from scheduler.outbox import Claimed, NewRow
+from scheduler.ratelimit import PlatformLimiter
+from scheduler.rules import Kind, alerts_rule
+from scheduler.sender import ChatGone, ChatMigrated, Rejected, RetryAfter, Sender
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SEPARATOR = "\n\n"
+_MAX_MIGRATIONS = 2
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    messages: int = 0
+    rows: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    dead: int = 0
+    gone: int = 0
+    migrated: int = 0
+    released: int = 0
+    lost_leases: int = 0
+
+    def add(self, other: DeliveryReport) -> None:
+        """Accumulate another report into this one."""
+        for item in fields(self):
+            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+
+def pack(rows: Sequence[Claimed], limit: int) -> list[tuple[list[Claimed], str]]:
+    """Group one chat's rows into as few messages as fit the platform's length limit."""
+    batches: list[tuple[list[Claimed], str]] = []
+    current: list[Claimed] = []
+    text = ""
+    for row in rows:
+        candidate = f"{text}{SEPARATOR}{row.text}" if current else row.text
+        if current and text_length(candidate) > limit:
+            batches.append((current, text))
+            current, text = [row], row.text
+        else:
+            current.append(row)
+            text = candidate
+    if current:
+        batches.append((current, text))
+    return batches
+
+
+def instance_id() -> str:
+    """A name for this process in lease owners (host, pid, random suffix)."""
+    return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Delivery:
+    """Claims due rows, sends them through the platform senders, records every outcome."""
+
+    def __init__(
+        self,
+        database: Database,
+        senders: Mapping[str, Sender],
+        config: ReminderConfig,
+        settings: Settings | None = None,
+        *,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        instance: str | None = None,
+    ) -> None:
+        self.database = database
+        self.senders = dict(senders)
+        self.config = config
+        self.settings = settings
+        self.clock = clock
+        self._sleep = sleep
+        self.instance = instance or instance_id()
+        self._claims = itertools.count(1)
+        self._limiters: dict[str, PlatformLimiter] = {}
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="daumoi-outbox")
+
+    def close(self) -> None:
+        """Stop the database thread."""
+        self._db.shutdown(wait=True)
+
+    # -- database access (one thread: SQLite has one writer anyway) ---------------------------
+
+    async def in_db(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run work(session, *args) in its own unit of work on the database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, partial(self._unit, work, *args, **kwargs))
+
+    def _unit(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.database.unit_of_work() as session:
+            return work(session, *args, **kwargs)
+
+    # -- passes ---------------------------------------------------------------------------
+
+    def _limiter(self, platform: str) -> PlatformLimiter:
+        limiter = self._limiters.get(platform)
+        if limiter is None:
+            limits = self.config.limits.get(platform, RateLimits())
+            limiter = self._limiters[platform] = PlatformLimiter(limits)
+        return limiter
+
+    def _claim_limit(self, platform: str) -> int:
+        """Claim no more than can be sent well within one lease."""
+        rate = self.config.limits.get(platform, RateLimits()).overall_per_second
+        limit = self.config.claim_limit
+        if rate:
+            budget = (self.config.lease - self.config.lease_margin).total_seconds() / 2
+            limit = min(limit, max(1, int(rate * budget)))
+        return limit
+
+    async def deliver_due(self) -> DeliveryReport:
+        """Send everything due now on every platform; failures wait for their retry time."""
+        reports = await asyncio.gather(*(self._platform(name) for name in self.senders))
+        total = DeliveryReport()
+        for report in reports:
+            total.add(report)
+        return total
+
+    async def drain(self, max_wait: float | None = None) -> DeliveryReport:
+        """Deliver, then keep retrying while the next pending row is due within max_wait s."""
+        limit = self.config.max_wait if max_wait is None else max_wait
+        total = DeliveryReport()
+        while True:
+            total.add(await self.deliver_due())
+            upcoming = await self.in_db(outbox.next_attempt, list(self.senders))
+            if upcoming is None:
+                return total
+            wait = (upcoming - self.clock()).total_seconds()
+            if wait > limit:
+                return total
+            await self._sleep(max(wait, 0.02))
+
+    async def _platform(self, platform: str) -> DeliveryReport:
+        report = DeliveryReport()
+        while True:
+            owner = f"{self.instance}:{next(self._claims)}"
+            rows = await self.in_db(
+                outbox.claim,
+                owner=owner,
+                now=self.clock(),
+                lease=self.config.lease,
+                platforms=[platform],
+                limit=self._claim_limit(platform),
+            )
+            if not rows:
+                return report
+            await self._send_claimed(owner, platform, rows, report)
+
+    async def _send_claimed(
+        self, owner: str, platform: str, rows: list[Claimed], report: DeliveryReport
+    ) -> None:
+        by_chat: dict[str, list[Claimed]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        gate = asyncio.Semaphore(max(1, self.config.concurrency))
+
+        async def one(chat_id: str, chat_rows: list[Claimed]) -> None:
+            async with gate:
+                try:
+                    await self._send_chat(owner, platform, chat_id, chat_rows, report)
+                except Exception:  # never leave a claim half-handled because of a bug
+                    log.exception("delivery to %s:%s failed", platform, chat_id)
+                    await self.in_db(outbox.release, [r.id for r in chat_rows], owner)
+
+        await asyncio.gather(*(one(chat_id, chat_rows) for chat_id, chat_rows in by_chat.items()))
+
+    # -- one chat -------------------------------------------------------------------------
+
+    async def _send_chat(
+        self,
+        owner: str,
+        platform: str,
+        chat_id: str,
+        rows: list[Claimed],
+        report: DeliveryReport,
+    ) -> None:
+        sender = self.senders[platform]
+        limiter = self._limiter(platform)
+        batches = pack(rows, sender.max_text_len)
+        target = chat_id
+        migrations = 0
+        index = 0
+        while index < len(batches):
+            batch, text = batches[index]
+            remaining = [row.id for rows_, _ in batches[index:] for row in rows_]
+            await limiter.acquire(target)
+            if self.clock() + self.config.lease_margin >= batch[0].lease_expires_at:
+                # Another instance may claim these rows soon: do not race it.
+                report.released += await self.in_db(outbox.release, remaining, owner)
+                return
+            try:
+                message_ids = await sender.send(target, text)
+            except RetryAfter as exc:
+                limiter.pause(exc.seconds)
+                report.rate_limited += 1
+                at = self.clock() + timedelta(seconds=exc.seconds)
+                await self.in_db(outbox.reschedule, remaining, owner, at, str(exc), failed=False)
+                return
+            except ChatMigrated as exc:
+                migrations += 1
+                report.migrated += 1
+                await self.in_db(self._migrate, platform, target, exc.new_chat_id)
+                target = exc.new_chat_id
+                if migrations > _MAX_MIGRATIONS:
+                    await self._give_up(owner, platform, target, remaining, str(exc), report)
+                    return
+                continue
+            except ChatGone as exc:
+                report.gone += 1
+                await self.in_db(
+                    self._chat_gone, owner, platform, target, remaining, str(exc), _is_alert(rows)
+                )
+                report.dead += len(remaining)
+                return
+            except Rejected as exc:
+                ids = [r.id for r in batch]
+                await self._give_up(owner, platform, target, ids, str(exc), report, rejected=True)
+                index += 1
+                continue
+            except Exception as exc:  # Transient, and anything unexpected: back off
+                await self._failed(owner, platform, target, batches[index:], exc, report)
+                return
+            sent_to = target if target != chat_id else None
+            stored = await self.in_db(
+                outbox.mark_sent, [r.id for r in batch], owner, self.clock(), message_ids, sent_to
+            )
+            report.messages += 1
+            report.rows += len(batch)
+            report.lost_leases += len(batch) - stored
+            index += 1
+
+    async def _failed(
+        self,
+        owner: str,
+        platform: str,
+        chat_id: str,
+        batches: list[tuple[list[Claimed], str]],
+        exc: Exception,
+        report: DeliveryReport,
+    ) -> None:
+        rows = [row for batch, _ in batches for row in batch]
+        attempts = max(row.attempts for row in rows) + 1
+        error = f"{type(exc).__name__}: {exc}"
+        if attempts >= self.config.max_attempts:
+            await self._give_up(owner, platform, chat_id, [r.id for r in rows], error, report)
+            return
+        log.info("transient failure sending to %s:%s (%s); retrying", platform, chat_id, error)
+        at = self.clock() + timedelta(seconds=self.config.backoff(attempts))
+        await self.in_db(outbox.reschedule, [r.id for r in rows], owner, at, error, failed=True)
+        report.retried += len(rows)
+
+    async def _give_up(
+        self,
+        owner: str,
+        platform: str,
+        chat_id: str,
+        ids: list[int],
+        error: str,
+        report: DeliveryReport,
+        *,
+        rejected: bool = False,
+    ) -> None:
+        report.dead += await self.in_db(
+            self._dead_letter, owner, platform, chat_id, ids, error, rejected
+        )
+
+    # -- database work for outcomes --------------------------------------------------------
+
+    def _migrate(self, session: Session, platform: str, old: str, new: str) -> None:
+        chats.migrate(session, platform, old, new)
+        outbox.move_chat(session, platform, old, new)
+
+    def _chat_gone(
+        self,
+        session: Session,
+        owner: str,
+        platform: str,
+        chat_id: str,
+        ids: list[int],
+        error: str,
+        alerts_only: bool,
+    ) -> None:
+        label = _chat_label(session, platform, chat_id)
+        chats.mark_inactive(session, platform, chat_id)
+        outbox.mark_dead(session, ids, owner, f"chat gone: {error}")
+        # Everything else queued for that chat would fail the same way.
+        session.execute(
+            update(ReminderOutbox)
+            .where(
+                ReminderOutbox.platform == platform,
+                ReminderOutbox.chat_id == chat_id,
+                ReminderOutbox.status == OutboxStatus.PENDING.value,
+                ReminderOutbox.lease_owner.is_(None),
+            )
+            .values(status=OutboxStatus.DEAD.value, last_error=f"chat gone: {error}"[:500])
+            .execution_options(synchronize_session=False)
+        )
+        if not alerts_only:
+            self._alert(session, messages.chat_gone_text(platform, chat_id, label))
+
+    def _dead_letter(
+        self,
+        session: Session,
+        owner: str,
+        platform: str,
+        chat_id: str,
+        ids: list[int],
+        error: str,
+        rejected: bool,
+    ) -> int:
+        rows = list(session.scalars(select(ReminderOutbox).where(ReminderOutbox.id.in_(ids))))
+        attempts = max((row.attempts for row in rows), default=0) + 1
+        count = outbox.mark_dead(session, ids, owner, error)
+        if count and not all(row.kind == Kind.ALERT for row in rows):
+            label = _chat_label(session, platform, chat_id)
+            text = (
+                messages.rejected_text(platform, chat_id, label, error)
+                if rejected
+                else messages.dead_letter_text(platform, chat_id, label, attempts, error)
+            )
+            self._alert(session, text)
+        return count
+
+    def _alert(self, session: Session, text: str) -> None:
+        """Queue an alert to every admin (delivered by the same loop, like any reminder)."""
+        now = self.clock()
+        rule = alerts_rule(session, self.config, now)
+        admins = admin_destinations(session, self.settings)
+        if not admins:
+            log.warning("no admin to alert: %s", text)
+            return
+        for admin in admins:
+            for nudge in range(100):  # two alerts in the same microsecond: keep both
+                row = NewRow(
+                    rule.id,
+                    admin.platform,
+                    admin.chat_id,
+                    now + timedelta(microseconds=nudge),
+                    Kind.ALERT,
+                    text,
+                )
+                if outbox.insert(session, [row], now):
+                    break
+
+
+def _is_alert(rows: Sequence[Claimed]) -> bool:
+    return all(row.kind == Kind.ALERT for row in rows)
+
+
+def _chat_label(session: Session, platform: str, chat_id: str) -> str:
+    record = session.scalars(
+        select(ChatRecord).where(ChatRecord.platform == platform, ChatRecord.chat_id == chat_id)
+    ).first()
+    if record is None:
+        return "cuộc trò chuyện"
+    name = f"nhóm “{record.title}”" if record.title else "nhóm chat"
+    if record.agency is not None:
+        name += f" của {record.agency.name}"
+    return name

@@ -1,0 +1,401 @@
+"""Occurrences: who a rule's planned instant reaches, with what, given the database today."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.settings import Settings
+from data.models import (
+    Agency,
+    ChatRecord,
+    Person,
+    PersonIdentity,
+    Programme,
+    ReminderKind,
+    ReminderRule,
+    Role,
+    RuleStatus,
+    StatusUpdate,
+    Task,
+    TaskPartner,
+    TaskStatus,
+    UpdateState,
+)
+from data.succession import current_agency
+from scheduler.calendar import WorkCalendar
+from scheduler.config import ReminderConfig
+from scheduler.rules import Plan, plans
+
+LEAD = "lead"
+PARTNER = "partner"
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    """An agency as it exists today, with the 2021 names it stands for."""
+
+    id: int
+    name: str
+    names_2021: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task an agency owes a report on, and whether it leads or cooperates."""
+
+    id: int
+    code: str
+    title: str
+    role: str
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A chat a reminder goes to; via says why (group, focal point, the rule's chat, admin)."""
+
+    platform: str
+    chat_id: str
+    via: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One agency that has not reported, with the tasks it still owes."""
+
+    agency: AgencyRef
+    tasks: tuple[TaskRef, ...]
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One reminder of one rule for one agency (or chat) at one instant."""
+
+    rule_id: int
+    due: datetime
+    kind: str
+    programme: str = ""
+    plan: Plan | None = None
+    agency: AgencyRef | None = None
+    tasks: tuple[TaskRef, ...] = ()
+    missing: tuple[Missing, ...] = ()
+    reporting_total: int = 0
+    coordinator: str = ""
+    text: str = ""
+    destinations: tuple[Destination, ...] = ()
+
+
+@dataclass
+class Directory:
+    """A snapshot of agencies, obligations, reports, chats and admins, read once per pass."""
+
+    agencies: dict[int, Agency]
+    current: dict[int, int]  # agency id -> id of the agency that exists today
+    groups: dict[int, list[Destination]]  # current agency id -> linked active chats
+    focal: dict[int, list[Destination]]  # current agency id -> focal points' private chats
+    admins: list[Destination]
+    reported: set[tuple[int, int, int]]  # (task id, current agency id, year)
+    done: set[tuple[int, int]]  # (task id, current agency id)
+    obligations: dict[int, dict[int, list[TaskRef]]] = field(default_factory=dict)
+    # (programme id, current agency id) -> names under which it appears in that programme
+    names: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, settings: Settings | None = None) -> Directory:
+        """Read everything the occurrences of one pass depend on."""
+        agencies = {a.id: a for a in session.scalars(select(Agency))}
+        current = {a.id: current_agency(a).id for a in agencies.values()}
+        groups: dict[int, list[Destination]] = defaultdict(list)
+        for chat in session.scalars(
+            select(ChatRecord)
+            .where(ChatRecord.active.is_(True), ChatRecord.agency_id.is_not(None))
+            .order_by(ChatRecord.id)
+        ):
+            assert chat.agency_id is not None
+            groups[current.get(chat.agency_id, chat.agency_id)].append(
+                Destination(chat.platform, chat.chat_id, "group")
+            )
+        focal: dict[int, list[Destination]] = defaultdict(list)
+        for person, identity in _people(session, Role.FOCAL):
+            if person.agency_id is not None and identity.private_chat_id:
+                home = current.get(person.agency_id, person.agency_id)
+                focal[home].append(
+                    Destination(identity.platform, identity.private_chat_id, "focal")
+                )
+        reported: set[tuple[int, int, int]] = set()
+        done: set[tuple[int, int]] = set()
+        for task_id, agency_id, year, status in session.execute(
+            select(
+                StatusUpdate.task_id, StatusUpdate.agency_id, StatusUpdate.year, StatusUpdate.status
+            ).where(StatusUpdate.state == UpdateState.ACTIVE.value)
+        ):
+            home = current.get(agency_id, agency_id)
+            reported.add((task_id, home, year))
+            if status == TaskStatus.DONE.value:
+                done.add((task_id, home))
+        return cls(
+            agencies=agencies,
+            current=current,
+            groups=dict(groups),
+            focal=dict(focal),
+            admins=admin_destinations(session, settings),
+            reported=reported,
+            done=done,
+        )
+
+    # -- agencies ---------------------------------------------------------------------------
+
+    def ref(self, current_id: int, names_2021: Iterable[str] = ()) -> AgencyRef:
+        """The AgencyRef of an agency existing today."""
+        names = tuple(dict.fromkeys(names_2021)) or (self.agencies[current_id].name,)
+        return AgencyRef(current_id, self.agencies[current_id].name, names)
+
+    def reachable(self, agency: Agency) -> bool:
+        """Whether the agency (as it is today) is a single body that can be reminded."""
+        today = self.agencies.get(self.current.get(agency.id, agency.id), agency)
+        return not (agency.is_collective or today.is_collective)
+
+    def destinations(self, current_id: int) -> list[Destination]:
+        """Linked group chats, else focal points' private chats, else nothing."""
+        return self.groups.get(current_id) or self.focal.get(current_id) or []
+
+    # -- obligations ------------------------------------------------------------------------
+
+    def obligations_of(self, session: Session, programme_id: int) -> dict[int, list[TaskRef]]:
+        """Tasks each agency of today reports on in a programme (lead or cooperating)."""
+        cached = self.obligations.get(programme_id)
+        if cached is not None:
+            return cached
+        owed: dict[int, dict[int, TaskRef]] = defaultdict(dict)
+        tasks = session.scalars(
+            select(Task)
+            .options(selectinload(Task.partners).selectinload(TaskPartner.agency))
+            .where(Task.programme_id == programme_id)
+            .order_by(Task.position)
+        )
+        for task in tasks:
+            named: list[tuple[Agency, str]] = []
+            if task.lead_agency_id is not None:
+                named.append((self.agencies[task.lead_agency_id], LEAD))
+            named += [(partner.agency, PARTNER) for partner in task.partners]
+            for agency, role in named:
+                if not self.reachable(agency):
+                    continue
+                home = self.current[agency.id]
+                self.names.setdefault((programme_id, home), []).append(agency.name)
+                if task.id in owed[home] and owed[home][task.id].role == LEAD:
+                    continue
+                owed[home][task.id] = TaskRef(task.id, task.code, task.title, role, task.position)
+        result = {
+            home: sorted(refs.values(), key=lambda ref: ref.position) for home, refs in owed.items()
+        }
+        self.obligations[programme_id] = result
+        return result
+
+    def names_2021(self, programme_id: int, current_id: int) -> list[str]:
+        """Names (as in the decision) under which today's agency appears in a programme."""
+        return list(dict.fromkeys(self.names.get((programme_id, current_id), [])))
+
+    def missing(self, session: Session, programme_id: int, year: int) -> tuple[list[Missing], int]:
+        """Agencies with tasks not yet reported for year, and how many agencies report at all."""
+        owed = self.obligations_of(session, programme_id)
+        found: list[Missing] = []
+        for home, refs in owed.items():
+            left = tuple(ref for ref in refs if (ref.id, home, year) not in self.reported)
+            if left:
+                found.append(Missing(self.ref(home, self.names_2021(programme_id, home)), left))
+        found.sort(key=lambda item: item.tasks[0].position)
+        return found, len(owed)
+
+
+def _people(session: Session, role: Role) -> list[tuple[Person, PersonIdentity]]:
+    query = (
+        select(Person, PersonIdentity)
+        .join(PersonIdentity, PersonIdentity.person_id == Person.id)
+        .where(Person.active.is_(True), Person.role == role.value)
+        .order_by(Person.id, PersonIdentity.id)
+    )
+    return [(person, identity) for person, identity in session.execute(query)]
+
+
+def admin_destinations(session: Session, settings: Settings | None) -> list[Destination]:
+    """Private chats of admins: persons with role admin, and settings.admins ("platform:id")."""
+    found = [
+        Destination(identity.platform, identity.private_chat_id, "admin")
+        for _person, identity in _people(session, Role.ADMIN)
+        if identity.private_chat_id
+    ]
+    for entry in settings.admins if settings is not None else ():
+        platform, _, user_id = entry.strip().partition(":")
+        if platform and user_id:
+            # On Telegram (and Zalo) the private chat with a user has the user's id.
+            found.append(Destination(platform, user_id, "admin"))
+    return _unique(found)
+
+
+def _unique(destinations: Sequence[Destination]) -> list[Destination]:
+    seen: dict[tuple[str, str], Destination] = {}
+    for destination in destinations:
+        seen.setdefault((destination.platform, destination.chat_id), destination)
+    return list(seen.values())
+
+
+def active_rules(session: Session) -> list[ReminderRule]:
+    """Rules that currently produce reminders, with what planning needs loaded."""
+    query = (
+        select(ReminderRule)
+        .options(selectinload(ReminderRule.programme), selectinload(ReminderRule.task))
+        .where(ReminderRule.status == RuleStatus.ACTIVE.value)
+        .order_by(ReminderRule.id)
+    )
+    return list(session.scalars(query))
+
+
+def occurrences(
+    session: Session,
+    rules: Sequence[ReminderRule],
+    directory: Directory,
+    calendar: WorkCalendar,
+    config: ReminderConfig,
+    start: datetime,
+    end: datetime,
+    *,
+    latest_only: bool = False,
+) -> list[Occurrence]:
+    """Occurrences of the rules with start < due ≤ end (latest_only: one plan per rule)."""
+    found: list[Occurrence] = []
+    for rule in rules:
+        planned = plans(rule, calendar, config, start, end)
+        if latest_only:
+            planned = planned[-1:]
+        for plan in planned:
+            found += resolve(session, rule, plan, directory)
+    found.sort(key=lambda occ: (occ.due, occ.rule_id, occ.agency.name if occ.agency else ""))
+    return found
+
+
+def resolve(
+    session: Session, rule: ReminderRule, plan: Plan, directory: Directory
+) -> list[Occurrence]:
+    """Turn one planned instant of a rule into occurrences for the agencies it concerns."""
+    kind = rule.kind
+    if kind in (ReminderKind.CYCLE, ReminderKind.ESCALATION, ReminderKind.COMPILE):
+        return _programme(session, rule, plan, directory)
+    if kind == ReminderKind.TASK_DEADLINE:
+        return _task(session, rule, plan, directory)
+    if kind in (ReminderKind.ONCE, ReminderKind.RECURRING):
+        return _custom(rule, plan, directory)
+    return []
+
+
+def _coordinator(programme: Programme, directory: Directory) -> AgencyRef | None:
+    if programme.coordinating_agency_id is None:
+        return None
+    agency = directory.agencies.get(programme.coordinating_agency_id)
+    if agency is None:
+        return None
+    return directory.ref(directory.current[agency.id], [agency.name])
+
+
+def _programme(
+    session: Session, rule: ReminderRule, plan: Plan, directory: Directory
+) -> list[Occurrence]:
+    programme = rule.programme
+    if programme is None or plan.year is None:
+        return []
+    missing, total = directory.missing(session, programme.id, plan.year)
+    coordinator = _coordinator(programme, directory)
+    common = {
+        "rule_id": rule.id,
+        "due": plan.due,
+        "kind": plan.kind,
+        "programme": programme.decision_number,
+        "plan": plan,
+        "reporting_total": total,
+        "coordinator": coordinator.name if coordinator else "",
+    }
+    if rule.kind == ReminderKind.CYCLE:
+        return [
+            Occurrence(
+                agency=item.agency,
+                tasks=item.tasks,
+                destinations=tuple(directory.destinations(item.agency.id)),
+                **common,  # type: ignore[arg-type]
+            )
+            for item in missing
+        ]
+    if coordinator is None or (rule.kind == ReminderKind.ESCALATION and not missing):
+        return []
+    return [
+        Occurrence(
+            agency=coordinator,
+            tasks=tuple(
+                sorted(
+                    {t.code: t for m in missing for t in m.tasks}.values(),
+                    key=lambda t: t.position,
+                )
+            ),
+            missing=tuple(missing),
+            destinations=tuple(directory.destinations(coordinator.id)),
+            **common,  # type: ignore[arg-type]
+        )
+    ]
+
+
+def _task(
+    session: Session, rule: ReminderRule, plan: Plan, directory: Directory
+) -> list[Occurrence]:
+    task = rule.task
+    if task is None:
+        return []
+    programme_id = task.programme_id
+    owed = directory.obligations_of(session, programme_id)
+    found: list[Occurrence] = []
+    for home, refs in owed.items():
+        for ref in refs:
+            if ref.id != task.id or (task.id, home) in directory.done:
+                continue
+            agency = directory.ref(home, directory.names_2021(programme_id, home))
+            found.append(
+                Occurrence(
+                    rule_id=rule.id,
+                    due=plan.due,
+                    kind=plan.kind,
+                    programme=task.programme.decision_number,
+                    plan=plan,
+                    agency=agency,
+                    tasks=(ref,),
+                    destinations=tuple(directory.destinations(home)),
+                )
+            )
+    found.sort(key=lambda occ: (occ.tasks[0].role != LEAD, occ.agency.name if occ.agency else ""))
+    return found
+
+
+def _custom(rule: ReminderRule, plan: Plan, directory: Directory) -> list[Occurrence]:
+    agency: AgencyRef | None = None
+    destinations: list[Destination] = []
+    if rule.platform and rule.chat_id:
+        destinations.append(Destination(rule.platform, rule.chat_id, "chat"))
+    if rule.agency_id is not None and rule.agency_id in directory.agencies:
+        home = directory.current.get(rule.agency_id, rule.agency_id)
+        agency = directory.ref(home, [directory.agencies[rule.agency_id].name])
+        if not destinations:
+            destinations = directory.destinations(home)
+    return [
+        Occurrence(
+            rule_id=rule.id,
+            due=plan.due,
+            kind=plan.kind,
+            plan=plan,
+            agency=agency,
+            text=rule.text,
+            destinations=tuple(destinations),
+        )
+    ]

@@ -1,0 +1,303 @@
+"""Outbox repository: materialised reminders, claims with leases, delivery outcomes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from data.models import OutboxStatus, ReminderOutbox, ReminderRule, RuleStatus
+from scheduler.calendar import as_utc
+
+log = logging.getLogger(__name__)
+_KEY = ("rule_id", "platform", "chat_id", "due_at")
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A reminder to materialise: one rule, one chat, one due time."""
+
+    rule_id: int
+    platform: str
+    chat_id: str
+    due: datetime
+    kind: str
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this process holds a lease on (a plain copy, safe to use outside the session)."""
+
+    id: int
+    rule_id: int
+    platform: str
+    chat_id: str
+    due: datetime
+    kind: str
+    text: str
+    attempts: int
+    lease_expires_at: datetime
+    payload: dict[str, Any]
+
+
+def _values(row: NewRow, now: datetime) -> dict[str, Any]:
+    return {
+        "rule_id": row.rule_id,
+        "platform": row.platform,
+        "chat_id": row.chat_id,
+        "due_at": as_utc(row.due),
+        "kind": row.kind,
+        "text": row.text,
+        "payload": row.payload,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": as_utc(row.due),
+        "message_ids": [],
+        "created_at": as_utc(now),
+    }
+
+
+def insert(session: Session, rows: Sequence[NewRow], now: datetime) -> int:
+    """Add rows, ignoring any whose (rule, chat, due) already exists; return how many were new."""
+    if not rows:
+        return 0
+    values = [_values(row, now) for row in rows]
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = (
+            sqlite_insert(ReminderOutbox).values(values).on_conflict_do_nothing(index_elements=_KEY)
+        )
+        return int(session.execute(lite).rowcount or 0)  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(ReminderOutbox).values(values).on_conflict_do_nothing(index_elements=_KEY)
+        return int(session.execute(pg).rowcount or 0)  # type: ignore[attr-defined]
+    added = 0
+    for value in values:  # other databases: one savepoint per row
+        try:
+            with session.begin_nested():
+                session.add(ReminderOutbox(**value))
+            added += 1
+        except IntegrityError:
+            continue
+    return added
+
+
+def _claimable(now: datetime, platforms: Sequence[str]) -> ColumnElement[bool]:
+    return (
+        (ReminderOutbox.status == OutboxStatus.PENDING.value)
+        & (ReminderOutbox.next_attempt_at <= now)
+        & or_(ReminderOutbox.lease_expires_at.is_(None), ReminderOutbox.lease_expires_at <= now)
+        & ReminderOutbox.platform.in_(list(platforms))
+    )
+
+
+def claim(
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    platforms: Sequence[str],
+    limit: int,
+) -> list[Claimed]:
+    """Lease up to limit due rows to owner (a token unique to this claim) and return them.
+
+    PostgreSQL skips rows another transaction is claiming (FOR UPDATE SKIP LOCKED); on every
+    database the UPDATE re-checks the lease, so a row is only ever leased to one claimer.
+    """
+    now = as_utc(now)
+    candidates = (
+        select(ReminderOutbox.id)
+        .join(ReminderRule, ReminderRule.id == ReminderOutbox.rule_id)
+        .where(_claimable(now, platforms), ReminderRule.status == RuleStatus.ACTIVE.value)
+        .order_by(ReminderOutbox.due_at, ReminderOutbox.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=ReminderOutbox)
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    expires = now + lease
+    session.execute(
+        update(ReminderOutbox)
+        .where(ReminderOutbox.id.in_(ids), _claimable(now, platforms))
+        .values(lease_owner=owner, lease_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(
+        select(ReminderOutbox)
+        .where(ReminderOutbox.id.in_(ids), ReminderOutbox.lease_owner == owner)
+        .order_by(ReminderOutbox.due_at, ReminderOutbox.id)
+    ).scalars()
+    return [
+        Claimed(
+            id=row.id,
+            rule_id=row.rule_id,
+            platform=row.platform,
+            chat_id=row.chat_id,
+            due=as_utc(row.due_at),
+            kind=row.kind,
+            text=row.text,
+            attempts=row.attempts,
+            lease_expires_at=expires,
+            payload=dict(row.payload or {}),
+        )
+        for row in rows
+    ]
+
+
+def _owned(ids: Sequence[int], owner: str) -> ColumnElement[bool]:
+    return ReminderOutbox.id.in_(list(ids)) & (ReminderOutbox.lease_owner == owner)
+
+
+def _update(session: Session, where: ColumnElement[bool], **values: Any) -> int:
+    result = session.execute(
+        update(ReminderOutbox)
+        .where(where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def mark_sent(
+    session: Session,
+    ids: Sequence[int],
+    owner: str,
+    now: datetime,
+    message_ids: Sequence[str],
+    sent_chat_id: str | None = None,
+) -> int:
+    """Record a delivery; returns how many rows were still ours (fewer means a lost lease)."""
+    count = _update(
+        session,
+        _owned(ids, owner),
+        status=OutboxStatus.SENT.value,
+        sent_at=as_utc(now),
+        message_ids=list(message_ids),
+        sent_chat_id=sent_chat_id,
+        lease_owner=None,
+        lease_expires_at=None,
+        attempts=ReminderOutbox.attempts + 1,
+    )
+    if count != len(ids):
+        log.warning("rows %s were sent after their lease moved on: possible duplicate", ids)
+    return count
+
+
+def reschedule(
+    session: Session,
+    ids: Sequence[int],
+    owner: str,
+    at: datetime,
+    error: str | None,
+    *,
+    failed: bool,
+) -> int:
+    """Release rows to be tried again at `at` (failed: count the attempt)."""
+    values: dict[str, Any] = {
+        "next_attempt_at": as_utc(at),
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    if error is not None:
+        values["last_error"] = error[:500]
+    if failed:
+        values["attempts"] = ReminderOutbox.attempts + 1
+    return _update(session, _owned(ids, owner), **values)
+
+
+def release(session: Session, ids: Sequence[int], owner: str) -> int:
+    """Give rows back untouched (not attempted)."""
+    return _update(session, _owned(ids, owner), lease_owner=None, lease_expires_at=None)
+
+
+def mark_dead(session: Session, ids: Sequence[int], owner: str, error: str) -> int:
+    """Give up on rows for good."""
+    return _update(
+        session,
+        _owned(ids, owner),
+        status=OutboxStatus.DEAD.value,
+        last_error=error[:500],
+        lease_owner=None,
+        lease_expires_at=None,
+        attempts=ReminderOutbox.attempts + 1,
+    )
+
+
+def move_chat(session: Session, platform: str, old_chat_id: str, new_chat_id: str) -> int:
+    """Point pending rows of a migrated chat at its new id; return how many moved."""
+    rows = session.scalars(
+        select(ReminderOutbox).where(
+            ReminderOutbox.platform == platform,
+            ReminderOutbox.chat_id == old_chat_id,
+            ReminderOutbox.status == OutboxStatus.PENDING.value,
+        )
+    )
+    moved = 0
+    for row in list(rows):
+        try:
+            with session.begin_nested():
+                row.chat_id = new_chat_id
+            moved += 1
+        except IntegrityError:  # the same reminder already exists for the new id
+            session.refresh(row)
+            row.status = OutboxStatus.SKIPPED.value
+            row.last_error = f"duplicate after migration to {new_chat_id}"
+    session.flush()
+    return moved
+
+
+def skip_rule(session: Session, rule_id: int, reason: str) -> int:
+    """Mark a rule's pending rows skipped (the rule was paused or cancelled)."""
+    return _update(
+        session,
+        (ReminderOutbox.rule_id == rule_id) & (ReminderOutbox.status == OutboxStatus.PENDING.value),
+        status=OutboxStatus.SKIPPED.value,
+        last_error=reason,
+    )
+
+
+def next_attempt(session: Session, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest pending row becomes claimable (its retry time or lease expiry)."""
+    ready = case(
+        (
+            ReminderOutbox.lease_expires_at > ReminderOutbox.next_attempt_at,
+            ReminderOutbox.lease_expires_at,
+        ),
+        else_=ReminderOutbox.next_attempt_at,
+    )
+    query = (
+        select(func.min(ready))
+        .join(ReminderRule, ReminderRule.id == ReminderOutbox.rule_id)
+        .where(
+            ReminderOutbox.status == OutboxStatus.PENDING.value,
+            ReminderOutbox.platform.in_(list(platforms)),
+            ReminderRule.status == RuleStatus.ACTIVE.value,
+        )
+    )
+    value = session.execute(query).scalar()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns CASE results untyped
+        value = datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+def counts(session: Session) -> dict[str, int]:
+    """Rows per status."""
+    query = select(ReminderOutbox.status, func.count()).group_by(ReminderOutbox.status)
+    return {status: int(count) for status, count in session.execute(query)}

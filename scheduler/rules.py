@@ -1,0 +1,354 @@
+"""Reminder rules: the stored defaults, and when each rule fires (pure calendar arithmetic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from data.models import Programme, ReminderKind, ReminderRule, RuleStatus, Task
+from scheduler.calendar import WorkCalendar, as_utc, parse_clock
+from scheduler.config import ReminderConfig
+
+ALERTS_KEY = "system:alerts"
+_MAX_CRON_FIRES = 5000  # per planning window; guards against "every minute" rules
+_SHIFT_LOOKAHEAD = timedelta(days=20)  # fire times this far past a window may shift into it
+
+
+class Kind:
+    """Kinds of occurrence (the "kind" field of the preview and of outbox rows)."""
+
+    BEFORE = "before"
+    DUE = "due"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+    COMPILE = "compile"
+    TASK_BEFORE = "task_before"
+    TASK_DUE = "task_due"
+    TASK_OVERDUE = "task_overdue"
+    ONCE = "once"
+    RECURRING = "recurring"
+    GAP = "gap"  # admins: an agency nobody can be reminded in
+    ALERT = "alert"  # admins: a delivery problem
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One planned instant of a rule (who receives it is decided later, from the database)."""
+
+    rule_id: int
+    due: datetime  # aware, UTC
+    kind: str
+    deadline: date | None = None
+    year: int | None = None
+
+
+# -- default and admin-made rules ----------------------------------------------------------------
+
+
+def _key(programme: Programme, kind: ReminderKind) -> str:
+    return f"programme:{programme.id}:{kind.value}"
+
+
+def default_params(config: ReminderConfig) -> dict[str, Any]:
+    """Parameters stored on new programme rules (the database then stays the truth)."""
+    return {
+        "time": config.reminder_time.strftime("%H:%M"),
+        "days_before": list(config.days_before),
+        "overdue_every": config.overdue_every,
+        "escalation_every": config.escalation_every,
+        "compile_month_day": list(config.compile_month_day),
+        "compile_days_before": list(config.compile_days_before),
+    }
+
+
+def ensure_defaults(session: Session, config: ReminderConfig, now: datetime) -> list[ReminderRule]:
+    """Create the missing default rules (each programme's cycle, escalation, compile; alerts)."""
+    wanted: list[tuple[str, ReminderKind, Programme | None]] = [
+        (ALERTS_KEY, ReminderKind.ALERTS, None)
+    ]
+    for found in session.scalars(select(Programme).order_by(Programme.id)):
+        for kind in (ReminderKind.CYCLE, ReminderKind.ESCALATION, ReminderKind.COMPILE):
+            wanted.append((_key(found, kind), kind, found))
+    existing = set(session.scalars(select(ReminderRule.key).where(ReminderRule.key.is_not(None))))
+    created: list[ReminderRule] = []
+    for key, kind, programme in wanted:
+        if key in existing:
+            continue
+        rule = ReminderRule(
+            key=key,
+            kind=kind.value,
+            programme_id=programme.id if programme is not None else None,
+            params=default_params(config) if programme is not None else {},
+            created_by="system",
+            created_at=now,
+            updated_at=now,
+        )
+        try:  # another instance may create the same default at the same moment
+            with session.begin_nested():
+                session.add(rule)
+        except IntegrityError:
+            continue
+        created.append(rule)
+    return created
+
+
+def alerts_rule(session: Session, config: ReminderConfig, now: datetime) -> ReminderRule:
+    """The system rule that owns admin alerts."""
+    rule = session.scalars(select(ReminderRule).where(ReminderRule.key == ALERTS_KEY)).first()
+    if rule is None:
+        ensure_defaults(session, config, now)
+        rule = session.scalars(select(ReminderRule).where(ReminderRule.key == ALERTS_KEY)).one()
+    return rule
+
+
+def set_task_deadline(
+    session: Session, task: Task, deadline: date | None, *, by: str, now: datetime
+) -> ReminderRule | None:
+    """Set (or clear, with None) a task's deadline and keep its reminder rule in step."""
+    task.deadline = deadline
+    key = f"task:{task.id}:deadline"
+    rule = session.scalars(select(ReminderRule).where(ReminderRule.key == key)).first()
+    if deadline is None:
+        if rule is not None:
+            rule.status = RuleStatus.CANCELLED.value
+            rule.updated_at = now
+        session.flush()
+        return rule
+    if rule is None:
+        rule = ReminderRule(
+            key=key,
+            kind=ReminderKind.TASK_DEADLINE.value,
+            programme_id=task.programme_id,
+            task_id=task.id,
+            params={},
+            created_by=by,
+            created_at=now,
+        )
+        session.add(rule)
+    rule.status = RuleStatus.ACTIVE.value
+    rule.updated_at = now
+    session.flush()
+    return rule
+
+
+# -- when rules fire -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Params:
+    clock: time
+    days_before: tuple[int, ...]
+    overdue_every: int
+    escalation_every: int
+    compile_month_day: tuple[int, int]
+    compile_days_before: tuple[int, ...]
+    task_overdue_limit: int
+
+    @classmethod
+    def of(cls, rule: ReminderRule, config: ReminderConfig) -> _Params:
+        params = rule.params or {}
+        month_day = params.get("compile_month_day") or config.compile_month_day
+        return cls(
+            clock=parse_clock(params["time"]) if params.get("time") else config.reminder_time,
+            days_before=tuple(params.get("days_before") or config.days_before),
+            overdue_every=max(1, int(params.get("overdue_every") or config.overdue_every)),
+            escalation_every=max(1, int(params.get("escalation_every") or config.escalation_every)),
+            compile_month_day=(int(month_day[0]), int(month_day[1])),
+            compile_days_before=tuple(
+                params.get("compile_days_before") or config.compile_days_before
+            ),
+            task_overdue_limit=int(params.get("overdue_limit") or config.task_overdue_limit),
+        )
+
+
+def plans(
+    rule: ReminderRule,
+    calendar: WorkCalendar,
+    config: ReminderConfig,
+    start: datetime,
+    end: datetime,
+) -> list[Plan]:
+    """The rule's planned instants with start < due ≤ end, earliest first, one per instant."""
+    start, end = as_utc(start), as_utc(end)
+    params = _Params.of(rule, config)
+    found: dict[datetime, Plan] = {}
+    for plan in _all_plans(rule, calendar, params, start, end):
+        if not start < plan.due <= end:
+            continue
+        # Two offsets can collapse onto one slot (D-1 and D on a weekend): keep the later one.
+        found[plan.due] = plan
+    return [found[due] for due in sorted(found)]
+
+
+def _all_plans(
+    rule: ReminderRule, calendar: WorkCalendar, params: _Params, start: datetime, end: datetime
+) -> Iterator[Plan]:
+    kind = rule.kind
+    if kind in (ReminderKind.CYCLE, ReminderKind.ESCALATION, ReminderKind.COMPILE):
+        programme = rule.programme
+        if programme is None:
+            return
+        first_year = programme.issued_on.year if programme.issued_on else start.year - 1
+        for year in range(max(first_year, start.year - 1), end.year + 2):
+            yield from _programme_year(rule, programme, year, calendar, params)
+    elif kind == ReminderKind.TASK_DEADLINE:
+        task = rule.task
+        if task is not None and task.deadline is not None:
+            yield from _task_deadline(rule, task.deadline, calendar, params)
+    elif kind == ReminderKind.ONCE and rule.fire_at is not None:
+        yield Plan(rule.id, _utc(calendar.slot_at_or_before(as_utc(rule.fire_at))), Kind.ONCE)
+    elif kind == ReminderKind.RECURRING and rule.cron:
+        yield from _recurring(rule, calendar, start, end)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def _countdown(
+    rule_id: int,
+    deadline: date,
+    offsets: tuple[int, ...],
+    calendar: WorkCalendar,
+    clock: time,
+    kinds: tuple[str, str],
+    year: int | None,
+) -> Iterator[Plan]:
+    """D-n reminders, each pulled back to a working slot so none falls after the deadline."""
+    before, on_the_day = kinds
+    for offset in sorted(set(offsets), reverse=True):
+        moment = calendar.slot_at_or_before(calendar.at(deadline - timedelta(days=offset), clock))
+        kind = on_the_day if offset == 0 else before
+        yield Plan(rule_id, _utc(moment), kind, deadline, year)
+
+
+def _after(
+    rule_id: int,
+    deadline: date,
+    every: int,
+    calendar: WorkCalendar,
+    clock: time,
+    kind: str,
+    year: int | None,
+    *,
+    until: date | None = None,
+    limit: int | None = None,
+) -> Iterator[Plan]:
+    """The first working day after the deadline, then every `every` working days."""
+    day = calendar.add_working_days(deadline, 1)
+    count = 0
+    while (until is None or day <= until) and (limit is None or count < limit):
+        moment = calendar.slot_at_or_after(calendar.at(day, clock))
+        yield Plan(rule_id, _utc(moment), kind, deadline, year)
+        count += 1
+        day = calendar.add_working_days(day, every)
+
+
+def _programme_year(
+    rule: ReminderRule, programme: Programme, year: int, calendar: WorkCalendar, params: _Params
+) -> Iterator[Plan]:
+    try:
+        deadline = date(year, programme.report_month, programme.report_day)
+        month, day = params.compile_month_day
+        compile_by = date(year, month, day)
+    except ValueError:
+        return
+    if rule.kind == ReminderKind.CYCLE:
+        yield from _countdown(
+            rule.id,
+            deadline,
+            params.days_before,
+            calendar,
+            params.clock,
+            (Kind.BEFORE, Kind.DUE),
+            year,
+        )
+        yield from _after(
+            rule.id,
+            deadline,
+            params.overdue_every,
+            calendar,
+            params.clock,
+            Kind.OVERDUE,
+            year,
+            until=compile_by,
+        )
+    elif rule.kind == ReminderKind.ESCALATION:
+        yield from _after(
+            rule.id,
+            deadline,
+            params.escalation_every,
+            calendar,
+            params.clock,
+            Kind.ESCALATION,
+            year,
+            until=compile_by,
+        )
+    else:
+        for plan in _countdown(
+            rule.id,
+            compile_by,
+            params.compile_days_before,
+            calendar,
+            params.clock,
+            (Kind.COMPILE, Kind.COMPILE),
+            year,
+        ):
+            yield Plan(plan.rule_id, plan.due, plan.kind, compile_by, year)
+
+
+def _task_deadline(
+    rule: ReminderRule, deadline: date, calendar: WorkCalendar, params: _Params
+) -> Iterator[Plan]:
+    kinds = (Kind.TASK_BEFORE, Kind.TASK_DUE)
+    yield from _countdown(
+        rule.id, deadline, params.days_before, calendar, params.clock, kinds, deadline.year
+    )
+    yield from _after(
+        rule.id,
+        deadline,
+        params.overdue_every,
+        calendar,
+        params.clock,
+        Kind.TASK_OVERDUE,
+        deadline.year,
+        limit=params.task_overdue_limit,
+    )
+
+
+def cron_trigger(expression: str, timezone: str) -> Any:
+    """An APScheduler CronTrigger for a 5-field crontab line (ValueError when invalid)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError("cron expression needs 5 fields: minute hour day month weekday")
+    return CronTrigger.from_crontab(expression, timezone=timezone)
+
+
+def cron_fire_times(
+    expression: str, timezone: str, start: datetime, end: datetime
+) -> list[datetime]:
+    """Fire times of a crontab line with start ≤ t ≤ end (at most a few thousand)."""
+    trigger = cron_trigger(expression, timezone)
+    found: list[datetime] = []
+    moment: datetime | None = trigger.get_next_fire_time(None, start)
+    while moment is not None and moment <= end and len(found) < _MAX_CRON_FIRES:
+        found.append(moment)
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+    return found
+
+
+def _recurring(
+    rule: ReminderRule, calendar: WorkCalendar, start: datetime, end: datetime
+) -> Iterator[Plan]:
+    assert rule.cron is not None
+    for moment in cron_fire_times(rule.cron, calendar.timezone, start, end + _SHIFT_LOOKAHEAD):
+        shifted = calendar.slot_at_or_before(moment)
+        yield Plan(rule.id, _utc(shifted), Kind.RECURRING)

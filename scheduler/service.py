@@ -1,0 +1,297 @@
+"""The reminder service: materialise due occurrences into the outbox, deliver, tick.
+
+The database is the source of truth; APScheduler (3.11, in memory) only ticks. Every tick
+materialises the occurrences due in the catch-up window (idempotent: unique outbox key), then
+claims and sends due rows. Restarting loses nothing; two instances never send a row twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.ports import MessageHandler
+from bot.settings import Settings
+from data.db import Database
+from scheduler import messages, outbox
+from scheduler.config import ReminderConfig
+from scheduler.delivery import Delivery, DeliveryReport
+from scheduler.occurrences import Directory, Occurrence, active_rules, occurrences
+from scheduler.outbox import NewRow
+from scheduler.rules import Kind, ensure_defaults, plans
+from scheduler.sender import Sender
+
+log = logging.getLogger(__name__)
+# Opens the platform senders for one event loop (wired by the composition root).
+SenderFactory = Callable[
+    [Settings, MessageHandler], AbstractAsyncContextManager[Mapping[str, Sender]]
+]
+_STALE_AFTER_DEADLINE = {Kind.BEFORE, Kind.DUE, Kind.TASK_BEFORE, Kind.TASK_DUE}
+_NEXT_DUE_HORIZONS = (timedelta(days=8), timedelta(days=400))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    materialised: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def outbox_rows(
+    found: list[Occurrence], directory: Directory, config: ReminderConfig, now: datetime
+) -> list[NewRow]:
+    """One row per (rule, chat, due), merging occurrences; agencies nobody can reach → admins."""
+    calendar = config.calendar()
+    today = calendar.today(now)
+    grouped: dict[tuple[int, str, str, datetime], list[tuple[Occurrence, str]]] = defaultdict(list)
+    gaps: dict[tuple[int, datetime], list[Occurrence]] = defaultdict(list)
+    for occ in found:
+        deadline = occ.plan.deadline if occ.plan is not None else None
+        if occ.kind in _STALE_AFTER_DEADLINE and deadline is not None and today > deadline:
+            continue  # caught up after the deadline: the overdue reminder speaks instead
+        if occ.destinations:
+            text = messages.render(occ, today, calendar)
+            for target in occ.destinations:
+                grouped[(occ.rule_id, target.platform, target.chat_id, occ.due)].append((occ, text))
+        elif occ.agency is not None:
+            gaps[(occ.rule_id, occ.due)].append(occ)
+    for (rule_id, due), missing in gaps.items():
+        text = messages.gap_text(rule_id, missing)
+        gap = Occurrence(rule_id=rule_id, due=due, kind=Kind.GAP)
+        for admin in directory.admins:
+            grouped[(rule_id, admin.platform, admin.chat_id, due)].append((gap, text))
+    rows = []
+    for (rule_id, platform, chat_id, due), items in grouped.items():
+        rows.append(
+            NewRow(
+                rule_id=rule_id,
+                platform=platform,
+                chat_id=chat_id,
+                due=due,
+                kind=items[0][0].kind,
+                text="\n\n".join(text for _, text in items),
+                payload={"items": [_item(occ) for occ, _ in items]},
+            )
+        )
+    return rows
+
+
+def _item(occ: Occurrence) -> dict[str, Any]:
+    return {
+        "kind": occ.kind,
+        "agency": occ.agency.name if occ.agency else None,
+        "tasks": [task.code for task in occ.tasks],
+    }
+
+
+class ReminderService:
+    """Materialises and delivers reminders; `start` ticks it with APScheduler."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        senders: Mapping[str, Sender],
+        *,
+        config: ReminderConfig | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        instance: str | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.config = config or ReminderConfig.from_settings(settings)
+        self.calendar = self.config.calendar()
+        self.clock = clock
+        self.delivery = Delivery(
+            database, senders, self.config, settings, clock=clock, sleep=sleep, instance=instance
+        )
+        self._scheduler: Any = None
+
+    # -- materialise ----------------------------------------------------------------------
+
+    def materialise(self, now: datetime | None = None) -> int:
+        """Write the occurrences due in the catch-up window to the outbox; return new rows."""
+        now = now or self.clock()
+        with self.database.unit_of_work() as session:
+            return self._materialise(session, now)
+
+    def _materialise(self, session: Session, now: datetime) -> int:
+        ensure_defaults(session, self.config, now)
+        directory = Directory.load(session, self.settings)
+        found = occurrences(
+            session,
+            active_rules(session),
+            directory,
+            self.calendar,
+            self.config,
+            now - self.config.catch_up,
+            now,
+            latest_only=True,  # after downtime, only each rule's most recent reminder
+        )
+        rows = outbox_rows(found, directory, self.config, now)
+        return outbox.insert(session, rows, now)
+
+    def next_due(self, after: datetime) -> datetime | None:
+        """The first planned instant of any active rule after `after` (for time travel)."""
+        with self.database.unit_of_work() as session:
+            ensure_defaults(session, self.config, after)
+            rules = active_rules(session)
+            for horizon in _NEXT_DUE_HORIZONS:  # a short look first: cron rules are costly
+                upcoming = [
+                    found[0].due
+                    for rule in rules
+                    if (found := plans(rule, self.calendar, self.config, after, after + horizon))
+                ]
+                if upcoming:
+                    return min(upcoming)
+        return None
+
+    # -- ticks ----------------------------------------------------------------------------
+
+    async def tick(self) -> TickReport:
+        """Materialise what is due now, then deliver it."""
+        now = self.clock()
+        created = await self.delivery.in_db(self._materialise, now)
+        report = await self.delivery.deliver_due()
+        if created or report.messages or report.dead:
+            log.info("reminders: %d new, %s", created, report)
+        return TickReport(created, report)
+
+    async def run_once(self, max_wait: float | None = None) -> TickReport:
+        """Materialise and deliver what is due now, waiting briefly for quick retries."""
+        created = await self.delivery.in_db(self._materialise, self.clock())
+        report = await self.delivery.drain(max_wait)
+        return TickReport(created, report)
+
+    def start(self) -> None:
+        """Tick every config.tick_seconds on the running event loop (APScheduler 3.11)."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        scheduler = AsyncIOScheduler(timezone=self.config.timezone)
+        scheduler.add_job(
+            self._safe_tick,
+            IntervalTrigger(seconds=self.config.tick_seconds),
+            id="daumoi-reminders",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _safe_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            log.exception("reminder tick failed")
+
+    def shutdown(self) -> None:
+        """Stop ticking and release the database thread."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        self.delivery.close()
+
+
+class BackgroundReminders:
+    """Runs the reminder service in its own thread and event loop next to the chat adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        core: MessageHandler,
+        open_senders: SenderFactory,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.core = core
+        self.open_senders = open_senders
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._main, name="daumoi-reminders", daemon=True)
+
+    def start(self) -> BackgroundReminders:
+        """Start the thread; returns once the ticker runs (or failed to start)."""
+        self._thread.start()
+        self._ready.wait(30)
+        return self
+
+    def stop(self) -> None:
+        """Stop ticking and wait for the thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._run())
+        except Exception:
+            log.exception("reminder service stopped")
+        finally:
+            self._ready.set()
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with self.open_senders(self.settings, self.core) as senders:
+            service = ReminderService(self.database, self.settings, senders)
+            service.start()
+            self._ready.set()
+            log.info(
+                "reminders: ticking every %ss for %s",
+                service.config.tick_seconds,
+                ", ".join(senders),
+            )
+            try:
+                await self._stop.wait()
+            finally:
+                service.shutdown()
+
+
+def start_background(
+    settings: Settings, database: Database, core: MessageHandler, open_senders: SenderFactory
+) -> BackgroundReminders | None:
+    """Start the reminder ticker unless DAUMOI_REMINDERS=0."""
+    if not ReminderConfig.from_settings(settings).enabled:
+        return None
+    return BackgroundReminders(settings, database, core, open_senders).start()
+
+
+async def run_once(
+    settings: Settings,
+    database: Database,
+    core: MessageHandler,
+    open_senders: SenderFactory,
+    *,
+    now: datetime | None = None,
+) -> TickReport:
+    """Deliver what is due now through freshly opened senders (`daumoi remind run-once`)."""
+    clock: Callable[[], datetime] = _utc_now if now is None else _frozen(now)
+    async with open_senders(settings, core) as senders:
+        service = ReminderService(database, settings, senders, clock=clock)
+        try:
+            return await service.run_once(max_wait=None if now is None else 0)
+        finally:
+            service.shutdown()
+
+
+def _frozen(now: datetime) -> Callable[[], datetime]:
+    return lambda: now

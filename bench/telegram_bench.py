@@ -36,8 +36,8 @@ from bot.settings import Settings
 from tests import fake_telegram as ft
 from tests.fake_telegram import FakeTelegram
 
-UPDATES = 300
-REAL_UPDATES = 150  # the real core is ~10x slower; keep the run short
+UPDATES = 200
+REAL_UPDATES = 100  # the real core is ~10x slower; keep the run short
 REPEATS = 3
 CHATS = 50
 TARGET = 0.80

@@ -148,6 +148,10 @@ class Router:
             in_flow = flows.continue_flow(ctx, replace(incoming, text=text), commands.FLOWS)
             if in_flow is not None:
                 return in_flow
+        typed_name = commands.find(fold(text).replace(" ", ""))
+        if typed_name is not None and not in_group:
+            # "tro giup" or "help" typed without the slash means the command, not a search.
+            return typed_name.handler(ctx, replace(incoming, command=typed_name.name, args=""))
         number = _NUMBER_RE.fullmatch(text)
         if number is not None and depth == 0:
             found = choices.by_number(

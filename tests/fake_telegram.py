@@ -198,6 +198,7 @@ class FakeTelegram:
         self._chat_types: dict[str, str] = {}
         self._message_counter = itertools.count(1)
         self._closing = False
+        self._delivery: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -249,7 +250,7 @@ class FakeTelegram:
         server = site._server
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        delivery = loop.create_task(self._deliver_webhooks())
+        self._delivery = loop.create_task(self._deliver_webhooks())
         ready.set()
         loop.run_forever()
         pending = asyncio.all_tasks(loop)

@@ -29,7 +29,11 @@ LAN = {"id": 1001, "is_bot": False, "first_name": "Lan"}
 
 def update(chat_id: int, text: str, update_id: int = 1) -> dict[str, Any]:
     kind = "group" if chat_id < 0 else "private"
-    chat = {"id": chat_id, "type": kind, "title": "G"} if chat_id < 0 else {"id": chat_id, "type": kind}
+    chat = (
+        {"id": chat_id, "type": kind, "title": "G"}
+        if chat_id < 0
+        else {"id": chat_id, "type": kind}
+    )
     message = {"message_id": update_id, "date": 0, "chat": chat, "from": LAN, "text": text}
     return {"update_id": update_id, "message": message}
 
@@ -150,7 +154,9 @@ async def test_gives_up_after_the_attempts(bridge: TelegramBridge, api: FakeApi)
         await bridge.send("1001", Reply("xin chào"))
 
 
-async def test_process_never_raises_when_delivery_fails(bridge: TelegramBridge, api: FakeApi) -> None:
+async def test_process_never_raises_when_delivery_fails(
+    bridge: TelegramBridge, api: FakeApi
+) -> None:
     api.errors = [TransientError("500")] * 10
     await bridge.process(update(1001, "/start"))
     assert api.calls == []

@@ -98,7 +98,9 @@ def test_reply_to_the_bot_is_addressed() -> None:
 
 def test_reply_to_someone_else_is_chatter() -> None:
     replied = {"message_id": 1, "date": 0, "chat": GROUP, "from": LAN, "text": "…"}
-    assert translate_update(message_update(GROUP, "ok", reply_to_message=replied), ME).incoming is None
+    assert (
+        translate_update(message_update(GROUP, "ok", reply_to_message=replied), ME).incoming is None
+    )
 
 
 def test_caption_counts_as_text_and_other_bots_and_media_are_ignored() -> None:
@@ -144,7 +146,9 @@ def test_callback_without_data_is_only_answered() -> None:
     assert translated.callback_id == "cb2" and translated.incoming is None
 
 
-def membership(chat: dict[str, Any], old: str, new: str, user: dict[str, Any] = BOT) -> dict[str, Any]:
+def membership(
+    chat: dict[str, Any], old: str, new: str, user: dict[str, Any] = BOT
+) -> dict[str, Any]:
     change = {
         "chat": chat,
         "from": LAN,
@@ -227,3 +231,80 @@ def test_prepare_splits_long_text_and_keeps_choices_on_last_part() -> None:
 def test_command_menu_keeps_only_valid_commands() -> None:
     menu = command_menu([("tim", "Tìm"), ("Bad-Name", "x"), ("start", " "), ("a" * 33, "x")])
     assert menu == [("tim", "Tìm")]
+
+
+def test_document_or_photo_without_caption_carries_file_ref() -> None:
+    update = message_update(PRIVATE, "")
+    del update["message"]["text"]
+    update["message"]["document"] = {"file_id": "DOC1", "file_unique_id": "u"}
+    incoming = translate_update(update, ME).incoming
+    assert incoming is not None and incoming.file_ref == "DOC1" and incoming.text == ""
+    photo = message_update(PRIVATE, "")
+    del photo["message"]["text"]
+    photo["message"]["caption"] = "ảnh hiện trường"
+    photo["message"]["photo"] = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "large", "file_unique_id": "l", "width": 800, "height": 800},
+    ]
+    incoming = translate_update(photo, ME).incoming
+    assert incoming is not None and incoming.file_ref == "large"
+    assert incoming.text == "ảnh hiện trường"
+
+
+RAW_UPDATES: list[dict[str, Any]] = [
+    message_update(PRIVATE, "/tim san bay"),
+    message_update(
+        GROUP,
+        "2.4",
+        reply_to_message={"message_id": 1, "date": 0, "chat": GROUP, "from": BOT, "text": "…"},
+    ),
+    message_update(GROUP, "@DauMoi_bot so y te"),
+    {
+        "update_id": 43,
+        "message": {
+            "message_id": 6,
+            "date": 0,
+            "chat": PRIVATE,
+            "from": LAN,
+            "caption": "báo cáo",
+            "document": {"file_id": "DOC9", "file_unique_id": "u9"},
+        },
+    },
+    {
+        "update_id": 44,
+        "message": {"message_id": 7, "date": 0, "chat": GROUP, "migrate_to_chat_id": -100123},
+    },
+    {
+        "update_id": 45,
+        "callback_query": {
+            "id": "cb1",
+            "from": LAN,
+            "chat_instance": "1",
+            "data": "tok.1",
+            "message": {"message_id": 9, "date": 0, "chat": SUPERGROUP, "from": BOT, "text": "…"},
+        },
+    },
+    membership(GROUP, "member", "left"),
+    membership(GROUP, "left", "member"),
+]
+
+
+def _strip_raw(translated: Any) -> Any:
+    incoming = translated.incoming
+    if incoming is not None:
+        incoming = type(incoming)(**{**incoming.__dict__, "raw": None})
+    return (incoming, translated.events, translated.callback_id)
+
+
+@pytest.mark.parametrize("raw", RAW_UPDATES, ids=lambda u: next(k for k in u if k != "update_id"))
+def test_snapshot_of_library_objects_translates_like_the_raw_json(raw: dict[str, Any]) -> None:
+    import telegram
+    from aiogram.types import Update as AiogramUpdate
+
+    from bot.platforms.telegram_common import snapshot
+
+    expected = _strip_raw(translate_update(raw, ME))
+    ptb_update = telegram.Update.de_json(raw, None)
+    aiogram_update = AiogramUpdate.model_validate(raw)
+    assert _strip_raw(translate_update(snapshot(ptb_update), ME)) == expected
+    assert _strip_raw(translate_update(snapshot(aiogram_update), ME)) == expected

@@ -25,11 +25,12 @@ from data.db import Database
 from data.models import Agency, ChatRecord
 from handlers import groups
 from handlers.context import Context
-from tests.conformance.conftest import (  # noqa: F401 - fixtures
-    conformance_db,
-    conformance_search,
-    conformance_seed,
-)
+from tests.conformance import conftest as conformance
+
+# The seeded database and search index of the conformance suite, shared as fixtures here.
+conformance_seed = conformance.conformance_seed
+conformance_search = conformance.conformance_search
+conformance_db = conformance.conformance_db
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 GROUP = Chat(id="-4001", kind=ChatKind.GROUP, title="Nhóm Sở Y tế")

@@ -34,11 +34,13 @@ def run_console(
         stdout.write(BANNER + "\n")
     try:
         _loop(router, stdin, stdout, user, interactive)
+        if interactive:
+            stdout.write(GOODBYE + "\n")
+        stdout.flush()
     except KeyboardInterrupt:
         stdout.write("\n")
-    if interactive:
-        stdout.write(GOODBYE + "\n")
-    stdout.flush()
+    except BrokenPipeError:
+        pass  # the reader (e.g. `| head`) went away: nothing left to say
     return 0
 
 
@@ -65,6 +67,8 @@ def _loop(router: MessageHandler, stdin: TextIO, stdout: TextIO, user: str, prom
             platform=PLATFORM, chat=chat, user=sender, text=text, message_id=str(count)
         )
         for reply in router.handle(incoming):
+            if reply.chat_id and reply.chat_id != chat.id:
+                continue  # meant for someone else's chat (e.g. a notice to an author)
             for part in render(reply, CONSOLE_CAPABILITIES):
                 stdout.write(part.text + "\n\n")
         stdout.flush()

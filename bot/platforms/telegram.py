@@ -56,10 +56,17 @@ async def open_sender(
         yield sender
 
 
+def quiet_http_logs() -> None:
+    """Keep HTTP client request logs out of INFO: their URLs contain the bot token."""
+    for name in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def run(settings: Settings, core: MessageHandler) -> None:
     """Serve Telegram until SIGINT or SIGTERM (blocking)."""
     _check(settings)
     adapter(settings.telegram_library)  # fail fast on a bad library name
+    quiet_http_logs()
 
     async def main() -> None:
         stop = asyncio.Event()

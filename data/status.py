@@ -17,7 +17,6 @@ from data.models import (
     Person,
     StatusUpdate,
     Task,
-    TaskPartner,
     TaskStatus,
     UpdateState,
 )
@@ -302,28 +301,6 @@ def latest_of(updates: Iterable[StatusUpdate], agency_ids: Iterable[int]) -> Sta
     return max(shown, key=lambda u: u.id, default=None)
 
 
-def active_of(session: Session, task_id: int, year: int, agency: Agency) -> StatusUpdate | None:
-    """The agency's (or its predecessors') active update of the task for the year."""
-    return _active(session, task_id, year, family_ids(session, agency))
-
-
-def latest_active_by_author(
-    session: Session, author: Person, task_id: int, year: int
-) -> StatusUpdate | None:
-    """The author's own update that is still active, if any."""
-    query = (
-        select(StatusUpdate)
-        .where(
-            StatusUpdate.task_id == task_id,
-            StatusUpdate.year == year,
-            StatusUpdate.author_id == author.id,
-            StatusUpdate.state == UpdateState.ACTIVE.value,
-        )
-        .order_by(StatusUpdate.id.desc())
-    )
-    return session.scalars(query).first()
-
-
 def done_since(updates: list[StatusUpdate], agency_ids: Iterable[int]) -> datetime | None:
     """When the agency's current run of "done" updates began (None if not done now)."""
     ids = set(agency_ids)
@@ -392,12 +369,3 @@ def missing_tasks(session: Session, agency: Agency, year: int) -> list[Task]:
         )
     )
     return [task for task in tasks if task.id not in reported]
-
-
-def named_task_ids(session: Session, agency_ids: list[int]) -> set[int]:
-    """Ids of tasks led by or naming any of the agencies."""
-    led = session.scalars(select(Task.id).where(Task.lead_agency_id.in_(agency_ids)))
-    partnered = session.scalars(
-        select(TaskPartner.task_id).where(TaskPartner.agency_id.in_(agency_ids))
-    )
-    return set(led) | set(partnered)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from data import status as st
 from data.models import Agency, Person, StatusUpdate, Task, UpdateState
-from data.succession import display_name
+from data.succession import current_agency, display_name
 from handlers.context import Context
 from handlers.status_text import classification_label, status_label, status_phrase
 
@@ -96,7 +96,7 @@ def history_entry(update: StatusUpdate, timezone: str) -> list[str]:
     agency = update.agency
     lines = [
         f"#{update.id} · {when(update.created_at, timezone)} · {person_label(update.author)} "
-        f"({agency.name if agency is not None else '?'})",
+        f"({current_agency(agency).name if agency is not None else '?'})",
         f"   {status_phrase(update.status, update.progress)}",
         *content_lines(update),
     ]

@@ -17,7 +17,7 @@ class RateLimits:
     overall_per_second: float | None = None
     group_per_minute: float | None = None
     chat_per_second: float | None = None
-    safety: float = 0.95  # stay clear of the server's window edges and clock jitter
+    safety: float = 0.97  # stay clear of the server's window edges and clock jitter
 
 
 TELEGRAM_LIMITS = RateLimits(overall_per_second=30, group_per_minute=20, chat_per_second=1)
@@ -44,7 +44,8 @@ class ReminderConfig:
     tick_seconds: float = 30.0
     lease: timedelta = timedelta(seconds=120)
     lease_margin: timedelta = timedelta(seconds=15)  # never start a send this close to expiry
-    claim_limit: int = 500
+    claim_limit: int = 500  # chats per claim at most
+    claim_seconds: float = 2.0  # … and about this many seconds of sending at the overall rate
     concurrency: int = 32
     max_attempts: int = 6
     backoff_base: float = 30.0

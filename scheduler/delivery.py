@@ -79,6 +79,13 @@ def pack(rows: Sequence[Claimed], limit: int) -> list[tuple[list[Claimed], str]]
     return batches
 
 
+def _by_chat(rows: Sequence[Claimed]) -> dict[str, list[Claimed]]:
+    by_chat: dict[str, list[Claimed]] = {}
+    for row in rows:
+        by_chat.setdefault(row.chat_id, []).append(row)
+    return by_chat
+
+
 def instance_id() -> str:
     """A name for this process in lease owners (host, pid, random suffix)."""
     return f"{socket.gethostname()[:20]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -134,12 +141,11 @@ class Delivery:
         return limiter
 
     def _claim_limit(self, platform: str) -> int:
-        """Claim no more than can be sent well within one lease."""
+        """Chats per claim: about `claim_seconds` of sending, so retries interleave."""
         rate = self.config.limits.get(platform, RateLimits()).overall_per_second
         limit = self.config.claim_limit
         if rate:
-            budget = (self.config.lease - self.config.lease_margin).total_seconds() / 2
-            limit = min(limit, max(1, int(rate * budget)))
+            limit = min(limit, max(1, int(rate * self.config.claim_seconds)))
         return limit
 
     async def deliver_due(self) -> DeliveryReport:
@@ -165,38 +171,53 @@ class Delivery:
             await self._sleep(max(wait, 0.02))
 
     async def _platform(self, platform: str) -> DeliveryReport:
+        """Keep a pipeline of claimed chats: claim more whenever half of them are done."""
         report = DeliveryReport()
+        limit = self._claim_limit(platform)
+        gate = asyncio.Semaphore(max(1, self.config.concurrency))  # requests in flight
+        active: dict[str, asyncio.Task[bool]] = {}
+        skip: set[str] = set()  # chats whose lease ran short this pass
         while True:
-            owner = f"{self.instance}:{next(self._claims)}"
-            rows = await self.in_db(
-                outbox.claim,
-                owner=owner,
-                now=self.clock(),
-                lease=self.config.lease,
-                platforms=[platform],
-                limit=self._claim_limit(platform),
-            )
-            if not rows:
+            if len(active) <= limit // 2:
+                owner = f"{self.instance}:{next(self._claims)}"
+                rows = await self.in_db(
+                    outbox.claim,
+                    owner=owner,
+                    now=self.clock(),
+                    lease=self.config.lease,
+                    platforms=[platform],
+                    limit=limit - len(active),
+                    exclude=sorted(set(active) | skip),
+                )
+                for chat_id, chat_rows in _by_chat(rows).items():
+                    active[chat_id] = asyncio.create_task(
+                        self._guarded(owner, platform, chat_id, chat_rows, report, gate)
+                    )
+            if not active:
                 return report
-            await self._send_claimed(owner, platform, rows, report)
+            done, _ = await asyncio.wait(active.values(), return_when=asyncio.FIRST_COMPLETED)
+            for chat_id, task in list(active.items()):
+                if task in done:
+                    del active[chat_id]
+                    if not task.result():
+                        skip.add(chat_id)
 
-    async def _send_claimed(
-        self, owner: str, platform: str, rows: list[Claimed], report: DeliveryReport
-    ) -> None:
-        by_chat: dict[str, list[Claimed]] = {}
-        for row in rows:
-            by_chat.setdefault(row.chat_id, []).append(row)
-        gate = asyncio.Semaphore(max(1, self.config.concurrency))
-
-        async def one(chat_id: str, chat_rows: list[Claimed]) -> None:
-            async with gate:
-                try:
-                    await self._send_chat(owner, platform, chat_id, chat_rows, report)
-                except Exception:  # never leave a claim half-handled because of a bug
-                    log.exception("delivery to %s:%s failed", platform, chat_id)
-                    await self.in_db(outbox.release, [r.id for r in chat_rows], owner)
-
-        await asyncio.gather(*(one(chat_id, chat_rows) for chat_id, chat_rows in by_chat.items()))
+    async def _guarded(
+        self,
+        owner: str,
+        platform: str,
+        chat_id: str,
+        rows: list[Claimed],
+        report: DeliveryReport,
+        gate: asyncio.Semaphore,
+    ) -> bool:
+        """Deliver one chat's rows; False when they had to be released unsent."""
+        try:
+            return await self._send_chat(owner, platform, chat_id, rows, report, gate)
+        except Exception:  # never leave a claim half-handled because of a bug
+            log.exception("delivery to %s:%s failed", platform, chat_id)
+            await self.in_db(outbox.release, [r.id for r in rows], owner)
+            return False
 
     # -- one chat -------------------------------------------------------------------------
 
@@ -207,7 +228,8 @@ class Delivery:
         chat_id: str,
         rows: list[Claimed],
         report: DeliveryReport,
-    ) -> None:
+        gate: asyncio.Semaphore,
+    ) -> bool:
         sender = self.senders[platform]
         limiter = self._limiter(platform)
         batches = pack(rows, sender.max_text_len)
@@ -221,15 +243,16 @@ class Delivery:
             if self.clock() + self.config.lease_margin >= batch[0].lease_expires_at:
                 # Another instance may claim these rows soon: do not race it.
                 report.released += await self.in_db(outbox.release, remaining, owner)
-                return
+                return False
             try:
-                message_ids = await sender.send(target, text)
+                async with gate:
+                    message_ids = await sender.send(target, text)
             except RetryAfter as exc:
                 limiter.pause(exc.seconds)
                 report.rate_limited += 1
                 at = self.clock() + timedelta(seconds=exc.seconds)
                 await self.in_db(outbox.reschedule, remaining, owner, at, str(exc), failed=False)
-                return
+                return True
             except ChatMigrated as exc:
                 migrations += 1
                 report.migrated += 1
@@ -237,7 +260,7 @@ class Delivery:
                 target = exc.new_chat_id
                 if migrations > _MAX_MIGRATIONS:
                     await self._give_up(owner, platform, target, remaining, str(exc), report)
-                    return
+                    return True
                 continue
             except ChatGone as exc:
                 report.gone += 1
@@ -245,7 +268,7 @@ class Delivery:
                     self._chat_gone, owner, platform, target, remaining, str(exc), _is_alert(rows)
                 )
                 report.dead += len(remaining)
-                return
+                return True
             except Rejected as exc:
                 ids = [r.id for r in batch]
                 await self._give_up(owner, platform, target, ids, str(exc), report, rejected=True)
@@ -253,7 +276,7 @@ class Delivery:
                 continue
             except Exception as exc:  # Transient, and anything unexpected: back off
                 await self._failed(owner, platform, target, batches[index:], exc, report)
-                return
+                return True
             sent_to = target if target != chat_id else None
             stored = await self.in_db(
                 outbox.mark_sent, [r.id for r in batch], owner, self.clock(), message_ids, sent_to
@@ -262,6 +285,7 @@ class Delivery:
             report.rows += len(batch)
             report.lost_leases += len(batch) - stored
             index += 1
+        return True
 
     async def _failed(
         self,

@@ -59,7 +59,7 @@ def render(occ: Occurrence, today: date, calendar: WorkCalendar) -> str:
     year = plan.year if plan is not None else None
     name = occ.agency.name if occ.agency else ""
     decision = f" theo Quyết định {occ.programme}" if occ.programme else ""
-    via = f" qua {occ.coordinator}" if occ.coordinator else ""
+    via = f" qua {occ.coordinator}" if occ.coordinator and occ.coordinator != name else ""
     if occ.kind in (Kind.BEFORE, Kind.DUE, Kind.OVERDUE) and deadline is not None:
         what = f"báo cáo kết quả thực hiện năm {year}{decision}"
         lines = [f"Kính gửi {name}: {_when(deadline, today, calendar, what)}."]

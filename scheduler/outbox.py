@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data.models import OutboxStatus, ReminderOutbox, ReminderRule, RuleStatus
+from data.models import Base, OutboxStatus, ReminderOutbox, ReminderRule, RuleStatus
 from scheduler.calendar import as_utc
 
 log = logging.getLogger(__name__)
 _KEY = ("rule_id", "platform", "chat_id", "due_at")
+_CLAIM_ROUNDS = 5
 
 
 @dataclass(frozen=True)
@@ -65,33 +66,41 @@ def _values(row: NewRow, now: datetime) -> dict[str, Any]:
     }
 
 
-def insert(session: Session, rows: Sequence[NewRow], now: datetime) -> int:
-    """Add rows, ignoring any whose (rule, chat, due) already exists; return how many were new."""
-    if not rows:
+def insert_ignoring_conflicts(
+    session: Session, model: type[Base], values: list[dict[str, Any]], keys: Sequence[str]
+) -> int:
+    """INSERT … ON CONFLICT (keys) DO NOTHING; returns how many rows were new.
+
+    No savepoints: with pysqlite, releasing a savepoint outside a transaction commits.
+    """
+    if not values:
         return 0
-    values = [_values(row, now) for row in rows]
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        lite = (
-            sqlite_insert(ReminderOutbox).values(values).on_conflict_do_nothing(index_elements=_KEY)
-        )
+        lite = sqlite_insert(model).values(values).on_conflict_do_nothing(index_elements=keys)
         return int(session.execute(lite).rowcount or 0)  # type: ignore[attr-defined]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(ReminderOutbox).values(values).on_conflict_do_nothing(index_elements=_KEY)
+        pg = pg_insert(model).values(values).on_conflict_do_nothing(index_elements=keys)
         return int(session.execute(pg).rowcount or 0)  # type: ignore[attr-defined]
     added = 0
     for value in values:  # other databases: one savepoint per row
         try:
             with session.begin_nested():
-                session.add(ReminderOutbox(**value))
+                session.add(model(**value))
             added += 1
         except IntegrityError:
             continue
     return added
+
+
+def insert(session: Session, rows: Sequence[NewRow], now: datetime) -> int:
+    """Add rows, ignoring any whose (rule, chat, due) already exists; return how many were new."""
+    values = [_values(row, now) for row in rows]
+    return insert_ignoring_conflicts(session, ReminderOutbox, values, _KEY)
 
 
 def _claimable(now: datetime, platforms: Sequence[str]) -> ColumnElement[bool]:
@@ -111,32 +120,50 @@ def claim(
     lease: timedelta,
     platforms: Sequence[str],
     limit: int,
+    exclude: Sequence[str] = (),
 ) -> list[Claimed]:
-    """Lease up to limit due rows to owner (a token unique to this claim) and return them.
+    """Lease every due row of up to `limit` chats to owner (a token unique to this claim).
 
-    PostgreSQL skips rows another transaction is claiming (FOR UPDATE SKIP LOCKED); on every
-    database the UPDATE re-checks the lease, so a row is only ever leased to one claimer.
+    Whole chats are claimed so their reminders go out as one message. PostgreSQL skips rows
+    another transaction is claiming (FOR UPDATE SKIP LOCKED); on every database the UPDATE
+    re-checks the lease, so a row is only ever leased to one claimer.
     """
     now = as_utc(now)
-    candidates = (
-        select(ReminderOutbox.id)
+    due = _claimable(now, platforms) & (ReminderRule.status == RuleStatus.ACTIVE.value)
+    if exclude:  # chats this claimer is still sending to
+        due = due & ReminderOutbox.chat_id.not_in(list(exclude))
+    chats = (
+        select(ReminderOutbox.platform, ReminderOutbox.chat_id)
         .join(ReminderRule, ReminderRule.id == ReminderOutbox.rule_id)
-        .where(_claimable(now, platforms), ReminderRule.status == RuleStatus.ACTIVE.value)
-        .order_by(ReminderOutbox.due_at, ReminderOutbox.id)
+        .where(due)
+        .group_by(ReminderOutbox.platform, ReminderOutbox.chat_id)
+        .order_by(func.min(ReminderOutbox.due_at))
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=ReminderOutbox)
-    ids = list(session.scalars(candidates))
-    if not ids:
-        return []
     expires = now + lease
-    session.execute(
-        update(ReminderOutbox)
-        .where(ReminderOutbox.id.in_(ids), _claimable(now, platforms))
-        .values(lease_owner=owner, lease_expires_at=expires)
-        .execution_options(synchronize_session=False)
-    )
+    ids: list[int] = []
+    for _ in range(_CLAIM_ROUNDS):
+        wanted = [tuple(row) for row in session.execute(chats)]
+        if not wanted:
+            return []
+        candidates = (
+            select(ReminderOutbox.id)
+            .join(ReminderRule, ReminderRule.id == ReminderOutbox.rule_id)
+            .where(due, tuple_(ReminderOutbox.platform, ReminderOutbox.chat_id).in_(wanted))
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True, of=ReminderOutbox)
+        ids = list(session.scalars(candidates))
+        if not ids:
+            continue  # all locked by another instance's claim: look again
+        won = session.execute(
+            update(ReminderOutbox)
+            .where(ReminderOutbox.id.in_(ids), _claimable(now, platforms))
+            .values(lease_owner=owner, lease_expires_at=expires)
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount:  # type: ignore[attr-defined]
+            break  # otherwise another instance took them all between SELECT and UPDATE
     rows = session.execute(
         select(ReminderOutbox)
         .where(ReminderOutbox.id.in_(ids), ReminderOutbox.lease_owner == owner)
@@ -246,15 +273,21 @@ def move_chat(session: Session, platform: str, old_chat_id: str, new_chat_id: st
             ReminderOutbox.chat_id == old_chat_id,
             ReminderOutbox.status == OutboxStatus.PENDING.value,
         )
-    )
+    ).all()
     moved = 0
-    for row in list(rows):
-        try:
-            with session.begin_nested():
-                row.chat_id = new_chat_id
+    for row in rows:
+        twin = session.scalars(
+            select(ReminderOutbox.id).where(
+                ReminderOutbox.rule_id == row.rule_id,
+                ReminderOutbox.platform == platform,
+                ReminderOutbox.chat_id == new_chat_id,
+                ReminderOutbox.due_at == row.due_at,
+            )
+        ).first()
+        if twin is None:
+            row.chat_id = new_chat_id
             moved += 1
-        except IntegrityError:  # the same reminder already exists for the new id
-            session.refresh(row)
+        else:  # the same reminder already exists for the new id
             row.status = OutboxStatus.SKIPPED.value
             row.last_error = f"duplicate after migration to {new_chat_id}"
     session.flush()

@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data.models import Programme, ReminderKind, ReminderRule, RuleStatus, Task
 from scheduler.calendar import WorkCalendar, as_utc, parse_clock
 from scheduler.config import ReminderConfig
+from scheduler.outbox import insert_ignoring_conflicts
 
 ALERTS_KEY = "system:alerts"
 _MAX_CRON_FIRES = 5000  # per planning window; guards against "every minute" rules
@@ -76,26 +76,27 @@ def ensure_defaults(session: Session, config: ReminderConfig, now: datetime) -> 
         for kind in (ReminderKind.CYCLE, ReminderKind.ESCALATION, ReminderKind.COMPILE):
             wanted.append((_key(found, kind), kind, found))
     existing = set(session.scalars(select(ReminderRule.key).where(ReminderRule.key.is_not(None))))
-    created: list[ReminderRule] = []
-    for key, kind, programme in wanted:
-        if key in existing:
-            continue
-        rule = ReminderRule(
-            key=key,
-            kind=kind.value,
-            programme_id=programme.id if programme is not None else None,
-            params=default_params(config) if programme is not None else {},
-            created_by="system",
-            created_at=now,
-            updated_at=now,
-        )
-        try:  # another instance may create the same default at the same moment
-            with session.begin_nested():
-                session.add(rule)
-        except IntegrityError:
-            continue
-        created.append(rule)
-    return created
+    missing = [
+        {
+            "key": key,
+            "kind": kind.value,
+            "status": RuleStatus.ACTIVE.value,
+            "programme_id": programme.id if programme is not None else None,
+            "text": "",
+            "params": default_params(config) if programme is not None else {},
+            "created_by": "system",
+            "created_at": as_utc(now),
+            "updated_at": as_utc(now),
+        }
+        for key, kind, programme in wanted
+        if key not in existing
+    ]
+    # Another instance may create the same defaults at the same moment: ignore conflicts.
+    insert_ignoring_conflicts(session, ReminderRule, missing, ["key"])
+    if not missing:
+        return []
+    keys = [value["key"] for value in missing]
+    return list(session.scalars(select(ReminderRule).where(ReminderRule.key.in_(keys))))
 
 
 def alerts_rule(session: Session, config: ReminderConfig, now: datetime) -> ReminderRule:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,12 @@ def _delivery(
     database: Database, sender: ScriptedSender, clock: FakeClock, **options: object
 ) -> Delivery:
     return Delivery(
-        database, {"telegram": sender}, CONFIG, SETTINGS, clock=clock, **options  # type: ignore[arg-type]
+        database,
+        {"telegram": sender},
+        CONFIG,
+        SETTINGS,
+        clock=clock,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -244,6 +250,7 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
     """Two delivery loops with separate engines claiming concurrently; every send recorded."""
     log: list = []
     errors: list[BaseException] = []
+    per_instance: dict[str, int] = {}
     start = threading.Barrier(2)
 
     def run(name: str) -> None:
@@ -256,6 +263,7 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
         try:
             start.wait()
             asyncio.run(delivery.deliver_due())
+            per_instance[name] = len(sender.attempts)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -268,6 +276,7 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
     for thread in threads:
         thread.join(60)
     assert errors == []
+    assert all(per_instance.get(name) for name in ("a", "b")), per_instance  # both took part
     return [(s.chat_id, line) for s in log for line in s.text.split("\n\n")]
 
 
@@ -310,7 +319,7 @@ def test_limiter_spaces_sends_without_bursts() -> None:
         return stamps
 
     stamps = asyncio.run(run())
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.018  # 1/50 s apart from the very first send: no initial burst
     assert stamps[-1] - stamps[0] == pytest.approx(0.2, abs=0.05)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
@@ -17,10 +16,10 @@ from scheduler.config import RateLimits, ReminderConfig
 from scheduler.rules import set_task_deadline
 from scheduler.service import ReminderService
 from tests.scheduler_support import (
+    VN,
     FakeClock,
     ScriptedSender,
     Sent,
-    VN,
     add_person,
     day_of,
     link_chat,

@@ -33,12 +33,13 @@ def run_console(
     if interactive:
         stdout.write(BANNER + "\n")
     try:
-        _loop(router, stdin, stdout, user, interactive)
+        try:
+            _loop(router, stdin, stdout, user, interactive)
+        except KeyboardInterrupt:
+            stdout.write("\n")
         if interactive:
             stdout.write(GOODBYE + "\n")
         stdout.flush()
-    except KeyboardInterrupt:
-        stdout.write("\n")
     except BrokenPipeError:
         pass  # the reader (e.g. `| head`) went away: nothing left to say
     return 0

@@ -1,0 +1,171 @@
+"""`daumoi remind preview` on the seed, and `run-once`, as users run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.settings import Settings
+from data.db import Database
+from data.models import ReminderOutbox, ReminderRule, Task
+from data.succession import current_agency
+from scheduler.calendar import WorkCalendar
+from scheduler.config import ReminderConfig
+from scheduler.preview import as_json, preview
+from tests.scheduler_support import add_person, link_chat
+
+pytest_plugins = ("tests.bot_harness",)
+
+DAUMOI = Path(sys.executable).with_name("daumoi")
+DEADLINE = date(2026, 12, 15)
+COLLECTIVES = ("Các sở, ban ngành", "UBND các xã, phường, đặc khu", "doanh nghiệp")
+
+
+def _in_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str, *args: str
+) -> tuple[int, str, str]:
+    """Run `daumoi …` in this process (faster than a subprocess; same code path)."""
+    from bot.cli import main
+
+    for key in [k for k in os.environ if k.startswith("DAUMOI_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("DAUMOI_DATABASE_URL", url)
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _daumoi(*args: str, url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DAUMOI_")}
+    clean.update(DAUMOI_DATABASE_URL=url, PYTHONIOENCODING="utf-8", **env)
+    return subprocess.run(
+        [str(DAUMOI), *args], capture_output=True, text=True, env=clean, timeout=120
+    )
+
+
+@pytest.fixture
+def seeded_url(seeded_file: Path, tmp_path: Path) -> str:
+    target = tmp_path / "daumoi.sqlite3"
+    shutil.copy(seeded_file, target)
+    return f"sqlite:///{target}"
+
+
+def _lead_agencies(url: str) -> set[str]:
+    database = Database.connect(url, migrate=False)
+    try:
+        with database.session() as session:
+            tasks = session.scalars(select(Task)).all()
+            return {current_agency(t.lead_agency).name for t in tasks if t.lead_agency}
+    finally:
+        database.engine.dispose()
+
+
+def _check_acceptance(objects: list[dict[str, Any]], leads: set[str]) -> None:
+    calendar = WorkCalendar()
+    before = {o["agency"] for o in objects if o["kind"] in ("before", "due")}
+    assert leads <= before, leads - before
+    for item in objects:
+        due = datetime.fromisoformat(item["due"])
+        assert due.utcoffset() is not None and due.utcoffset().total_seconds() == 7 * 3600
+        assert calendar.is_working_time(due), item
+        assert calendar.holiday_name(due.date()) is None and due.weekday() < 5
+        if item["kind"] == "before":
+            assert due.date() < DEADLINE
+        assert not any(name in (item["agency"] or "") for name in COLLECTIVES)
+    assert {o["chat"] for o in objects} == {None}  # the seed links no chat
+
+
+def test_cli_preview_json_on_the_seed(seeded_url: str) -> None:
+    result = _daumoi(
+        "remind", "preview", "--from", "2026-11-26", "--to", "2026-12-31", "--json", url=seeded_url
+    )
+    assert result.returncode == 0, result.stderr
+    objects = json.loads(result.stdout)
+    _check_acceptance(objects, _lead_agencies(seeded_url))
+    finance = [o for o in objects if o["agency"] == "Sở Tài chính" and o["kind"] == "before"]
+    assert finance and finance[0]["agency_2021"] == ["Sở Kế hoạch và Đầu tư", "Sở Tài chính"]
+    assert {"due", "agency", "chat", "kind", "tasks"} <= set(finance[0])
+    kinds = {o["kind"] for o in objects}
+    assert {"before", "due", "overdue", "escalation", "compile"} <= kinds
+    database = Database.connect(seeded_url, migrate=False)
+    with database.session() as session:  # a preview writes nothing
+        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 0
+    database.engine.dispose()
+
+
+def test_cli_preview_on_a_fresh_database_seeds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.sqlite3"
+    code, out, err = _in_process(
+        monkeypatch, capsys, url, "remind", "preview", "--from", "2026-12-14", "--to", "2026-12-15"
+    )
+    assert code == 0, err
+    assert "Thứ Ba, 15/12/2026 08:30  due" in out and "Sở Y tế" in out
+
+
+def test_cli_preview_rejects_bad_dates(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _in_process(
+        monkeypatch, capsys, seeded_url, "remind", "preview", "--from", "15/12/2026"
+    )
+    assert code == 2 and "YYYY-MM-DD" in err
+    code, _, err = _in_process(monkeypatch, capsys, seeded_url, "remind")
+    assert code == 2 and "preview|run-once" in err
+
+
+def test_preview_shows_chats_and_focal_points(seeded_file: Path, tmp_path: Path) -> None:
+    target = tmp_path / "daumoi.sqlite3"
+    shutil.copy(seeded_file, target)
+    database = Database.connect(f"sqlite:///{target}", migrate=False)
+    with database.session() as session:
+        link_chat(session, "Sở Y tế", "-1001")
+        add_person(session, "focal", "5001", agency_name="Sở Công Thương")
+        found = as_json(
+            preview(session, Settings(), date(2026, 12, 14), date(2026, 12, 14)), ReminderConfig()
+        )
+        session.rollback()
+    database.engine.dispose()
+    by_agency = {o["agency"]: o for o in found}
+    assert by_agency["Sở Y tế"]["chat"] == "telegram:-1001"
+    assert by_agency["Sở Y tế"]["via"] == "group"
+    assert by_agency["Sở Công Thương"]["chat"] == "telegram:5001"
+    assert by_agency["Sở Công Thương"]["via"] == "focal"
+    assert by_agency["Sở Xây dựng"]["chat"] is None
+
+
+def test_cli_run_once_sends_nothing_without_targets(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _in_process(
+        monkeypatch, capsys, seeded_url, "remind", "run-once", "--now", "2026-12-01T08:31:00+07:00"
+    )
+    assert code == 0, err
+    assert "đã gửi 0 tin nhắn" in out
+    database = Database.connect(seeded_url, migrate=False)
+    with database.session() as session:  # nobody is reachable and there is no admin
+        assert session.scalar(select(func.count()).select_from(ReminderOutbox)) == 0
+        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 4
+    database.engine.dispose()
+
+
+def test_cli_run_once_prints_console_reminders(seeded_url: str) -> None:
+    database = Database.connect(seeded_url, migrate=False)
+    with database.unit_of_work() as session:
+        link_chat(session, "Sở Y tế", "console-group", platform="console")
+    database.engine.dispose()
+    result = _daumoi("remind", "run-once", "--now", "2026-12-01T08:31:00+07:00", url=seeded_url)
+    assert result.returncode == 0, result.stderr
+    assert "[Nhắc việc → console-group]" in result.stdout
+    assert "Kính gửi Sở Y tế: còn 14 ngày đến hạn báo cáo" in result.stdout
+    assert "đã gửi 1 tin nhắn" in result.stdout

@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Each module exposes run() -> str (a Markdown section); missing ones are skipped.
-BENCH_MODULES = ("bench.search_bench", "bench.startup_bench", "bench.telegram_bench")
+BENCH_MODULES = (
+    "bench.search_bench",
+    "bench.startup_bench",
+    "bench.telegram_bench",
+    "bench.delivery_bench",
+)
 
 
 def machine_description() -> str:

@@ -6,8 +6,12 @@ Three runs, each on a fresh SQLite database and a fresh fake server enforcing Te
 - A: 1,000 reminders due together in 300 groups. Each group gets one merged message, so the
   ideal is 300 messages / 30 per second = 10 s.
 - B: the same with 10 % of the messages answered 500 once: nothing may be lost.
-- C: 1,000 separate messages (each reminder too long to share a message), with every limit and
-  the fake server's windows scaled ×4 in rate so the run takes seconds, not a minute.
+- C: 1,000 separate messages (each reminder too long to share a message): 3-4 per group, so
+  the per-group limit (one message every 3 s) matters as well as the overall one.
+
+Every run uses Telegram's real rates (the limiter and the fake server take them as parameters;
+`_run(scale=…)` multiplies both, but at higher rates this single process — fake server, client
+and SQLite sharing one GIL — becomes the bottleneck rather than the limits).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import select
 
 from bot.platforms.reminder_sender import open_senders
 from bot.settings import Settings
@@ -171,11 +177,11 @@ def _run(
                 )
             marks = Counter(int(m) for call in sent for m in _MARK.findall(call.text))
             with database.session() as session:
-                statuses = Counter(row.status for row in session.query(ReminderOutbox).all())
+                statuses = Counter(session.scalars(select(ReminderOutbox.status)))
         finally:
             database.engine.dispose()
     messages = len(sent)
-    ideal = messages / (30 * scale)
+    ideal = (messages + injected) / (30 * scale)  # a failed attempt also takes a send slot
     lost = (
         REMINDERS
         - len(marks)
@@ -200,25 +206,27 @@ def run() -> str:
     outcomes = [
         _run("A: 1,000 reminders → 300 groups (merged per group)"),
         _run("B: as A, 10 % of messages answered 500 once", faults=0.10),
-        _run("C: 1,000 separate messages, limits ×4", scale=4.0, chop=120),
+        _run("C: 1,000 separate messages (3-4 per group)", chop=120),
     ]
     lines = [
         "## Reminder delivery (fake Bot API enforcing Telegram's flood limits)",
         "",
         f"Fan-out of {REMINDERS:,} reminders across {GROUPS} group chats through the real "
         "delivery path (outbox claim → aiolimiter pacing → python-telegram-bot → fake server "
-        "with sliding-window limits: 30 messages/s overall, 20/min per group). The ideal is "
-        "the number of messages the run needs divided by the overall limit. Run C scales every "
-        "rate ×4 (fake server and limiter alike: 120/s, 80/min per group) so 1,000 unmerged "
-        f"messages take seconds; its ratio is what a ×1 run would show. Goal: ≤ {TARGET_RATIO}× "
-        "the ideal, 0 answers 429, nothing lost.",
+        "with sliding-window limits: 30 messages/s overall, 20/min per group), at Telegram's "
+        "real rates. The ideal is the number of send attempts the run needs divided by the "
+        "overall limit (30/s). Reminders due together for one group are merged into one "
+        f"message (runs A, B). Goal: ≤ {TARGET_RATIO}× the ideal and 0 answers 429 (A, C); "
+        "nothing lost and nothing sent twice (all runs).",
         "",
         "| Run | Messages | Time | Ideal | Ratio | 429 answers | 5xx injected | Retried "
         "| Lost | Duplicated |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for o in outcomes:
-        verdict = "✅" if o.ratio <= TARGET_RATIO and o.answered_429 == 0 and o.lost == 0 else "❌"
+        timely = o.ratio <= TARGET_RATIO or o.injected_5xx > 0  # B's goal is only "nothing lost"
+        good = timely and o.answered_429 == 0 and o.lost == 0 and o.duplicated == 0
+        verdict = "✅" if good else "❌"
         lines.append(
             f"| {o.name} | {o.messages} | {o.seconds:.2f} s | {o.ideal:.2f} s | "
             f"{o.ratio:.3f}× {verdict} | {o.answered_429} | {o.injected_5xx} | "
@@ -229,7 +237,9 @@ def run() -> str:
         "Pacing uses aiolimiter buckets of size 1 (evenly spaced sends, no initial burst) at "
         "97 % of each limit; a bucket that bursts would overrun the server's sliding window "
         "right after the burst and collect 429s. The 3 % safety margin is most of the gap to "
-        "the ideal. Retried rows wait for their backoff (1 s in this bench) in the outbox.",
+        "the ideal, with the event loop's wake-up latency (a size-1 bucket cannot catch up "
+        "after a late wake-up). In B the failed rows wait for their backoff (1 s here) in the "
+        "outbox and go out with later claims; the tail is the backoff of the last failures.",
     ]
     return "\n".join(lines)
 

@@ -41,6 +41,7 @@ class ReminderConfig:
     compile_days_before: tuple[int, ...] = (14, 7, 3, 1, 0)
     task_overdue_limit: int = 5  # overdue reminders after a per-task deadline
     catch_up: timedelta = timedelta(hours=12)  # occurrences missed while down are still sent
+    expire_after: timedelta = timedelta(days=3)  # unsent rows older than this are skipped
     tick_seconds: float = 30.0
     lease: timedelta = timedelta(seconds=120)
     lease_margin: timedelta = timedelta(seconds=15)  # never start a send this close to expiry

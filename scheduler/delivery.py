@@ -141,12 +141,17 @@ class Delivery:
         return limiter
 
     def _claim_limit(self, platform: str) -> int:
-        """Chats per claim: about `claim_seconds` of sending, so retries interleave."""
-        rate = self.config.limits.get(platform, RateLimits()).overall_per_second
-        limit = self.config.claim_limit
-        if rate:
-            limit = min(limit, max(1, int(rate * self.config.claim_seconds)))
-        return limit
+        """Chats in flight: enough to keep the overall rate busy while each chat waits for
+        its own (slower) limit, yet small enough that retries interleave with a fan-out."""
+        limits = self.config.limits.get(platform, RateLimits())
+        rate = limits.overall_per_second
+        if not rate:
+            return self.config.claim_limit
+        per_chat = [r for r in (limits.chat_per_second, (limits.group_per_minute or 0) / 60) if r]
+        wanted = rate * self.config.claim_seconds
+        if per_chat:
+            wanted = max(wanted, 2 * rate / min(per_chat))
+        return max(1, min(self.config.claim_limit, int(wanted)))
 
     async def deliver_due(self) -> DeliveryReport:
         """Send everything due now on every platform; failures wait for their retry time."""

@@ -102,6 +102,7 @@ class Directory:
     admins: list[Destination]
     reported: set[tuple[int, int, int]]  # (task id, current agency id, year)
     done: set[tuple[int, int]]  # (task id, current agency id)
+    inactive: set[tuple[str, str]] = field(default_factory=set)  # chats the bot lost
     obligations: dict[int, dict[int, list[TaskRef]]] = field(default_factory=dict)
     # (programme id, current agency id) -> names under which it appears in that programme
     names: dict[tuple[int, int], list[str]] = field(default_factory=dict)
@@ -139,7 +140,14 @@ class Directory:
             reported.add((task_id, home, year))
             if status == TaskStatus.DONE.value:
                 done.add((task_id, home))
+        inactive = {
+            (platform, chat_id)
+            for platform, chat_id in session.execute(
+                select(ChatRecord.platform, ChatRecord.chat_id).where(ChatRecord.active.is_(False))
+            )
+        }
         return cls(
+            inactive=inactive,
             agencies=agencies,
             current=current,
             groups=dict(groups),
@@ -381,7 +389,7 @@ def _task(
 def _custom(rule: ReminderRule, plan: Plan, directory: Directory) -> list[Occurrence]:
     agency: AgencyRef | None = None
     destinations: list[Destination] = []
-    if rule.platform and rule.chat_id:
+    if rule.platform and rule.chat_id and (rule.platform, rule.chat_id) not in directory.inactive:
         destinations.append(Destination(rule.platform, rule.chat_id, "chat"))
     if rule.agency_id is not None and rule.agency_id in directory.agencies:
         home = directory.current.get(rule.agency_id, rule.agency_id)

@@ -304,6 +304,21 @@ def skip_rule(session: Session, rule_id: int, reason: str) -> int:
     )
 
 
+def expire(session: Session, before: datetime) -> int:
+    """Skip pending rows due before `before`: too late to be useful (long outage, no sender)."""
+    return _update(
+        session,
+        (ReminderOutbox.status == OutboxStatus.PENDING.value)
+        & (ReminderOutbox.due_at < as_utc(before))
+        & (
+            ReminderOutbox.lease_expires_at.is_(None)
+            | (ReminderOutbox.lease_expires_at < as_utc(before))
+        ),
+        status=OutboxStatus.SKIPPED.value,
+        last_error="expired",
+    )
+
+
 def next_attempt(session: Session, platforms: Sequence[str]) -> datetime | None:
     """When the earliest pending row becomes claimable (its retry time or lease expiry)."""
     ready = case(

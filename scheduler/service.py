@@ -144,7 +144,9 @@ class ReminderService:
             latest_only=True,  # after downtime, only each rule's most recent reminder
         )
         rows = outbox_rows(found, directory, self.config, now)
-        return outbox.insert(session, rows, now)
+        created = outbox.insert(session, rows, now)
+        outbox.expire(session, now - self.config.expire_after)
+        return created
 
     def next_due(self, after: datetime) -> datetime | None:
         """The first planned instant of any active rule after `after` (for time travel)."""

@@ -313,3 +313,24 @@ def test_blocker_without_a_linked_group_is_kept(focal: Desk) -> None:
     assert "Chưa có nhóm chat nào của Sở Tài chính" in sent.here
     assert sent.elsewhere == {}
     assert focal.updates("2.4")[0].blocker
+
+
+def test_attached_file_is_kept_as_the_platform_reference(focal: Desk) -> None:
+    from bot.platforms.telegram_common import BotIdentity, translate_update
+
+    message = {
+        "message_id": 5,
+        "date": 0,
+        "chat": {"id": 1002, "type": "private"},
+        "from": {"id": 1002, "is_bot": False, "first_name": "Minh"},
+        "caption": "/capnhat 2.4 hoan thanh Biên bản đính kèm",
+        "document": {"file_id": "BQACAgIAAxkBAAI", "file_name": "bien_ban.pdf"},
+    }
+    incoming = translate_update(
+        {"update_id": 1, "message": message}, BotIdentity("1", "bot")
+    ).incoming
+    assert incoming is not None and incoming.file_ref == "BQACAgIAAxkBAAI"
+    focal.say("/capnhat 2.4 hoan thanh Biên bản đính kèm", "lan", file_ref="BQACAgIAAxkBAAI")
+    [update] = focal.updates("2.4")
+    assert (update.file_platform, update.file_ref) == ("console", "BQACAgIAAxkBAAI")
+    assert "Có tệp đính kèm" in focal.say("/lichsu 2.4", "lan")

@@ -67,7 +67,7 @@ def _timeout(settings: Settings) -> float:
 async def open_senders(
     settings: Settings, core: MessageHandler
 ) -> AsyncIterator[Mapping[str, Sender]]:
-    """The senders this process can use: Telegram when configured, and the console."""
+    """The senders this process can use: Telegram and Zalo when configured, and the console."""
     senders: dict[str, Sender] = {"console": ConsoleSender()}
     async with AsyncExitStack() as stack:
         if settings.telegram_token:
@@ -81,4 +81,8 @@ async def open_senders(
             )
             opened = await stack.enter_async_context(telegram.open_sender(settings, core, options))
             senders["telegram"] = TelegramReminderSender(opened.api)
+        if settings.zalo_token:
+            from bot.platforms.zalo_sender import open_sender as open_zalo_sender
+
+            senders["zalo"] = await stack.enter_async_context(open_zalo_sender(settings))
         yield senders

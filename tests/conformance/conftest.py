@@ -33,6 +33,7 @@ from tests import fake_telegram as ft
 from tests.fake_telegram import FakeTelegram, SentCall
 
 ADAPTERS = ("ptb", "aiogram")
+DRIVERS = (*ADAPTERS, "zalo")  # the Zalo driver lives in tests/conformance/zalo_driver.py
 LONG_COMMAND = "baocaodai"  # test-only command answered with a reply longer than 4096 chars
 LONG_LINES = 150
 
@@ -157,6 +158,8 @@ class Capability:
     groups: bool = True
     migration: bool = True
     membership_events: bool = True
+    command_menu: bool = True
+    max_text_len: int = 4096
 
 
 class TelegramDriver:
@@ -182,9 +185,11 @@ class TelegramDriver:
         """A user writes text in chat."""
         return self.fake.push_message(chat, text, **options)
 
-    def press(self, chat: dict[str, Any], button: dict[str, Any]) -> dict[str, Any]:
+    def press(
+        self, chat: dict[str, Any], button: dict[str, Any], *, sender: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A user presses an inline button of one of the bot's messages."""
-        return self.fake.push_callback(chat, str(button["callback_data"]))
+        return self.fake.push_callback(chat, str(button["callback_data"]), sender=sender)
 
     def expect(self, chat: dict[str, Any], count: int = 1, timeout: float = 10) -> list[SentCall]:
         """The next count messages the bot sent into chat (waits for them)."""
@@ -252,15 +257,21 @@ def router(conformance_db: Database, conformance_search: Any) -> Router:
     return Router(conformance_db, conformance_search, Settings(), CAPABILITIES)
 
 
-@pytest.fixture(params=ADAPTERS)
+@pytest.fixture(params=DRIVERS)
 def driver(
     request: pytest.FixtureRequest,
-    fake: FakeTelegram,
     conformance_db: Database,
     router: Router,
 ) -> Iterator[TelegramDriver]:
     """The bot running on one adapter against the fake server, and steps to drive it."""
     library = str(request.param)
+    if library == "zalo":
+        from tests.conformance.zalo_driver import zalo_driver
+
+        with zalo_driver(conformance_db, ConformanceCore(router)) as zalo_steps:
+            yield zalo_steps  # type: ignore[misc]
+        return
+    fake: FakeTelegram = request.getfixturevalue("fake")
     telegram.adapter(library)  # import the library up front (aiogram takes seconds)
     adapter = AdapterThread(make_settings(fake, library), ConformanceCore(router), FAST_OPTIONS)
     adapter.start()
@@ -271,3 +282,4 @@ def driver(
         yield driver
     finally:
         adapter.stop()
+    assert fake.unknown_methods == [], "the library called methods the fake does not implement"

@@ -28,7 +28,7 @@ ADMIN_ID = 1001
 @pytest.fixture
 def router(conformance_db: Database, conformance_search: Any) -> Router:
     """The real router, with Lan (telegram:1001) as configured admin."""
-    settings = Settings(admins=(f"telegram:{ADMIN_ID}",))
+    settings = Settings(admins=(f"telegram:{ADMIN_ID}", f"zalo:{ADMIN_ID}"))
     return Router(conformance_db, conformance_search, settings, CAPABILITIES)
 
 
@@ -57,8 +57,12 @@ class People:
     def press(self, chat: dict[str, Any], sender: dict[str, Any], message: Any, label: str) -> None:
         """sender presses the button of message whose text contains label."""
         button = next((b for b in message.buttons if label in b["text"]), None)
+        if button is None and not self.driver.capability.buttons:
+            # Without buttons a value step asks for the value itself ("75%" is typed as 75).
+            self.driver.say(chat, label.rstrip("%"), sender=sender)
+            return
         assert button is not None, [b["text"] for b in message.buttons]
-        self.driver.fake.push_callback(chat, str(button["callback_data"]), sender=sender)
+        self.driver.press(chat, button, sender=sender)
 
 
 def test_acceptance_invite_register_update_refuse_history(driver: TelegramDriver) -> None:
@@ -94,9 +98,10 @@ def test_guided_update_with_buttons(driver: TelegramDriver) -> None:
     driver.say(chat, "Đã mở thêm tuyến xe bus; vuong mac: thiếu kinh phí", sender=minh)
     [confirm] = driver.expect(chat)
     assert "Tiến độ: 75%" in confirm.text
-    # Someone else pressing Minh's button changes nothing.
-    cast.press(chat, cast.stranger, confirm, "Gửi cập nhật")
-    assert "dành cho người đã hỏi" in driver.expect_text(chat)
+    if driver.capability.buttons:  # numbers typed in Minh's private chat are Minh's
+        # Someone else pressing Minh's button changes nothing.
+        cast.press(chat, cast.stranger, confirm, "Gửi cập nhật")
+        assert "dành cho người đã hỏi" in driver.expect_text(chat)
     cast.press(chat, minh, confirm, "Gửi cập nhật")
     assert "Đã ghi nhận cập nhật" in driver.expect_text(chat)
     cast.press(chat, minh, confirm, "Gửi cập nhật")  # a double tap

@@ -1,0 +1,334 @@
+"""The Excel workbook (openpyxl, write-only so rows stream): a summary sheet, one sheet per sector."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.worksheet.properties import PageSetupProperties
+
+from data import report_text as rt
+from data.report_data import (
+    CLASS_KEYS,
+    STATUS_KEYS,
+    STATUS_LABELS,
+    Summary,
+    TaskReport,
+)
+from data.textnorm import fold
+
+MIME_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADERS = (
+    "TT",
+    "Nhiệm vụ",
+    "Đơn vị chủ trì",
+    "Đơn vị phối hợp",
+    "Tình hình thực hiện",
+    "Kết quả",
+    "Khó khăn, vướng mắc",
+    "Đề xuất",
+    "Đánh giá",
+)
+# Widths in characters of the default font; together they fit A4 landscape at about 65%.
+WIDTHS = (6, 42, 22, 26, 30, 38, 28, 26, 16)
+SUMMARY_HEADERS = (
+    "TT",
+    "Lĩnh vực",
+    "Số nhiệm vụ",
+    *(rt.class_label(key) for key in CLASS_KEYS),
+    "Có vướng mắc",
+    "Tỷ lệ hoàn thành",
+)
+SUMMARY_WIDTHS = (6, 46, 11, 13, 13, 13, 11, 14, 11, 12)
+AGENCY_HEADERS = (
+    "TT",
+    "Đơn vị (tên hiện nay, tên năm 2021 trong ngoặc)",
+    "Số nhiệm vụ",
+    "Chủ trì",
+    "Phối hợp",
+    "Đã báo cáo",
+    "Hoàn thành",
+    "Quá hạn",
+    "Vướng mắc",
+    "Nhiệm vụ chưa báo cáo",
+)
+SUMMARY_SHEET = "Tổng hợp"
+PAPER_A4 = "9"  # ECMA-376 paper size code
+_FONT = "Times New Roman"
+_THIN = Side(style="thin", color="808080")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_BAD_TITLE = re.compile(r"[\[\]\*\?/\\:]")
+_TRAILING = {"va", "-", "–", "cac", "va cac"}
+
+
+def _styles() -> list[NamedStyle]:
+    wrap_top = Alignment(wrap_text=True, vertical="top")
+    center = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    return [
+        NamedStyle("dm_title", font=Font(name=_FONT, size=13, bold=True)),
+        NamedStyle("dm_note", font=Font(name=_FONT, size=11, italic=True)),
+        NamedStyle("dm_text", font=Font(name=_FONT, size=11)),
+        NamedStyle(
+            "dm_header",
+            font=Font(name=_FONT, size=11, bold=True),
+            alignment=center,
+            border=_BOX,
+            fill=PatternFill("solid", fgColor="D9E2F3"),
+        ),
+        NamedStyle("dm_cell", font=Font(name=_FONT, size=11), alignment=wrap_top, border=_BOX),
+        NamedStyle(
+            "dm_code",
+            font=Font(name=_FONT, size=11),
+            alignment=Alignment(vertical="top", horizontal="center"),
+            border=_BOX,
+        ),
+        NamedStyle(
+            "dm_number",
+            font=Font(name=_FONT, size=11),
+            alignment=Alignment(vertical="top", horizontal="center"),
+            border=_BOX,
+        ),
+        NamedStyle(
+            "dm_percent",
+            font=Font(name=_FONT, size=11),
+            alignment=Alignment(vertical="top", horizontal="center"),
+            border=_BOX,
+            number_format="0%",
+        ),
+        NamedStyle(
+            "dm_total",
+            font=Font(name=_FONT, size=11, bold=True),
+            alignment=Alignment(wrap_text=True, vertical="top", horizontal="center"),
+            border=_BOX,
+        ),
+    ]
+
+
+def sheet_title(number: int, name: str, programme: str = "") -> str:
+    """A valid, short sheet name: "2. Du lịch" (Excel allows 31 characters)."""
+    short = re.sub(r"^dịch vụ\s+", "", name.strip(), flags=re.IGNORECASE)
+    short = _BAD_TITLE.sub(" ", short[:1].upper() + short[1:])
+    prefix = f"{programme.split('/')[0]}-" if programme else ""
+    words = f"{prefix}{number}. {short}".split()
+    while len(" ".join(words)) > 31 or fold(words[-1]) in _TRAILING:
+        words.pop()
+    return " ".join(words) or f"{number}"
+
+
+class _Writer:
+    """Appends styled rows to write-only sheets."""
+
+    def __init__(self, workbook: Workbook) -> None:
+        self.workbook = workbook
+        for style in _styles():
+            workbook.add_named_style(style)
+        self.titles: set[str] = set()
+
+    def sheet(self, title: str, widths: Sequence[int], *, freeze: str | None) -> Any:
+        base, number = title, 2
+        while title.casefold() in self.titles:
+            suffix = f" ({number})"
+            title, number = base[: 31 - len(suffix)] + suffix, number + 1
+        self.titles.add(title.casefold())
+        sheet = self.workbook.create_sheet(title)
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[_column(index)].width = width
+        if freeze:
+            sheet.freeze_panes = freeze
+        setup = sheet.page_setup
+        setup.orientation = "landscape"
+        setup.paperSize = PAPER_A4
+        setup.fitToWidth = 1
+        setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        sheet.page_margins.left = sheet.page_margins.right = 0.4
+        sheet.page_margins.top = sheet.page_margins.bottom = 0.5
+        sheet.print_options.horizontalCentered = True
+        sheet.oddFooter.center.text = "Trang &P / &N"
+        return sheet
+
+    def row(self, sheet: Any, values: Sequence[Any], styles: Sequence[str] | str) -> None:
+        names = [styles] * len(values) if isinstance(styles, str) else list(styles)
+        cells = []
+        for value, style in zip(values, names, strict=True):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.style = style
+            cells.append(cell)
+        sheet.append(cells)
+
+
+def _column(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(index))
+
+
+class _Sheet:
+    """One write-only sheet and the number of rows appended so far."""
+
+    def __init__(self, writer: _Writer, sheet: Any) -> None:
+        self.writer = writer
+        self.sheet = sheet
+        self.rows = 0
+
+    def append(self, values: Sequence[Any], styles: Sequence[str] | str) -> int:
+        self.writer.row(self.sheet, values, styles)
+        self.rows += 1
+        return self.rows
+
+    def line(self, text: str, style: str, span: int) -> None:
+        """A line of text merged across span columns."""
+        row = self.append([text], style)
+        if span > 1:
+            self.sheet.merged_cells.add(f"A{row}:{_column(span)}{row}")
+
+    def blank(self) -> None:
+        self.sheet.append([])
+        self.rows += 1
+
+
+def _task_row(task: TaskReport, timezone: str) -> list[Any]:
+    return [
+        task.code,
+        task.title,
+        task.lead,
+        rt.partners_cell(task),
+        rt.progress_cell(task, timezone),
+        rt.result_cell(task),
+        rt.blocker_cell(task),
+        rt.proposal_cell(task),
+        rt.assessment_cell(task),
+    ]
+
+
+_TASK_STYLES = ("dm_code", *(["dm_cell"] * (len(HEADERS) - 1)))
+
+
+def write_xlsx(
+    tasks: Iterable[TaskReport], summary: Summary, target: str | Path | IO[bytes]
+) -> Summary:
+    """Write the workbook from a stream of tasks; the summary is filled on the way."""
+    workbook = Workbook(write_only=True)
+    writer = _Writer(workbook)
+    front = _Sheet(writer, writer.sheet(SUMMARY_SHEET, SUMMARY_WIDTHS, freeze=None))
+    timezone = summary.scope.timezone
+    current: tuple[int, int] | None = None
+    sheet: _Sheet | None = None
+    several = False
+    for task in summary.observe(tasks):
+        key = (task.programme_id, task.sector_number)
+        if key != current:
+            if sheet is not None:
+                _close_sector(sheet)
+            several = several or (current is not None and current[0] != task.programme_id)
+            current = key
+            sheet = _open_sector(writer, summary, task, several)
+        assert sheet is not None
+        sheet.append(_task_row(task, timezone), _TASK_STYLES)
+    if sheet is not None:
+        _close_sector(sheet)
+    _write_summary(front, summary)
+    workbook.save(target)
+    return summary
+
+
+def _open_sector(writer: _Writer, summary: Summary, task: TaskReport, several: bool) -> _Sheet:
+    programme = task.programme if several else ""
+    title = sheet_title(task.sector_number, task.sector_name, programme)
+    sheet = _Sheet(writer, writer.sheet(title, WIDTHS, freeze="C4"))
+    heading = rt.sector_title(task.sector_number, task.sector_name)
+    sheet.line(
+        f"TÌNH HÌNH THỰC HIỆN NHIỆM VỤ NĂM {summary.scope.year} — LĨNH VỰC {heading.upper()}",
+        "dm_title",
+        len(HEADERS),
+    )
+    sheet.line(
+        f"Quyết định số {task.programme}; {rt.as_of(summary.scope).lower()}. "
+        "Đơn vị ghi theo tên hiện nay, tên năm 2021 trong ngoặc.",
+        "dm_note",
+        len(HEADERS),
+    )
+    sheet.append(HEADERS, "dm_header")
+    sheet.sheet.print_title_rows = "3:3"
+    return sheet
+
+
+def _close_sector(sheet: _Sheet) -> None:
+    sheet.sheet.auto_filter.ref = f"A3:{_column(len(HEADERS))}{max(sheet.rows, 4)}"
+
+
+def _tally_row(number: str, label: str, tally: Any, style: str) -> tuple[list[Any], list[str]]:
+    values = [
+        number,
+        label,
+        tally.total,
+        *(tally.by_class[key] for key in CLASS_KEYS),
+        tally.blocked,
+        _share(tally.done, tally.total),
+    ]
+    plain = style == "dm_cell"
+    styles = [
+        "dm_code",
+        "dm_cell" if plain else style,
+        *(["dm_number" if plain else style] * (len(values) - 3)),
+        "dm_percent",
+    ]
+    return values, styles
+
+
+def _share(count: int, total: int) -> float:
+    return round(count / total, 4) if total else 0.0
+
+
+def _write_summary(sheet: _Sheet, summary: Summary) -> None:
+    scope = summary.scope
+    span = len(SUMMARY_HEADERS)
+    sheet.line(f"TỔNG HỢP TÌNH HÌNH THỰC HIỆN NHIỆM VỤ NĂM {scope.year}", "dm_title", span)
+    sheet.line(f"{rt.report_heading(summary)}. {rt.as_of(scope)}.", "dm_note", span)
+    sheet.blank()
+    sheet.line("1. Theo lĩnh vực và phân loại", "dm_title", span)
+    sheet.append(SUMMARY_HEADERS, "dm_header")
+    for index, sector in enumerate(summary.sectors.values(), start=1):
+        label = rt.sector_title(
+            sector.number, sector.name, sector.programme if summary.several_programmes else ""
+        )
+        sheet.append(*_tally_row(str(index), label, sector.tally, "dm_cell"))
+    sheet.append(*_tally_row("", "Tổng cộng", summary.overall, "dm_total"))
+    sheet.blank()
+    sheet.line("2. Theo trạng thái (theo báo cáo của đơn vị chủ trì)", "dm_title", span)
+    sheet.append(("TT", "Trạng thái", "Số nhiệm vụ", "Tỷ lệ"), "dm_header")
+    for index, key in enumerate(STATUS_KEYS, start=1):
+        count = summary.overall.by_status[key]
+        sheet.append(
+            (str(index), STATUS_LABELS[key], count, _share(count, summary.overall.total)),
+            ("dm_code", "dm_cell", "dm_number", "dm_percent"),
+        )
+    sheet.blank()
+    sheet.line("3. Theo đơn vị", "dm_title", span)
+    sheet.append(AGENCY_HEADERS, "dm_header")
+    for index, agency in enumerate(summary.agency_list(), start=1):
+        values = (
+            str(index),
+            agency.label,
+            agency.total,
+            agency.lead,
+            agency.partner,
+            agency.reported,
+            agency.done,
+            agency.overdue,
+            agency.blockers,
+            ", ".join(agency.missing),
+        )
+        sheet.append(values, ("dm_code", "dm_cell", *(["dm_number"] * 7), "dm_cell"))
+    sheet.blank()
+    never = summary.never_reported()
+    sheet.line(f"4. Đơn vị chưa báo cáo nhiệm vụ nào ({len(never)})", "dm_title", span)
+    for agency in never:
+        sheet.line(f"- {agency.label}: {agency.total} nhiệm vụ", "dm_text", span)
+    if not never:
+        sheet.line("Tất cả các đơn vị đã có báo cáo.", "dm_text", span)

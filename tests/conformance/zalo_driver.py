@@ -1,0 +1,258 @@
+"""The conformance driver for Zalo: the scenarios' steps in Zalo terms, over the fake server.
+
+Scenarios are written with Telegram-shaped chats and users (`tests.fake_telegram` helpers);
+the driver maps them to Zalo objects (string ids, chat_type PRIVATE/GROUP, display_name). Two
+translations make every scenario meaningful on a platform without buttons and with
+mention-only groups:
+
+- pressing a button means typing its number: the "buttons" of a message are the numbered
+  choices of its text (label, callback_data = the number);
+- a group member addressing the bot must mention it, so a plain `/command` (or a reply to the
+  bot) in a group is sent as "@<bot> /command"; chatter and commands for other bots are sent
+  as they are, and the fake server does not deliver them (Zalo would not either).
+
+The fake server repeats every update once, as Zalo may, so every scenario also proves that a
+repeated update is answered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.platforms import zalo
+from bot.platforms.zalo_client import RetryPolicy
+from bot.ports import MessageHandler
+from bot.settings import Settings
+from data import chats
+from data.db import Database
+from data.models import ChatRecord
+from tests.fake_zalo import FakeZalo, SentCall
+
+FAST_OPTIONS = zalo.ZaloOptions(
+    poll_timeout=1,
+    request_timeout=1.0,
+    retry=RetryPolicy(attempts=4, base_delay=0.1, max_delay=0.5),
+    error_backoff=0.1,
+    max_error_backoff=0.5,
+)
+_NUMBERED = re.compile(r"^(\d{1,3})\. (.+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ZaloCapability:
+    """What the Zalo driver can exercise (mirrors conftest.Capability)."""
+
+    buttons: bool = False
+    groups: bool = True
+    migration: bool = False
+    membership_events: bool = False
+    command_menu: bool = False
+    max_text_len: int = 2000
+
+
+@dataclass(frozen=True)
+class ZaloSent:
+    """A message the bot sent, with its numbered choices shown as buttons."""
+
+    call: SentCall
+    text: str
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+
+
+def choices_as_buttons(text: str) -> list[dict[str, Any]]:
+    """The numbered list of a message as button-like dicts (callback_data = the number)."""
+    return [{"text": label, "callback_data": number} for number, label in _NUMBERED.findall(text)]
+
+
+def zalo_chat(chat: Mapping[str, Any]) -> dict[str, Any]:
+    """A Zalo chat object for a Zalo- or Telegram-shaped chat."""
+    if "chat_type" in chat:
+        return {"id": str(chat["id"]), "chat_type": chat["chat_type"]}
+    kind = "PRIVATE" if chat.get("type", "private") == "private" else "GROUP"
+    return {"id": str(chat["id"]), "chat_type": kind}
+
+
+def zalo_user(person: Mapping[str, Any]) -> dict[str, Any]:
+    """A Zalo `from` object for a Zalo- or Telegram-shaped user."""
+    if "display_name" in person:
+        return {"id": str(person["id"]), "display_name": person["display_name"], "is_bot": False}
+    name = " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p)
+    return {"id": str(person["id"]), "display_name": name, "is_bot": False}
+
+
+class ZaloAdapterThread:
+    """The real adapter run path (`zalo.serve`) in a background thread and event loop."""
+
+    def __init__(self, settings: Settings, core: MessageHandler, options: zalo.ZaloOptions) -> None:
+        self.settings = settings
+        self.core = core
+        self.options = options
+        self.error: BaseException | None = None
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._main())
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        await zalo.serve(self.settings, self.core, self._stop, self.options)
+
+    def start(self) -> ZaloAdapterThread:
+        """Start serving."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 15) -> None:
+        """Ask the adapter to stop and wait; re-raise anything it died of."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._set_stop)
+            self._thread.join(timeout)
+            assert not self._thread.is_alive(), "adapter did not stop"
+        if self.error is not None:
+            raise self.error
+
+    def _set_stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        else:
+            self._loop.call_later(0.05, self._set_stop)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the adapter is still serving."""
+        return self._thread.is_alive()
+
+
+class ZaloDriver:
+    """Scenario steps in Zalo terms: users, chats, updates, and what the bot sent."""
+
+    capability = ZaloCapability()
+    library = "zalo"
+
+    def __init__(self, fake: FakeZalo, database: Database) -> None:
+        self.fake = fake
+        self.database = database
+        self.user = {"id": "1001", "display_name": "Lan Nguyễn", "is_bot": False}
+        self.other_user = {"id": "1002", "display_name": "Minh Trần", "is_bot": False}
+        self.private = {"id": "1001", "chat_type": "PRIVATE"}
+        self.group = {"id": "g4001", "chat_type": "GROUP"}
+        self.bot_username = fake.bot_name
+        self._seen: dict[str, int] = {}
+        self.adapter: ZaloAdapterThread | None = None
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def say(
+        self,
+        chat: Mapping[str, Any],
+        text: str,
+        *,
+        sender: Mapping[str, Any] | None = None,
+        reply_to_bot: bool = False,
+    ) -> dict[str, Any] | None:
+        """A user writes text in chat (mentioning the bot where a Zalo user would have to)."""
+        target = zalo_chat(chat)
+        person = zalo_user(sender) if sender is not None else self.user
+        if target["chat_type"] == "GROUP" and self._needs_mention(text, reply_to_bot):
+            text = f"@{self.bot_username} {text}"
+        return self.fake.push_message(target, text, sender=person)
+
+    @staticmethod
+    def _needs_mention(text: str, reply_to_bot: bool) -> bool:
+        command = text.strip().split(maxsplit=1)[0] if text.strip() else ""
+        return reply_to_bot or (command.startswith("/") and "@" not in command)
+
+    def press(
+        self,
+        chat: Mapping[str, Any],
+        button: Mapping[str, Any],
+        *,
+        sender: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Choose an option: on Zalo, type its number."""
+        return self.say(chat, str(button["callback_data"]), sender=sender)
+
+    def expect(self, chat: Mapping[str, Any], count: int = 1, timeout: float = 10) -> list[ZaloSent]:
+        """The next count messages the bot sent into chat (waits for them)."""
+        key = str(chat["id"])
+        start = self._seen.get(key, 0)
+        sent = self.fake.wait_for_message(key, timeout, count=start + count)
+        self._seen[key] = len(sent)
+        return [self._view(call) for call in sent[start:]]
+
+    def expect_text(self, chat: Mapping[str, Any], timeout: float = 10) -> str:
+        """The text of the next message the bot sent into chat."""
+        return self.expect(chat, 1, timeout)[0].text
+
+    def sent_to(self, chat: Mapping[str, Any] | str | int) -> list[ZaloSent]:
+        """Everything the bot has sent into a chat so far."""
+        key = chat["id"] if isinstance(chat, Mapping) else chat
+        return [self._view(call) for call in self.fake.messages_to(str(key))]
+
+    @staticmethod
+    def _view(call: SentCall) -> ZaloSent:
+        return ZaloSent(call, call.text, choices_as_buttons(call.text))
+
+    def chat_record(self, chat_id: str | int) -> ChatRecord | None:
+        """The database record of a chat (fresh session)."""
+        with self.database.unit_of_work() as session:
+            record = chats.find(session, "zalo", str(chat_id))
+            if record is not None:
+                session.expunge(record)
+            return record
+
+    def linked_agency(self, chat_id: str | int) -> str | None:
+        """The name of the agency a chat is linked to."""
+        with self.database.unit_of_work() as session:
+            record = chats.find(session, "zalo", str(chat_id))
+            return record.agency.name if record is not None and record.agency else None
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
+        """Poll condition until it holds."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not met in time")
+            time.sleep(0.05)
+
+
+def zalo_settings(fake: FakeZalo, database: Database, **overrides: Any) -> Settings:
+    """Settings pointing the adapter at the fake server and the scenario's database."""
+    settings = Settings(
+        database_url=database.engine.url.render_as_string(hide_password=False),
+        zalo_token=fake.token,
+        zalo_api_url=fake.base_url,
+        platforms=("zalo",),
+    )
+    return replace(settings, **overrides)
+
+
+@contextmanager
+def zalo_driver(database: Database, core: MessageHandler) -> Iterator[ZaloDriver]:
+    """The bot serving Zalo against a fresh fake server that repeats every update once."""
+    with FakeZalo(repeat=1).running() as fake:
+        adapter = ZaloAdapterThread(zalo_settings(fake, database), core, FAST_OPTIONS).start()
+        fake.wait_for_polls(1, timeout=10)
+        driver = ZaloDriver(fake, database)
+        driver.adapter = adapter
+        try:
+            yield driver
+        finally:
+            adapter.stop()
+        assert fake.unknown_methods == [], "the adapter called methods the fake lacks"
+        assert fake.unauthorized == 0

@@ -1,0 +1,105 @@
+"""The service around delivery: the APScheduler ticker, materialising, expiry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.settings import Settings
+from data.db import Database
+from data.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
+from scheduler import outbox
+from scheduler.config import ReminderConfig
+from scheduler.outbox import NewRow
+from scheduler.sender import Sender
+from scheduler.service import BackgroundReminders, ReminderService, start_background
+from tests.scheduler_support import FakeClock, ScriptedSender, plain_rule
+
+
+class _NoCore:
+    def handle(self, incoming: object) -> list[object]:
+        return []
+
+    def handle_event(self, event: object) -> list[object]:
+        return []
+
+
+def test_background_ticker_delivers_due_rows(db: Database) -> None:
+    now = datetime.now(UTC)
+    with db.unit_of_work() as session:
+        rule = plain_rule(session, now)
+        row = NewRow(rule.id, "console", "c-1", now - timedelta(seconds=1), "once", "Họp lúc 9h")
+        outbox.insert(session, [row], now)
+    sender = ScriptedSender("console")
+
+    @asynccontextmanager
+    async def factory(settings: Settings, core: object) -> AsyncIterator[Mapping[str, Sender]]:
+        yield {"console": sender}
+
+    settings = Settings(extra={"DAUMOI_REMINDER_TICK_SECONDS": "0.2"})
+    ticker = BackgroundReminders(settings, db, _NoCore(), factory).start()  # type: ignore[arg-type]
+    try:
+        deadline = time.monotonic() + 10
+        while not sender.sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        ticker.stop()
+    assert [s.text for s in sender.sent] == ["Họp lúc 9h"]
+    assert not ticker._thread.is_alive()
+
+
+def test_reminders_can_be_switched_off(db: Database) -> None:
+    settings = Settings(extra={"DAUMOI_REMINDERS": "0"})
+    assert start_background(settings, db, _NoCore(), None) is None  # type: ignore[arg-type]
+
+
+def test_stale_rows_expire_instead_of_flooding(db: Database) -> None:
+    now = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
+    with db.unit_of_work() as session:
+        rule = plain_rule(session, now)
+        old = NewRow(rule.id, "zalo", "z-1", now - timedelta(days=4), "once", "cũ")
+        fresh = NewRow(rule.id, "zalo", "z-1", now - timedelta(days=1), "once", "mới")
+        outbox.insert(session, [old, fresh], now)
+    service = ReminderService(db, Settings(), {}, config=ReminderConfig(), clock=FakeClock(now))
+    try:
+        service.materialise()
+    finally:
+        service.shutdown()
+    with db.session() as session:
+        rows = session.scalars(select(ReminderOutbox).order_by(ReminderOutbox.due_at)).all()
+        assert [(r.text, r.status) for r in rows] == [
+            ("cũ", OutboxStatus.SKIPPED.value),
+            ("mới", OutboxStatus.PENDING.value),
+        ]
+
+
+def test_one_off_to_a_chat_the_bot_lost_is_not_materialised(db: Database) -> None:
+    now = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)  # Tuesday 08:30 in Vietnam
+    with db.unit_of_work() as session:
+        session.add(ChatRecord(platform="telegram", chat_id="-9", kind="group", active=False))
+        for chat in ("-9", "-10"):
+            session.add(
+                ReminderRule(
+                    kind=ReminderKind.ONCE.value,
+                    platform="telegram",
+                    chat_id=chat,
+                    text="Nộp báo cáo",
+                    fire_at=now,
+                    params={},
+                    created_by="t",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+    service = ReminderService(db, Settings(), {}, config=ReminderConfig(), clock=FakeClock(now))
+    try:
+        assert service.materialise() == 1
+    finally:
+        service.shutdown()
+    with db.session() as session:
+        (row,) = session.scalars(select(ReminderOutbox)).all()
+        assert row.chat_id == "-10" and row.text == "Nhắc việc — Nộp báo cáo"

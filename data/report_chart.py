@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 from data import report_text as rt
 from data.report_data import CLASS_KEYS, Summary, TaskReport
 
-MIME_TYPE = "image/png"
 # DejaVu Sans ships with matplotlib and covers every precomposed Vietnamese letter.
 FONT = "DejaVu Sans"
 COLOURS = {

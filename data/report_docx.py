@@ -21,7 +21,6 @@ from docx.text.paragraph import Paragraph
 from data import report_text as rt
 from data.report_data import CLASS_KEYS, Note, Summary, TaskReport
 
-MIME_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FONT = "Times New Roman"
 # Column widths (cm) of the per-sector tables: 16 cm of text width on A4 portrait.
 TASK_COLUMNS = (("TT", 1.0), ("Nhiệm vụ", 4.2), ("Đơn vị chủ trì", 2.8))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,7 +23,6 @@ from data.report_data import (
 )
 from data.textnorm import fold
 
-MIME_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = (
     "TT",
     "Nhiệm vụ",
@@ -34,8 +34,8 @@ HEADERS = (
     "Đề xuất",
     "Đánh giá",
 )
-# Widths in characters of the default font; together they fit A4 landscape at about 65%.
-WIDTHS = (6, 42, 22, 26, 30, 38, 28, 26, 16)
+# Widths in characters of the default font; together they print on A4 landscape at about 80%.
+WIDTHS = (5, 32, 18, 20, 26, 28, 18, 16, 12)
 SUMMARY_HEADERS = (
     "TT",
     "Lĩnh vực",
@@ -44,7 +44,7 @@ SUMMARY_HEADERS = (
     "Có vướng mắc",
     "Tỷ lệ hoàn thành",
 )
-SUMMARY_WIDTHS = (6, 46, 11, 13, 13, 13, 11, 14, 11, 12)
+SUMMARY_WIDTHS = (6, 46, 11, 12, 12, 12, 10, 13, 10, 26)
 AGENCY_HEADERS = (
     "TT",
     "Đơn vị (tên hiện nay, tên năm 2021 trong ngoặc)",
@@ -63,6 +63,8 @@ _FONT = "Times New Roman"
 _THIN = Side(style="thin", color="808080")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _BAD_TITLE = re.compile(r"[\[\]\*\?/\\:]")
+_CHARS_PER_WIDTH = 1.2  # Times New Roman 11 fits about 1.3 characters per width unit
+_LINE_POINTS = 14.5
 _TRAILING = {"va", "-", "–", "cac", "va cac"}
 
 
@@ -168,22 +170,40 @@ def _column(index: int) -> str:
     return str(get_column_letter(index))
 
 
+def row_height(values: Sequence[Any], widths: Sequence[int]) -> float | None:
+    """Points a row of wrapped text needs (spreadsheet apps do not size rows on opening)."""
+    lines = 1
+    for value, width in zip(values, widths, strict=False):
+        if isinstance(value, str) and value:
+            per_line = max(1, int(width * _CHARS_PER_WIDTH))
+            needed = sum(max(1, math.ceil(len(part) / per_line)) for part in value.split("\n"))
+            lines = max(lines, needed)
+    return None if lines == 1 else lines * _LINE_POINTS + 3
+
+
 class _Sheet:
     """One write-only sheet and the number of rows appended so far."""
 
-    def __init__(self, writer: _Writer, sheet: Any) -> None:
+    def __init__(self, writer: _Writer, sheet: Any, widths: Sequence[int]) -> None:
         self.writer = writer
         self.sheet = sheet
+        self.widths = widths
         self.rows = 0
 
-    def append(self, values: Sequence[Any], styles: Sequence[str] | str) -> int:
-        self.writer.row(self.sheet, values, styles)
+    def append(
+        self, values: Sequence[Any], styles: Sequence[str] | str, *, fit: bool = True
+    ) -> int:
         self.rows += 1
+        height = row_height(values, self.widths) if fit else None
+        if height is not None:
+            self.sheet.row_dimensions[self.rows].height = height
+        self.writer.row(self.sheet, values, styles)
+        self.sheet.row_dimensions.pop(self.rows, None)  # written: keep memory flat
         return self.rows
 
     def line(self, text: str, style: str, span: int) -> None:
         """A line of text merged across span columns."""
-        row = self.append([text], style)
+        row = self.append([text], style, fit=False)
         if span > 1:
             self.sheet.merged_cells.add(f"A{row}:{_column(span)}{row}")
 
@@ -215,7 +235,9 @@ def write_xlsx(
     """Write the workbook from a stream of tasks; the summary is filled on the way."""
     workbook = Workbook(write_only=True)
     writer = _Writer(workbook)
-    front = _Sheet(writer, writer.sheet(SUMMARY_SHEET, SUMMARY_WIDTHS, freeze=None))
+    front = _Sheet(
+        writer, writer.sheet(SUMMARY_SHEET, SUMMARY_WIDTHS, freeze=None), SUMMARY_WIDTHS
+    )
     timezone = summary.scope.timezone
     current: tuple[int, int] | None = None
     sheet: _Sheet | None = None
@@ -240,7 +262,7 @@ def write_xlsx(
 def _open_sector(writer: _Writer, summary: Summary, task: TaskReport, several: bool) -> _Sheet:
     programme = task.programme if several else ""
     title = sheet_title(task.sector_number, task.sector_name, programme)
-    sheet = _Sheet(writer, writer.sheet(title, WIDTHS, freeze="C4"))
+    sheet = _Sheet(writer, writer.sheet(title, WIDTHS, freeze="C4"), WIDTHS)
     heading = rt.sector_title(task.sector_number, task.sector_name)
     sheet.line(
         f"TÌNH HÌNH THỰC HIỆN NHIỆM VỤ NĂM {summary.scope.year} — LĨNH VỰC {heading.upper()}",

@@ -206,6 +206,8 @@ async def test_the_token_never_reaches_logs_or_errors(
     fake: FakeZalo, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore"):  # zalo.run() quiets them; listen to everything here
+        caplog.set_level(logging.DEBUG, logger=name)
     token = fake.token
     errors: list[str] = []
     async with ZaloClient(token, fake.base_url, timeout=0.5, sleep=Sleeps()) as client:

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.admin_cli import add_parser as add_admin_parser
 
     add_admin_parser(sub)
+    from bot.report_cli import add_parser as add_report_parser
+
+    add_report_parser(sub)
     return parser
 
 
@@ -68,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": _export,
         "remind": _remind,
         "admin": _admin,
+        "report": _report,
     }
     return commands[args.command](settings, args)
 
@@ -150,6 +154,12 @@ def _remind(settings: Settings, args: argparse.Namespace) -> int:
 
 def _admin(settings: Settings, args: argparse.Namespace) -> int:
     from bot.admin_cli import run
+
+    return run(settings, args)
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.report_cli import run
 
     return run(settings, args)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.model import Incoming, Reply
 from data.textnorm import fold
-from handlers import basic, groups, lookup, people, reminders, status
+from handlers import basic, groups, lookup, people, reminders, reports, status
 from handlers.context import Context
 from handlers.flows import FlowHandler
 
@@ -63,6 +63,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("capnhat", ("update",), status.update, "Cập nhật tình hình nhiệm vụ", _UPDATE_EXAMPLE),
     Command("cuatoi", ("mine",), status.mine, "Nhiệm vụ của đơn vị tôi, phần còn thiếu", "/cuatoi"),
     Command("lichsu", ("history",), status.history, "Lịch sử cập nhật nhiệm vụ", "/lichsu 2.4"),
+    Command(
+        "baocao",
+        ("report",),
+        reports.report,
+        "Báo cáo năm: tóm tắt, Excel, Word, biểu đồ",
+        "/baocao xlsx",
+    ),
     Command("huy", ("cancel",), status.cancel, "Hủy thao tác đang làm dở", "/huy"),
     Command(
         "moi",

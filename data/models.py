@@ -394,9 +394,7 @@ class ReminderRule(Base):
     key: Mapped[str | None] = mapped_column(String(64), unique=True)  # default rules: idempotent
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=RuleStatus.ACTIVE.value)
-    programme_id: Mapped[int | None] = mapped_column(
-        ForeignKey("programme.id", ondelete="CASCADE")
-    )
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     platform: Mapped[str | None] = mapped_column(String(16))

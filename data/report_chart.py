@@ -31,7 +31,9 @@ def _label(text: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(unicodedata.normalize("NFC", text), width)) or text
 
 
-def write_chart(tasks: Iterable[TaskReport], summary: Summary, target: str | Path | IO[bytes]) -> Summary:
+def write_chart(
+    tasks: Iterable[TaskReport], summary: Summary, target: str | Path | IO[bytes]
+) -> Summary:
     """Draw each sector's tasks split by official category as stacked horizontal bars."""
     for _ in summary.observe(tasks):
         pass

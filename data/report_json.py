@@ -10,7 +10,6 @@ from data import report_text as rt
 from data.report_data import AgencyPart, Summary, TaskReport
 
 
-
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 

@@ -235,9 +235,7 @@ def write_xlsx(
     """Write the workbook from a stream of tasks; the summary is filled on the way."""
     workbook = Workbook(write_only=True)
     writer = _Writer(workbook)
-    front = _Sheet(
-        writer, writer.sheet(SUMMARY_SHEET, SUMMARY_WIDTHS, freeze=None), SUMMARY_WIDTHS
-    )
+    front = _Sheet(writer, writer.sheet(SUMMARY_SHEET, SUMMARY_WIDTHS, freeze=None), SUMMARY_WIDTHS)
     timezone = summary.scope.timezone
     current: tuple[int, int] | None = None
     sheet: _Sheet | None = None

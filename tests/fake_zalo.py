@@ -29,7 +29,7 @@ BOT_ID = "7a1c0de5b0b0"
 BOT_NAME = "daumoi_bot"
 MAX_TEXT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
-FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "403", "400"})
+FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "403", "400", "invalid"})
 _SEND_METHODS = frozenset({"sendmessage", "sendphoto"})
 
 
@@ -447,6 +447,8 @@ class FakeZalo:
             return _error(403, "Forbidden: the bot is no longer a member of this group")
         if fault.kind == "400":
             return _error(400, "Bad Request: chat not found")
+        if fault.kind == "invalid":
+            return _error(400, "Bad Request: invalid parameter")
         if fault.kind == "502":
             return web.Response(status=502, text="<html>502 Bad Gateway</html>")
         return _error(500, "Internal Server Error")

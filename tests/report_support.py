@@ -119,7 +119,16 @@ def seed_reports(session: Session) -> None:
         proposal="Bổ sung kinh phí tuyên truyền",
     )
     put(session, author, "2.4", "Sở Xây dựng", doing, vn(9, 1), progress=70)
-    put(session, author, "2.4", "Sở Xây dựng", done, vn(12, 18), progress=100, result="Khai thác đường bay Chu Lai - Đà Lạt")
+    put(
+        session,
+        author,
+        "2.4",
+        "Sở Xây dựng",
+        done,
+        vn(12, 18),
+        progress=100,
+        result="Khai thác đường bay Chu Lai - Đà Lạt",
+    )
     put(session, author, "2.2", "Sở Văn hóa Thể thao và Du lịch", doing, vn(11, 20), progress=60)
     put(session, author, "2.2", "Sở Tài chính", idle, vn(11, 21))
     put(

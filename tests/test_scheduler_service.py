@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from bot.settings import Settings
 from data.db import Database
 from data.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
-from scheduler.config import ReminderConfig
+from scheduler.config import RateLimits, ReminderConfig
 from scheduler.outbox import NewRow
 from scheduler.sender import Sender
 from scheduler.service import BackgroundReminders, ReminderService, start_background
@@ -103,3 +105,26 @@ def test_one_off_to_a_chat_the_bot_lost_is_not_materialised(db: Database) -> Non
     with db.session() as session:
         (row,) = session.scalars(select(ReminderOutbox)).all()
         assert row.chat_id == "-10" and row.text == "Nhắc việc — Nộp báo cáo"
+
+
+@pytest.mark.postgres
+def test_materialise_and_deliver_on_postgres(pg_db: Database) -> None:
+    from data.importer import ensure_seed
+    from tests.scheduler_support import link_chat
+
+    ensure_seed(pg_db)
+    with pg_db.unit_of_work() as session:
+        link_chat(session, "Sở Y tế", "-1001")
+    clock = FakeClock(datetime(2026, 12, 1, 1, 30, tzinfo=UTC))  # D-14, 08:30 in Vietnam
+    sender = ScriptedSender(clock=clock)
+    config = ReminderConfig().with_limits("telegram", RateLimits())
+    service = ReminderService(pg_db, Settings(), {"telegram": sender}, config=config, clock=clock)
+    try:
+        asyncio.run(service.tick())
+        asyncio.run(service.tick())  # idempotent: nothing new, nothing resent
+    finally:
+        service.shutdown()
+    (text,) = sender.texts("-1001")
+    assert text.startswith("Kính gửi Sở Y tế: còn 14 ngày đến hạn báo cáo")
+    with pg_db.session() as session:
+        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 4

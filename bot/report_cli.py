@@ -1,0 +1,80 @@
+"""`daumoi report`: write the yearly report as Excel, Word, a PNG chart or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+EXIT_USAGE = 2
+FORMAT_CHOICES = ("xlsx", "docx", "png", "json")
+
+
+def add_parser(sub: Any) -> None:
+    """Register the `report` subcommand on the main parser's subparsers."""
+    report = sub.add_parser(
+        "report", help="xuất báo cáo năm (xlsx, docx, png, json), ví dụ: --year 2026 -o r.xlsx"
+    )
+    report.add_argument("--year", type=int, help="năm báo cáo (mặc định: năm hiện tại)")
+    report.add_argument(
+        "--format", choices=FORMAT_CHOICES, default="xlsx", help="định dạng (mặc định xlsx)"
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        metavar="TỆP",
+        help="tệp ghi ra (mặc định bao_cao_<năm>.<đuôi>; - là stdout)",
+    )
+    report.add_argument("--decision", metavar="SỐ", help="chỉ một quyết định, ví dụ 1731/QĐ-UBND")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the report file; print a one-line summary to stderr."""
+    from bot.app import connect_database
+    from data import status as st
+    from data.importer import ensure_seed
+    from data.report_data import Scope
+    from data.report_files import filename, write_report
+    from data.repositories import programme_by_number
+
+    now = datetime.now(UTC)
+    year = args.year or st.reporting_year(now, settings.timezone)
+    if not 2000 <= year <= 2100:
+        print(f"Năm báo cáo không hợp lệ: {year}.", file=sys.stderr)
+        return EXIT_USAGE
+    database = connect_database(settings.database_url)
+    try:
+        ensure_seed(database)
+        with database.unit_of_work() as session:
+            programme_id = None
+            if args.decision:
+                found = programme_by_number(session, args.decision)
+                if found is None:
+                    print(f"Không có quyết định {args.decision} trong dữ liệu.", file=sys.stderr)
+                    return EXIT_USAGE
+                programme_id = found.id
+            scope = Scope(year, now, settings.timezone, programme_id)
+            output = args.output or filename(args.format, year)
+            if output == "-":
+                summary = write_report(session, scope, args.format, sys.stdout.buffer)
+                sys.stdout.flush()
+            else:
+                summary = write_report(session, scope, args.format, output)
+    except OSError as exc:
+        print(f"Không ghi được tệp báo cáo: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.engine.dispose()
+    overall = summary.overall
+    where = "stdout" if output == "-" else output
+    print(
+        f"Đã ghi báo cáo năm {year} ({args.format}) vào {where}: {overall.total} nhiệm vụ, "
+        f"{len(summary.sectors)} lĩnh vực, {len(summary.agencies)} đơn vị; hoàn thành "
+        f"{overall.done}, quá hạn {overall.by_class['overdue']}, vướng mắc {overall.blocked}.",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,235 @@
+"""/baocao: the one-screen summary of the reporting year, and the Excel, Word and chart files.
+
+Who sees what: anyone may see the overall counts (the programme is public); registered people
+(admins, observers, focal points) also see agencies, blockers and may download the files; a focal
+point's own agency comes first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.model import Attachment, Incoming, Reply
+from data import people
+from data import status as st
+from data.report_data import (
+    CLASS_KEYS,
+    STATUS_KEYS,
+    STATUS_LABELS,
+    AgencyTally,
+    Scope,
+    Summary,
+    iter_task_reports,
+    summarise,
+)
+from data.report_files import FORMATS, filename, report_bytes
+from data.report_text import class_label, day
+from data.textnorm import fold
+from handlers.context import Context
+
+MAX_AGENCIES = 25
+MAX_BLOCKERS = 8
+MAX_TEXT = 90
+_YEAR_RE = re.compile(r"\b(20\d\d)\b")
+_NAM_RE = re.compile(r"\bnam\b")
+_FORMAT_WORDS = {
+    "xlsx": "xlsx",
+    "excel": "xlsx",
+    "exel": "xlsx",
+    "bang": "xlsx",
+    "bang tinh": "xlsx",
+    "docx": "docx",
+    "word": "docx",
+    "doc": "docx",
+    "du thao": "docx",
+    "van ban": "docx",
+    "bieudo": "png",
+    "bieu do": "png",
+    "chart": "png",
+    "png": "png",
+    "hinh": "png",
+}
+FILES_FOR_REGISTERED = (
+    "Xin lỗi, tệp báo cáo chỉ gửi cho người dùng đã đăng ký (quản trị, lãnh đạo theo dõi, cán bộ "
+    "đầu mối). Nếu anh/chị là cán bộ đầu mối của một đơn vị, xin nhờ quản trị gửi mã mời rồi gõ "
+    "/dangky <mã> trong chat riêng với bot. Gõ /baocao để xem số liệu tổng hợp."
+)
+USAGE = (
+    "Cách dùng: /baocao (tóm tắt), /baocao xlsx (bảng Excel), /baocao docx (dự thảo báo cáo "
+    "Word), /baocao bieudo (biểu đồ). Có thể thêm năm, ví dụ: /baocao xlsx 2025."
+)
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def parse_args(args: str) -> tuple[str | None, int | None, bool]:
+    """(format or None for the summary, year or None, whether everything was understood)."""
+    folded = fold(args)
+    year_match = _YEAR_RE.search(folded)
+    year = int(year_match.group(1)) if year_match else None
+    rest = _NAM_RE.sub(" ", _YEAR_RE.sub(" ", folded)).strip(" .,:;-")
+    rest = " ".join(rest.split())
+    if not rest:
+        return None, year, True
+    fmt = _FORMAT_WORDS.get(rest) or _FORMAT_WORDS.get(rest.replace(" ", ""))
+    return fmt, year, fmt is not None
+
+
+def report(ctx: Context, msg: Incoming) -> list[Reply]:
+    """/baocao [xlsx|docx|bieudo] [năm]: the summary, or a report file."""
+    fmt, year, understood = parse_args(msg.args)
+    if not understood:
+        return [Reply(f"Chưa rõ loại báo cáo “{_short(msg.args, 40)}”. {USAGE}")]
+    who = people.actor(ctx.session, ctx.settings, msg.platform, msg.user.id)
+    scope = Scope(
+        year or st.reporting_year(ctx.now(), ctx.settings.timezone),
+        ctx.now(),
+        ctx.settings.timezone,
+    )
+    if fmt is None:
+        summary = summarise(iter_task_reports(ctx.session, scope), scope)
+        return [Reply(summary_text(summary, who))]
+    if who.role is None:
+        return [Reply(FILES_FOR_REGISTERED)]
+    content, summary = report_bytes(ctx.session, scope, fmt)
+    return [_file_reply(fmt, content, summary)]
+
+
+def _file_reply(fmt: str, content: bytes, summary: Summary) -> Reply:
+    kind = FORMATS[fmt]
+    year = summary.scope.year
+    name = filename(fmt, year)
+    counts = _counts_line(summary)
+    text = f"{kind.label} năm {year} — {counts}"
+    if fmt == "docx":
+        text += "\nBản dự thảo để cơ quan thường trực chỉnh sửa trước khi trình UBND tỉnh."
+    note = (
+        f"{counts}. Nếu không tải được tệp, quản trị viên có thể xuất trên máy chủ bằng lệnh: "
+        f"daumoi report --year {year} --format {fmt} -o {name}"
+    )
+    return Reply(text, file=Attachment(name, content, kind.mime_type, note))
+
+
+def _counts_line(summary: Summary) -> str:
+    overall = summary.overall
+    return (
+        f"{overall.total} nhiệm vụ, {len(summary.sectors)} lĩnh vực; hoàn thành {overall.done}, "
+        f"quá hạn {overall.by_class['overdue']}, vướng mắc {overall.blocked}"
+    )
+
+
+# --- the one-screen summary ---------------------------------------------------------------------
+
+
+def summary_text(summary: Summary, who: people.Actor) -> str:
+    """The summary as one message: the caller's agency first, then everything they may see."""
+    scope = summary.scope
+    decisions = ", ".join(summary.programmes.values())
+    source = f" — Quyết định {decisions}" if decisions else ""
+    lines = [f"📊 Báo cáo năm {scope.year}{source} ({day(scope.now, scope.timezone)})"]
+    if summary.overall.total == 0:
+        return lines[0] + "\nChưa có nhiệm vụ nào trong cơ sở dữ liệu."
+    registered = who.role is not None
+    own = who.agency if registered else None
+    if own is not None:
+        mine = summary.agencies.get(own.id)
+        lines += ["", *_own_lines(mine, own.name)]
+    lines += ["", *_overall_lines(summary)]
+    lines += ["", *_sector_lines(summary)]
+    if not registered:
+        lines += [
+            "",
+            "Danh sách đơn vị chưa báo cáo và các vướng mắc chỉ hiển thị cho người dùng đã đăng "
+            "ký. Cán bộ đầu mối xin nhờ quản trị gửi mã mời rồi gõ /dangky <mã>.",
+        ]
+        return "\n".join(lines)
+    lines += ["", *_agency_lines(summary, own.id if own is not None else None)]
+    lines += ["", *_blocker_lines(summary)]
+    lines += ["", "Tệp: /baocao xlsx (bảng Excel) · /baocao docx (dự thảo Word) · /baocao bieudo"]
+    return "\n".join(lines)
+
+
+def _own_lines(mine: AgencyTally | None, name: str) -> list[str]:
+    if mine is None:
+        return [f"Đơn vị của anh/chị ({name}) không có nhiệm vụ trong năm này."]
+    lines = [
+        f"Đơn vị của anh/chị — {mine.label}: {mine.total} nhiệm vụ ({mine.lead} chủ trì, "
+        f"{mine.partner} phối hợp); đã báo cáo {mine.reported}/{mine.total}, hoàn thành "
+        f"{mine.done}, quá hạn {mine.overdue}, vướng mắc {mine.blockers}."
+    ]
+    if mine.missing:
+        lines.append(f"Còn thiếu báo cáo: {', '.join(mine.missing)}. Gõ /cuatoi để cập nhật.")
+    else:
+        lines.append("Đơn vị đã báo cáo đủ các nhiệm vụ. Xin cảm ơn!")
+    return lines
+
+
+def _overall_lines(summary: Summary) -> list[str]:
+    overall = summary.overall
+    status = " · ".join(
+        f"{STATUS_LABELS[key].lower()} {overall.by_status[key]}" for key in STATUS_KEYS
+    )
+    classes = " · ".join(
+        f"{class_label(key).lower()} {overall.by_class[key]}"
+        for key in CLASS_KEYS
+        if key != "unreported" or overall.by_class[key]
+    )
+    return [
+        f"Tổng số {overall.total} nhiệm vụ (theo báo cáo của đơn vị chủ trì):",
+        f"• Trạng thái: {status}",
+        f"• Phân loại: {classes}",
+        f"• Có vướng mắc: {overall.blocked} nhiệm vụ",
+    ]
+
+
+def _sector_name(name: str) -> str:
+    short = re.sub(r"^dịch vụ\s+", "", name, flags=re.IGNORECASE)
+    return short[:1].upper() + short[1:]
+
+
+def _sector_lines(summary: Summary) -> list[str]:
+    lines = ["Theo lĩnh vực (hoàn thành/tổng số · quá hạn · vướng mắc):"]
+    for sector in summary.sectors.values():
+        tally = sector.tally
+        prefix = f"{sector.programme} " if summary.several_programmes else ""
+        lines.append(
+            f"• {prefix}{sector.number}. {_sector_name(sector.name)}: {tally.done}/{tally.total}"
+            f" · {tally.by_class['overdue']} · {tally.blocked}"
+        )
+    return lines
+
+
+def _agency_lines(summary: Summary, own_id: int | None) -> list[str]:
+    agencies = [a for a in summary.agency_list() if a.id != own_id]
+    never = [a for a in agencies if a.reported == 0]
+    partly = [a for a in agencies if a.reported and a.missing]
+    lines = [f"Đơn vị chưa báo cáo nhiệm vụ nào ({len(never)}):"]
+    lines += [f"• {a.label} ({a.total} nhiệm vụ)" for a in never[:MAX_AGENCIES]]
+    if not never:
+        lines = ["Tất cả các đơn vị đã có báo cáo."]
+    if partly:
+        lines.append(f"Đơn vị báo cáo chưa đủ ({len(partly)}):")
+        lines += [
+            f"• {a.label}: còn {len(a.missing)}/{a.total} ({_short(', '.join(a.missing), 40)})"
+            for a in partly[:MAX_AGENCIES]
+        ]
+    hidden = max(0, len(never) - MAX_AGENCIES) + max(0, len(partly) - MAX_AGENCIES)
+    if hidden:
+        lines.append(f"… và {hidden} đơn vị khác (xem /baocao xlsx).")
+    return lines
+
+
+def _blocker_lines(summary: Summary) -> list[str]:
+    blockers = summary.blockers
+    if not blockers:
+        return ["Không có vướng mắc nào đang mở."]
+    lines = [f"Vướng mắc đang mở ({len(blockers)}):"]
+    lines += [
+        f"• {note.code} — {note.agency}: {_short(note.text)}" for note in blockers[:MAX_BLOCKERS]
+    ]
+    if len(blockers) > MAX_BLOCKERS:
+        lines.append(f"… và {len(blockers) - MAX_BLOCKERS} vướng mắc khác (xem /baocao docx).")
+    return lines

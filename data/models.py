@@ -375,6 +375,7 @@ class ReminderKind(StrEnum):
     ONCE = "once"  # a one-off reminder
     RECURRING = "recurring"  # a cron-like reminder
     ALERTS = "alerts"  # system rule owning admin alerts (delivery problems, coverage gaps)
+    DIGEST = "digest"  # coordinating agency: weekly digest (changes, silent agencies, blockers)
 
 
 class RuleStatus(StrEnum):

@@ -228,14 +228,16 @@ def create_invitation(
     agency: Agency | None,
     created_by: Person | None,
     now: datetime,
+    person: Person | None = None,
 ) -> tuple[Invitation, str]:
-    """A new invitation and its code (the code itself is never stored)."""
+    """A new invitation and its code (never stored); with person, it links another account."""
     code = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
     invitation = Invitation(
         code_hash=hash_code(code),
         role=role.value,
         agency_id=agency.id if agency is not None else None,
         created_by_id=created_by.id if created_by is not None else None,
+        person_id=person.id if person is not None else None,
         created_at=now,
         expires_at=now + INVITATION_TTL,
     )
@@ -281,15 +283,17 @@ def redeem(
     )
     if getattr(claimed, "rowcount", 0) != 1:
         return Redemption(Redeemed.USED, invitation=invitation)
-    person = Person(
-        display_name=display_name.strip()[:MAX_NAME],
-        role=invitation.role,
-        agency_id=invitation.agency_id,
-        active=True,
-        created_at=now,
-    )
-    session.add(person)
-    session.flush()
+    person = session.get(Person, invitation.person_id) if invitation.person_id else None
+    if person is None or not person.active:
+        person = Person(
+            display_name=display_name.strip()[:MAX_NAME],
+            role=invitation.role,
+            agency_id=invitation.agency_id,
+            active=True,
+            created_at=now,
+        )
+        session.add(person)
+        session.flush()
     _attach(session, person, platform, user_id, private_chat_id, existing)
     session.execute(
         update(Invitation)

@@ -202,6 +202,36 @@ def register(ctx: Context, msg: Incoming) -> list[Reply]:
     return [Reply(_welcome(ctx, person))]
 
 
+def link_code(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Give a registered person a one-time code that joins another platform's account to them."""
+    if msg.chat.kind is not ChatKind.PRIVATE:
+        return [Reply("Anh/chị vui lòng gõ /maketnoi trong chat riêng với bot để giữ kín mã.")]
+    person = people.person_for(ctx.session, msg.platform, msg.user.id)
+    if person is None or not person.active:
+        return [
+            Reply(
+                "Anh/chị chưa đăng ký với bot. Anh/chị nhờ quản trị gửi mã mời, rồi gõ "
+                "/dangky <mã> trong chat riêng với bot."
+            )
+        ]
+    _, code = people.create_invitation(
+        ctx.session,
+        role=Role(person.role),
+        agency=person.agency,
+        created_by=person,
+        now=ctx.now(),
+        person=person,
+    )
+    return [
+        Reply(
+            f"Mã kết nối tài khoản của anh/chị: {people.format_code(code)}\n"
+            "Trên nền tảng còn lại (Telegram hoặc Zalo), anh/chị gõ /dangky "
+            f"{people.format_code(code)} trong chat riêng với bot để dùng chung một tài khoản. "
+            "Mã dùng một lần, hết hạn sau 7 ngày."
+        )
+    ]
+
+
 def _describe(person: Person) -> str:
     role = Role(person.role)
     text = ROLE_LABELS[role].lower()

@@ -205,7 +205,10 @@ def _reaches(
     kind = rule.kind
     if kind == ReminderKind.CYCLE and rule.programme_id is not None:
         return agency_id in directory.obligations_of(session, rule.programme_id)
-    if kind in (ReminderKind.ESCALATION, ReminderKind.COMPILE) and rule.programme is not None:
+    if (
+        kind in (ReminderKind.ESCALATION, ReminderKind.COMPILE, ReminderKind.DIGEST)
+        and rule.programme is not None
+    ):
         coordinator = rule.programme.coordinating_agency_id
         return coordinator is not None and directory.current.get(coordinator) == agency_id
     if kind == ReminderKind.TASK_DEADLINE and rule.task is not None:
@@ -228,6 +231,8 @@ def describe_rule(rule: ReminderRule, calendar: WorkCalendar) -> str:
         return f"Danh sách đơn vị chưa báo cáo, gửi đơn vị tổng hợp sau hạn{decision}"
     if kind == ReminderKind.COMPILE:
         return f"Nhắc đơn vị tổng hợp báo cáo năm gửi UBND tỉnh trước 31/12{decision}"
+    if kind == ReminderKind.DIGEST:
+        return f"Bản tin tuần gửi đơn vị tổng hợp (thay đổi, đơn vị chưa báo cáo){decision}"
     if kind == ReminderKind.TASK_DEADLINE and rule.task is not None:
         deadline = f"{rule.task.deadline:%d/%m/%Y}" if rule.task.deadline else "(chưa đặt)"
         return f"Hạn chót nhiệm vụ {rule.task.code}: {deadline}"

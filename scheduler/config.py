@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
 from bot.settings import Settings
+from data.textnorm import fold
 from scheduler.calendar import DEFAULT_TIMEZONE, WorkCalendar, WorkingHours, parse_clock
 
 
@@ -40,6 +41,8 @@ class ReminderConfig:
     compile_month_day: tuple[int, int] = (12, 31)  # yearly report due to the UBND
     compile_days_before: tuple[int, ...] = (14, 7, 3, 1, 0)
     task_overdue_limit: int = 5  # overdue reminders after a per-task deadline
+    digest_weekday: int = 0  # weekly digest to the coordinating agency: Monday (0) …
+    digest_time: time = time(8, 0)  # … at 08:00 local time
     catch_up: timedelta = timedelta(hours=12)  # occurrences missed while down are still sent
     expire_after: timedelta = timedelta(days=3)  # unsent rows older than this are skipped
     tick_seconds: float = 30.0
@@ -91,6 +94,8 @@ class ReminderConfig:
                 date.fromisoformat(part) for part in _parts(env.get("DAUMOI_EXTRA_HOLIDAYS", ""))
             ),
             reminder_time=parse_clock(env.get("DAUMOI_REMINDER_TIME", "08:30")),
+            digest_weekday=parse_weekday(env.get("DAUMOI_DIGEST_DAY", "thu2")),
+            digest_time=parse_clock(env.get("DAUMOI_DIGEST_TIME", "08:00")),
             days_before=_ints(env, "DAUMOI_REMINDER_DAYS_BEFORE", base.days_before),
             overdue_every=int(_float(env, "DAUMOI_REMINDER_OVERDUE_EVERY", base.overdue_every)),
             catch_up=timedelta(hours=_float(env, "DAUMOI_REMINDER_CATCH_UP_HOURS", 12)),
@@ -103,6 +108,21 @@ class ReminderConfig:
             max_wait=_float(env, "DAUMOI_REMINDER_MAX_WAIT_SECONDS", base.max_wait),
             limits={**base.limits, "telegram": telegram},
         )
+
+
+_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6, "cn": 6}
+_WEEKDAYS |= {f"thu{n}": n - 2 for n in range(2, 8)} | {f"t{n}": n - 2 for n in range(2, 8)}
+_WEEKDAYS |= {f"thu{name}": n for n, name in enumerate(("hai", "ba", "tu", "nam", "sau", "bay"))}
+_WEEKDAYS |= {"chunhat": 6}
+
+
+def parse_weekday(text: str) -> int:
+    """ "thu2"/"thứ hai"/"mon"/"monday" → 0 … "cn"/"chủ nhật"/"sun" → 6 (else ValueError)."""
+    key = "".join(fold(text).split())
+    found = _WEEKDAYS.get(key, _WEEKDAYS.get(key[:3]))
+    if found is None:
+        raise ValueError(f"unknown weekday: {text!r} (thu2…thu7, cn or mon…sun)")
+    return found
 
 
 def _parts(text: str) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from enum import Enum
 from functools import partial
 from typing import Any, TypeVar
 
@@ -77,6 +78,22 @@ def pack(rows: Sequence[Claimed], limit: int) -> list[tuple[list[Claimed], str]]
     if current:
         batches.append((current, text))
     return batches
+
+
+class _Step(Enum):
+    """What a chat's send loop does after one attempt."""
+
+    NEXT = "next"  # go on with the next message
+    AGAIN = "again"  # resend the same message (to the chat's new id)
+    STOP = "stop"  # leave the rest for later
+
+
+@dataclass
+class _Target:
+    """The chat being sent to; its id changes when a group is migrated."""
+
+    current: str
+    migrations: int = 0
 
 
 def _by_chat(rows: Sequence[Claimed]) -> dict[str, list[Claimed]]:
@@ -235,62 +252,84 @@ class Delivery:
         report: DeliveryReport,
         gate: asyncio.Semaphore,
     ) -> bool:
-        sender = self.senders[platform]
+        """Send one chat's rows in as few messages as fit; False if released unsent."""
         limiter = self._limiter(platform)
-        batches = pack(rows, sender.max_text_len)
-        target = chat_id
-        migrations = 0
+        batches = pack(rows, self.senders[platform].max_text_len)
+        chat = _Target(chat_id)
         index = 0
         while index < len(batches):
             batch, text = batches[index]
             remaining = [row.id for rows_, _ in batches[index:] for row in rows_]
-            await limiter.acquire(target)
+            await limiter.acquire(chat.current)
             if self.clock() + self.config.lease_margin >= batch[0].lease_expires_at:
                 # Another instance may claim these rows soon: do not race it.
                 report.released += await self.in_db(outbox.release, remaining, owner)
                 return False
-            try:
-                async with gate:
-                    message_ids = await sender.send(target, text)
-            except RetryAfter as exc:
-                limiter.pause(exc.seconds)
-                report.rate_limited += 1
-                at = self.clock() + timedelta(seconds=exc.seconds)
-                await self.in_db(outbox.reschedule, remaining, owner, at, str(exc), failed=False)
-                return True
-            except ChatMigrated as exc:
-                migrations += 1
-                report.migrated += 1
-                await self.in_db(self._migrate, platform, target, exc.new_chat_id)
-                target = exc.new_chat_id
-                if migrations > _MAX_MIGRATIONS:
-                    await self._give_up(owner, platform, target, remaining, str(exc), report)
-                    return True
-                continue
-            except ChatGone as exc:
-                report.gone += 1
-                await self.in_db(
-                    self._chat_gone, owner, platform, target, remaining, str(exc), _is_alert(rows)
+            # A request slot is held until the outcome is recorded, so when every slot is
+            # busy no send has completed unrecorded.
+            async with gate:
+                step = await self._attempt(
+                    owner, platform, chat, batches, index, text, remaining, report
                 )
-                report.dead += len(remaining)
+            if step is _Step.STOP:
                 return True
-            except Rejected as exc:
-                ids = [r.id for r in batch]
-                await self._give_up(owner, platform, target, ids, str(exc), report, rejected=True)
+            if step is _Step.NEXT:
                 index += 1
-                continue
-            except Exception as exc:  # Transient, and anything unexpected: back off
-                await self._failed(owner, platform, target, batches[index:], exc, report)
-                return True
-            sent_to = target if target != chat_id else None
-            stored = await self.in_db(
-                outbox.mark_sent, [r.id for r in batch], owner, self.clock(), message_ids, sent_to
-            )
-            report.messages += 1
-            report.rows += len(batch)
-            report.lost_leases += len(batch) - stored
-            index += 1
         return True
+
+    async def _attempt(
+        self,
+        owner: str,
+        platform: str,
+        chat: _Target,
+        batches: list[tuple[list[Claimed], str]],
+        index: int,
+        text: str,
+        remaining: list[int],
+        report: DeliveryReport,
+    ) -> _Step:
+        """Send one message and record what happened; say what the chat loop does next."""
+        batch = batches[index][0]
+        try:
+            message_ids = await self.senders[platform].send(chat.current, text)
+        except RetryAfter as exc:
+            self._limiter(platform).pause(exc.seconds)
+            report.rate_limited += 1
+            at = self.clock() + timedelta(seconds=exc.seconds)
+            await self.in_db(outbox.reschedule, remaining, owner, at, str(exc), failed=False)
+            return _Step.STOP
+        except ChatMigrated as exc:
+            report.migrated += 1
+            await self.in_db(self._migrate, platform, chat.current, exc.new_chat_id)
+            chat.current = exc.new_chat_id
+            chat.migrations += 1
+            if chat.migrations > _MAX_MIGRATIONS:
+                await self._give_up(owner, platform, chat.current, remaining, str(exc), report)
+                return _Step.STOP
+            return _Step.AGAIN
+        except ChatGone as exc:
+            report.gone += 1
+            alerts_only = all(row.kind == Kind.ALERT for rows, _ in batches for row in rows)
+            await self.in_db(
+                self._chat_gone, owner, platform, chat.current, remaining, str(exc), alerts_only
+            )
+            report.dead += len(remaining)
+            return _Step.STOP
+        except Rejected as exc:
+            ids = [r.id for r in batch]
+            await self._give_up(owner, platform, chat.current, ids, str(exc), report, rejected=True)
+            return _Step.NEXT
+        except Exception as exc:  # Transient, and anything unexpected: back off
+            await self._failed(owner, platform, chat.current, batches[index:], exc, report)
+            return _Step.STOP
+        moved_to = chat.current if chat.migrations else None
+        stored = await self.in_db(
+            outbox.mark_sent, [r.id for r in batch], owner, self.clock(), message_ids, moved_to
+        )
+        report.messages += 1
+        report.rows += len(batch)
+        report.lost_leases += len(batch) - stored
+        return _Step.NEXT
 
     async def _failed(
         self,
@@ -404,10 +443,6 @@ class Delivery:
                 )
                 if outbox.insert(session, [row], now):
                     break
-
-
-def _is_alert(rows: Sequence[Claimed]) -> bool:
-    return all(row.kind == Kind.ALERT for row in rows)
 
 
 def _chat_label(session: Session, platform: str, chat_id: str) -> str:

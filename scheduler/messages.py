@@ -23,6 +23,7 @@ KIND_LABEL = {
     Kind.TASK_OVERDUE: "nhắc nhiệm vụ quá hạn",
     Kind.ONCE: "nhắc việc một lần",
     Kind.RECURRING: "nhắc việc định kỳ",
+    Kind.DIGEST: "bản tin tuần",
 }
 
 
@@ -103,6 +104,8 @@ def render(occ: Occurrence, today: date, calendar: WorkCalendar) -> str:
             "Khi hoàn thành, đề nghị quý cơ quan cập nhật tình hình thực hiện nhiệm vụ.",
         ]
         return "\n".join(lines)
+    if occ.kind == Kind.DIGEST:
+        return occ.text  # written whole by scheduler.digest
     greeting = f"Kính gửi {name}: " if name else ""
     return f"Nhắc việc — {greeting}{occ.text.strip()}"
 

@@ -299,6 +299,10 @@ def resolve(
         return _task(session, rule, plan, directory)
     if kind in (ReminderKind.ONCE, ReminderKind.RECURRING):
         return _custom(rule, plan, directory)
+    if kind == ReminderKind.DIGEST:
+        from scheduler.digest import resolve_digest
+
+        return resolve_digest(session, rule, plan, directory)
     return []
 
 

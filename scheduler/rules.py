@@ -35,6 +35,7 @@ class Kind:
     RECURRING = "recurring"
     GAP = "gap"  # admins: an agency nobody can be reminded in
     ALERT = "alert"  # admins: a delivery problem
+    DIGEST = "digest"  # coordinating agency: the weekly digest
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,12 @@ def ensure_defaults(session: Session, config: ReminderConfig, now: datetime) -> 
         (ALERTS_KEY, ReminderKind.ALERTS, None)
     ]
     for found in session.scalars(select(Programme).order_by(Programme.id)):
-        for kind in (ReminderKind.CYCLE, ReminderKind.ESCALATION, ReminderKind.COMPILE):
+        for kind in (
+            ReminderKind.CYCLE,
+            ReminderKind.ESCALATION,
+            ReminderKind.COMPILE,
+            ReminderKind.DIGEST,
+        ):
             wanted.append((_key(found, kind), kind, found))
     existing = set(session.scalars(select(ReminderRule.key).where(ReminderRule.key.is_not(None))))
     missing = [
@@ -176,6 +182,10 @@ def plans(
     end: datetime,
 ) -> list[Plan]:
     """The rule's planned instants with start < due ≤ end, earliest first, one per instant."""
+    if rule.kind == ReminderKind.DIGEST:
+        from scheduler.digest import weekly_plans
+
+        return weekly_plans(rule, calendar, config, start, end)
     start, end = as_utc(start), as_utc(end)
     params = _Params.of(rule, config)
     found: dict[datetime, Plan] = {}

@@ -177,3 +177,36 @@ def test_admin_cli_adds_an_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             assert person.display_name == "Nguyễn Văn A" and person.role == Role.ADMIN.value
     finally:
         database.engine.dispose()
+
+
+def test_link_code_joins_a_second_platform_account_to_the_same_person(tmp_path: Path) -> None:
+    """A registered person's /maketnoi code, redeemed on Zalo, adds an identity, not a person."""
+    from bot.app import build_app
+    from bot.model import Chat, Incoming, User
+    from bot.settings import Settings
+    from data.models import Person, PersonIdentity
+
+    app = build_app(
+        Settings(database_url=f"sqlite:///{tmp_path}/link.sqlite3", admins=("telegram:1",))
+    )
+
+    def say(platform: str, user: str, text: str) -> str:
+        msg = Incoming(platform=platform, chat=Chat(id=user), user=User(id=user), text=text)
+        return "\n".join(r.text for r in app.router.handle(msg))
+
+    invite = say("telegram", "1", "/moi so y te")
+    code = re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}", invite)
+    assert code, invite
+    assert "Sở Y tế" in say("telegram", "2", f"/dangky {code.group(0)}")
+    link = re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}", say("telegram", "2", "/maketnoi"))
+    assert link
+    say("zalo", "z2", f"/dangky {link.group(0)}")
+    with app.database.session() as session:
+        ids = session.query(PersonIdentity).all()
+        persons = session.query(Person).all()
+        owner = {i.platform: i.person_id for i in ids if i.user_id in ("2", "z2")}
+        assert owner["telegram"] == owner["zalo"]
+        assert len([p for p in persons if p.role == "focal"]) == 1
+    assert "Sở Y tế" in say("zalo", "z2", "/toi")
+    assert "chưa đăng ký" in say("zalo", "z9", "/maketnoi")
+    app.close()

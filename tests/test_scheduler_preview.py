@@ -155,7 +155,7 @@ def test_cli_run_once_sends_nothing_without_targets(
     database = Database.connect(seeded_url, migrate=False)
     with database.session() as session:  # nobody is reachable and there is no admin
         assert session.scalar(select(func.count()).select_from(ReminderOutbox)) == 0
-        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 4
+        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 5  # + digest
     database.engine.dispose()
 
 

@@ -127,4 +127,4 @@ def test_materialise_and_deliver_on_postgres(pg_db: Database) -> None:
     (text,) = sender.texts("-1001")
     assert text.startswith("Kính gửi Sở Y tế: còn 14 ngày đến hạn báo cáo")
     with pg_db.session() as session:
-        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 4
+        assert session.scalar(select(func.count()).select_from(ReminderRule)) == 5  # + digest

@@ -211,6 +211,8 @@ def test_killed_mid_fan_out_then_restarted_sends_every_row_once(
         fake.fail_next("sendMessage", "timeout", delay=30, times=workers)
         _wait_until(lambda: len(fake.errors) == workers, 30)
         delivered_before_kill = len(fake.calls("sendMessage"))
+        time.sleep(0.3)
+        assert len(fake.calls("sendMessage")) == delivered_before_kill  # the run is stuck
         process.send_signal(signal.SIGKILL)
         process.wait(10)
     finally:

@@ -308,9 +308,7 @@ def _get(url: str) -> tuple[int, bytes, dict[str, str]]:
         return exc.code, exc.read(), dict(exc.headers)
 
 
-def test_files_become_expiring_links_when_a_public_url_is_set(
-    fake: FakeZalo, db: Database
-) -> None:
+def test_files_become_expiring_links_when_a_public_url_is_set(fake: FakeZalo, db: Database) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     extra = {"DAUMOI_ZALO_LISTEN": f"127.0.0.1:{port}"}
@@ -371,7 +369,10 @@ def test_webhook_mode_verifies_the_secret_and_answers_once(fake: FakeZalo, db: D
         fake.push_message(PRIVATE, "qua webhook")
         fake.wait_for_message("1001")
         message = fake.message(PRIVATE, text="gói trong result")
-        wrapped = {"ok": True, "result": {"event_name": "message.text.received", "message": message}}
+        wrapped = {
+            "ok": True,
+            "result": {"event_name": "message.text.received", "message": message},
+        }
         assert _post(url, wrapped, secret="wrong") == 401
         assert _post(url, wrapped) == 200
         assert _post(url, wrapped) == 200  # delivered again: acknowledged, not answered
@@ -390,8 +391,6 @@ def test_run_reports_a_refused_token(fake: FakeZalo, db: Database) -> None:
 
 
 def test_options_from_settings() -> None:
-    settings = Settings(
-        extra={"DAUMOI_ZALO_TIMEOUT": "4.5", "DAUMOI_ZALO_FILE_TTL_HOURS": "2"}
-    )
+    settings = Settings(extra={"DAUMOI_ZALO_TIMEOUT": "4.5", "DAUMOI_ZALO_FILE_TTL_HOURS": "2"})
     options = zalo.ZaloOptions.from_settings(settings)
     assert options.request_timeout == 4.5 and options.file_ttl == 7200

@@ -112,6 +112,7 @@ def test_an_agency_reminder_reaches_its_chats_on_every_platform(
         report = asyncio.run(
             run_once(settings, seeded_db, bot.router, open_senders, now=vn(2026, 12, 14, 9, 0))
         )
+        assert report.delivery.messages == 2
         to_zalo = zalo_fake.messages_to("zg-syt")
         to_telegram = telegram_fake.messages_to(-4001)
     assert to_zalo and to_telegram

@@ -187,7 +187,9 @@ class ZaloDriver:
         """Choose an option: on Zalo, type its number."""
         return self.say(chat, str(button["callback_data"]), sender=sender)
 
-    def expect(self, chat: Mapping[str, Any], count: int = 1, timeout: float = 10) -> list[ZaloSent]:
+    def expect(
+        self, chat: Mapping[str, Any], count: int = 1, timeout: float = 10
+    ) -> list[ZaloSent]:
         """The next count messages the bot sent into chat (waits for them)."""
         key = str(chat["id"])
         start = self._seen.get(key, 0)

@@ -17,6 +17,7 @@ from bot.model import (
 )
 from bot.router import Router
 from bot.settings import Settings
+from data.catalog import CatalogCache
 from data.db import MIGRATIONS_DIR, Database, upgrade
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ class App:
     seed_report: ImportReport | None = None
 
     def rebuild_search(self) -> None:
-        """Rebuild the search index from the database (after an import)."""
+        """Rebuild the search index and the catalog from the database (after an import)."""
         self.router.search = build_search(self.database)
+        self.router.catalog.refresh()
 
     def close(self) -> None:
         """Release database connections."""
@@ -111,11 +113,14 @@ def build_app(settings: Settings, *, now: Callable[[], datetime] | None = None) 
     report = ensure_seed(database)
     if report is not None:
         log.info("seeded: %s", "; ".join(report.lines()))
+    catalog = CatalogCache(database)
+    catalog.refresh()  # loaded at start-up, like the search index, not on the first message
     router = Router(
         database,
         build_search(database),
         settings,
         CAPABILITIES,
         now=now or (lambda: datetime.now(UTC)),
+        catalog=catalog,
     )
     return App(settings=settings, database=database, router=router, seed_report=report)

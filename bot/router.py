@@ -23,6 +23,7 @@ from bot.model import (
 )
 from bot.settings import Settings
 from data import processed
+from data.catalog import CatalogCache
 from data.db import Database
 from data.textnorm import fold
 from handlers import flows, groups, lookup
@@ -68,9 +69,12 @@ class Router:
         settings: Settings,
         capabilities_by_platform: Mapping[str, Capabilities],
         now: Callable[[], datetime] = _utc_now,
+        catalog: CatalogCache | None = None,
     ) -> None:
         self.database = database
         self.search = search  # replaced by App.rebuild_search after an import
+        # Reloads itself after this process commits a change to the programme tables.
+        self.catalog = catalog if catalog is not None else CatalogCache(database)
         self.settings = settings
         self.capabilities_by_platform = dict(capabilities_by_platform)
         self.now = now
@@ -117,6 +121,7 @@ class Router:
             settings=self.settings,
             capabilities=self.capabilities(platform),
             now=self.now,
+            catalog=self.catalog.get(),
         )
 
     def _dispatch(self, ctx: Context, incoming: Incoming, depth: int) -> list[Reply]:

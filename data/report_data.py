@@ -6,9 +6,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 from data import status as st
 from data.models import (
@@ -17,6 +19,7 @@ from data.models import (
     Sector,
     StatusUpdate,
     Task,
+    TaskPartner,
     TaskStatus,
     UpdateState,
 )
@@ -74,7 +77,7 @@ class Scope:
     timezone: str = st.DEFAULT_TIMEZONE
     programme_id: int | None = None
 
-    @property
+    @cached_property
     def today(self) -> date:
         """The province's calendar day at `now`."""
         return st.local(self.now, self.timezone).date()
@@ -161,44 +164,165 @@ class TaskReport:
 
 
 # --- reading ------------------------------------------------------------------------------------
+# Plain column rows, not ORM objects: a report reads every task, and ORM instances and their
+# lazy many-to-one look-ups cost ten times more than the arithmetic. The rules are those of
+# data.status (tests/test_reports_data.py checks both agree on every task).
+
+
+_ACTIVE = UpdateState.ACTIVE.value  # plain strings: enum attribute access is slow in loops
+_RETURNED = UpdateState.RETURNED.value
+_SUPERSEDED = UpdateState.SUPERSEDED.value
+_DONE = TaskStatus.DONE.value
+_DONE_ON_TIME = st.Classification.DONE_ON_TIME.value
+_DONE_LATE = st.Classification.DONE_LATE.value
+_ON_TIME = st.Classification.ON_TIME.value
+_OVERDUE = st.Classification.OVERDUE.value
+_LEAD = st.Role.LEAD.value
+_PARTNER = st.Role.PARTNER.value
+
+
+class _Update(NamedTuple):
+    id: int
+    agency_id: int
+    status: str
+    progress: int
+    result: str | None
+    blocker: bool
+    blocker_text: str | None
+    proposal: str | None
+    state: str
+    created_at: datetime
+    returned_reason: str | None
+
+
+_UPDATE_COLUMNS = (
+    StatusUpdate.id,
+    StatusUpdate.agency_id,
+    StatusUpdate.status,
+    StatusUpdate.progress,
+    StatusUpdate.result,
+    StatusUpdate.blocker,
+    StatusUpdate.blocker_text,
+    StatusUpdate.proposal,
+    StatusUpdate.state,
+    StatusUpdate.created_at,
+    StatusUpdate.returned_reason,
+)
 
 
 @dataclass
-class _Agencies:
-    """Every agency, today's agency of each, and each today's agency's family of ids."""
+class _Directory:
+    """Agencies (today's of each, labels, families), programmes and sectors, read once."""
 
-    by_id: dict[int, Agency]
+    names: dict[int, str]
+    collective: set[int]
+    current: dict[int, int]
     families: dict[int, list[int]]
+    programmes: dict[int, tuple[str, int, int]]  # id -> (decision, report month, report day)
+    sectors: dict[int, tuple[int, str]]  # id -> (number, name)
 
     @classmethod
-    def load(cls, session: Session) -> _Agencies:
-        agencies = list(session.scalars(select(Agency).options(selectinload(Agency.successor))))
+    def load(cls, session: Session) -> _Directory:
+        rows = session.execute(
+            select(Agency.id, Agency.name, Agency.is_collective, Agency.successor_id).order_by(
+                Agency.id
+            )
+        ).all()
+        names = {row.id: row.name for row in rows}
+        successor = {row.id: row.successor_id for row in rows}
+        current: dict[int, int] = {}
+        for agency_id in names:
+            seen, today = {agency_id}, agency_id
+            while successor.get(today) in names and successor[today] not in seen:
+                today = successor[today]  # type: ignore[assignment]
+                seen.add(today)
+            current[agency_id] = today
         families: dict[int, list[int]] = defaultdict(list)
-        for agency in sorted(agencies, key=lambda a: a.id):
-            families[current_agency(agency).id].append(agency.id)
-        return cls({a.id: a for a in agencies}, dict(families))
+        for agency_id, today in current.items():
+            families[today].append(agency_id)
+        programmes = {
+            row.id: (row.decision_number, row.report_month or 12, row.report_day or 15)
+            for row in session.execute(
+                select(
+                    Programme.id,
+                    Programme.decision_number,
+                    Programme.report_month,
+                    Programme.report_day,
+                )
+            )
+        }
+        sectors = {
+            row.id: (row.number, row.name)
+            for row in session.execute(select(Sector.id, Sector.number, Sector.name))
+        }
+        return cls(
+            names,
+            {row.id for row in rows if row.is_collective},
+            current,
+            dict(families),
+            programmes,
+            sectors,
+        )
+
+    def label(self, agency_id: int) -> str:
+        """Today's name, with the name as recorded in brackets when it changed."""
+        today = self.current[agency_id]
+        name = self.names[agency_id]
+        return name if today == agency_id else f"{self.names[today]} ({name})"
+
+
+def _latest(updates: list[_Update], ids: set[int]) -> _Update | None:
+    """Newest active or returned update of the agencies (st.latest_of)."""
+    shown = [u for u in updates if u.agency_id in ids and u.state != _SUPERSEDED]
+    return max(shown, key=lambda u: u.id, default=None)
+
+
+def _done_since(updates: list[_Update], ids: set[int]) -> datetime | None:
+    """When the current run of "done" began (st.done_since); updates are sorted by id."""
+    since: datetime | None = None
+    for u in updates:
+        if u.agency_id in ids and u.state != _RETURNED:
+            done = u.status == _DONE
+            since = (since or st.aware(u.created_at)) if done else None
+    return since
+
+
+def _classify(
+    latest: _Update | None, done_at: datetime | None, due: date, scope: Scope
+) -> str | None:
+    """The official split for one agency (st.classify)."""
+    active = latest is not None and latest.state == _ACTIVE
+    if active and latest is not None and latest.status == _DONE:
+        finished = st.local(done_at or latest.created_at, scope.timezone).date()
+        return _DONE_ON_TIME if finished <= due else _DONE_LATE
+    if scope.today > due:
+        return _OVERDUE
+    return _ON_TIME if active else None
 
 
 def _part(
-    item: st.Responsibility, updates: list[StatusUpdate], ids: list[int], due: date, scope: Scope
+    directory: _Directory,
+    recorded_id: int,
+    role: str,
+    updates: list[_Update],
+    due: date,
+    scope: Scope,
 ) -> AgencyPart:
-    latest = st.latest_of(updates, ids)
-    classification = st.classify(
-        latest, st.done_since(updates, ids), due, scope.today, scope.timezone
-    )
-    today = item.current
-    common = {
-        "agency_id": today.id,
-        "name": today.name,
-        "label": agency_label(item.agency),
-        "name_2021": item.agency.name,
-        "role": item.role.value,
-        "classification": classification.value if classification else None,
+    today = directory.current[recorded_id]
+    ids = set(directory.families.get(today, [today]))
+    latest = _latest(updates, ids)
+    common: dict[str, Any] = {
+        "agency_id": today,
+        "name": directory.names[today],
+        "label": directory.label(recorded_id),
+        "name_2021": directory.names[recorded_id],
+        "role": role,
+        "classification": _classify(latest, _done_since(updates, ids), due, scope),
     }
     if latest is None:
-        return AgencyPart(**common)  # type: ignore[arg-type]
+        return AgencyPart(**common)
     return AgencyPart(
-        **common,  # type: ignore[arg-type]
+        **common,
         status=latest.status,
         progress=latest.progress,
         result=latest.result or "",
@@ -206,32 +330,44 @@ def _part(
         proposal=latest.proposal or "",
         updated_at=st.aware(latest.created_at),
         update_id=latest.id,
-        returned=latest.state == UpdateState.RETURNED.value,
+        returned=latest.state == _RETURNED,
         returned_reason=latest.returned_reason or "",
     )
 
 
 def _task_report(
-    task: Task, updates: list[StatusUpdate], agencies: _Agencies, scope: Scope
+    task: Row[Any],
+    partners: list[int],
+    updates: list[_Update],
+    directory: _Directory,
+    scope: Scope,
 ) -> TaskReport:
-    due = st.deadline(task, scope.year)
-    parts = tuple(
-        _part(item, updates, agencies.families.get(item.current.id, [item.current.id]), due, scope)
-        for item in st.responsible_today(task)
-    )
-    lead = task.lead_agency
+    decision, month, day = directory.programmes[task.programme_id]
+    due = task.deadline or date(scope.year, month, day)
+    named: list[tuple[int, str]] = []
+    if task.lead_agency_id is not None and task.lead_agency_id not in directory.collective:
+        named.append((task.lead_agency_id, _LEAD))
+    named += [(p, _PARTNER) for p in partners if p not in directory.collective]
+    parts: list[AgencyPart] = []
+    seen: set[int] = set()
+    for recorded_id, role in named:  # one part per agency of today, lead first
+        today = directory.current[recorded_id]
+        if today not in seen:
+            seen.add(today)
+            parts.append(_part(directory, recorded_id, role, updates, due, scope))
+    number, name = directory.sectors[task.sector_id]
     return TaskReport(
         programme_id=task.programme_id,
-        programme=task.programme.decision_number,
-        sector_number=task.sector.number,
-        sector_name=task.sector.name,
+        programme=decision,
+        sector_number=number,
+        sector_name=name,
         code=task.code,
         title=task.title,
         position=task.position,
         deadline=due,
-        lead=agency_label(lead) if lead is not None else "",
-        partners=tuple(agency_label(partner.agency) for partner in task.partners),
-        parts=parts,
+        lead=directory.label(task.lead_agency_id) if task.lead_agency_id is not None else "",
+        partners=tuple(directory.label(p) for p in partners),
+        parts=tuple(parts),
     )
 
 
@@ -239,35 +375,46 @@ def iter_task_reports(session: Session, scope: Scope, batch: int = BATCH) -> Ite
     """Every task of the scope in table order (programme, sector, position), streamed.
 
     Tasks come from one result read `batch` rows at a time (yield_per); each batch fetches its
-    own status updates, so memory stays bounded by the batch, whatever the number of tasks.
+    partners and status updates, so memory stays bounded by the batch, whatever the task count.
     """
-    agencies = _Agencies.load(session)
-    # Small dimension tables stay in the identity map: many-to-one loads then need no SQL.
-    programmes = list(session.scalars(select(Programme)))
-    sectors = list(session.scalars(select(Sector)))
+    directory = _Directory.load(session)
     query = (
-        select(Task)
+        select(
+            Task.id,
+            Task.programme_id,
+            Task.sector_id,
+            Task.code,
+            Task.title,
+            Task.position,
+            Task.lead_agency_id,
+            Task.deadline,
+        )
         .join(Sector, Sector.id == Task.sector_id)
-        .options(selectinload(Task.partners))
         .order_by(Task.programme_id, Sector.number, Task.position, Task.id)
         .execution_options(yield_per=batch)
     )
     if scope.programme_id is not None:
         query = query.where(Task.programme_id == scope.programme_id)
-    for tasks in session.scalars(query).partitions():
-        updates: dict[int, list[StatusUpdate]] = defaultdict(list)
-        for update in session.scalars(
-            select(StatusUpdate)
-            .where(
-                StatusUpdate.task_id.in_([task.id for task in tasks]),
-                StatusUpdate.year == scope.year,
-            )
+    for tasks in session.execute(query).partitions():
+        ids = [task.id for task in tasks]
+        partners: dict[int, list[int]] = defaultdict(list)
+        for task_id, agency_id in session.execute(
+            select(TaskPartner.task_id, TaskPartner.agency_id)
+            .where(TaskPartner.task_id.in_(ids))
+            .order_by(TaskPartner.task_id, TaskPartner.position)
+        ):
+            partners[task_id].append(agency_id)
+        updates: dict[int, list[_Update]] = defaultdict(list)
+        for row in session.execute(
+            select(StatusUpdate.task_id, *_UPDATE_COLUMNS)
+            .where(StatusUpdate.task_id.in_(ids), StatusUpdate.year == scope.year)
             .order_by(StatusUpdate.id)
         ):
-            updates[update.task_id].append(update)
+            updates[row[0]].append(_Update(*row[1:]))
         for task in tasks:
-            yield _task_report(task, updates.get(task.id, []), agencies, scope)
-    del programmes, sectors
+            yield _task_report(
+                task, partners.get(task.id, []), updates.get(task.id, []), directory, scope
+            )
 
 
 # --- aggregating --------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ SUMMARY_COLUMNS += tuple((rt.class_label(key), 1.55) for key in CLASS_KEYS)
 SUMMARY_COLUMNS += (("Vướng mắc", 2.1),)
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TWIPS_PER_CM = 567
-_ROMAN = ("I", "II", "III", "IV", "V", "VI")
+_ROWS_PER_PARSE = 200
 
 
 def _text(value: str) -> str:
@@ -72,7 +72,7 @@ def _row_xml(
         _cell_xml(value, width, bold=header or bold, center=header or index in centered)
         for index, (value, width) in enumerate(zip(values, widths, strict=True))
     )
-    return f"<w:tr {nsdecls('w')}>{props}{cells}</w:tr>"
+    return f"<w:tr>{props}{cells}</w:tr>"  # parsed inside a <w:tbl> that declares w:
 
 
 class _Draft:
@@ -92,6 +92,9 @@ class _Draft:
         fonts.set(qn("w:cs"), FONT)
         fonts.set(qn("w:eastAsia"), FONT)
         style.paragraph_format.space_after = Pt(4)
+        self._section = self.document.element.body[-1]  # sectPr: new blocks go before it
+        self._table: Table | None = None
+        self._rows: list[str] = []
 
     def paragraph(
         self,
@@ -102,25 +105,37 @@ class _Draft:
         center: bool = False,
         indent: bool = True,
         size: int | None = None,
+        keep_next: bool = False,
     ) -> Paragraph:
-        paragraph = self.document.add_paragraph()
+        """Append a paragraph (as XML: python-docx's add_paragraph rescans the whole body)."""
+        self.flush()
+        props = "<w:keepNext/>" if keep_next else ""
         if center:
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            props += '<w:jc w:val="center"/>'
         else:
-            paragraph.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-            if indent:
-                paragraph.paragraph_format.first_line_indent = Cm(1)
-        run = paragraph.add_run(_ILLEGAL.sub("", text))
-        run.bold = bold
-        run.italic = italic
-        if size is not None:
-            run.font.size = Pt(size)
-        return paragraph
+            props += '<w:ind w:firstLine="567"/>' if indent else ""
+            props += '<w:jc w:val="both"/>'
+        run = ""
+        if text:
+            marks = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "")
+            marks += f'<w:sz w:val="{size * 2}"/>' if size else ""
+            run = f'<w:r><w:rPr>{marks}</w:rPr><w:t xml:space="preserve">{_text(text)}</w:t></w:r>'
+        element = parse_xml(f"<w:p {nsdecls('w')}><w:pPr>{props}</w:pPr>{run}</w:p>")
+        self._section.addprevious(element)
+        return Paragraph(element, self.document._body)  # type: ignore[arg-type]
 
     def heading(self, text: str) -> None:
-        self.paragraph(text, bold=True).paragraph_format.keep_with_next = True
+        self.paragraph(text, bold=True, keep_next=True)
+
+    def flush(self) -> None:
+        """Parse the buffered table rows (many rows per parse: parsing is per call costly)."""
+        if self._rows and self._table is not None:
+            wrapper = parse_xml(f"<w:tbl {nsdecls('w')}>{''.join(self._rows)}</w:tbl>")
+            self._table._tbl.extend(list(wrapper))
+        self._rows = []
 
     def table(self, columns: Sequence[tuple[str, float]]) -> Table:
+        self.flush()
         table = self.document.add_table(rows=0, cols=len(columns))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -137,8 +152,13 @@ class _Draft:
         values: Sequence[str],
         **options: object,
     ) -> None:
+        if table is not self._table:
+            self.flush()
+            self._table = table
         widths = [width for _, width in columns]
-        table._tbl.append(parse_xml(_row_xml(values, widths, **options)))  # type: ignore[arg-type]
+        self._rows.append(_row_xml(values, widths, **options))  # type: ignore[arg-type]
+        if len(self._rows) >= _ROWS_PER_PARSE:
+            self.flush()
 
     def letterhead(self, summary: Summary, coordinator: str) -> None:
         today = summary.scope.today
@@ -201,7 +221,7 @@ def _overview(draft: _Draft, summary: Summary) -> None:
         size=12,
     )
     table = draft.table(SUMMARY_COLUMNS)
-    centered = tuple(range(2, len(SUMMARY_COLUMNS))) + (0,)
+    centered = (0, *range(2, len(SUMMARY_COLUMNS)))
     for index, sector in enumerate(summary.sectors.values(), start=1):
         tally = sector.tally
         label = rt.sector_title(
@@ -287,6 +307,7 @@ def write_docx(
         f"({rt.as_of(scope).lower()}) như sau:"
     )
     _closing(draft, summary, who)
+    draft.flush()
     draft.document.save(target)  # type: ignore[arg-type]
     return summary
 

@@ -1,15 +1,17 @@
-"""The Excel workbook (openpyxl, write-only so rows stream): a summary sheet, one sheet per sector."""
+"""The Excel workbook (openpyxl write-only, rows stream): a summary sheet, one sheet per sector."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Iterable, Sequence
+from copy import copy
 from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.worksheet.properties import PageSetupProperties
 
@@ -130,6 +132,7 @@ class _Writer:
         for style in _styles():
             workbook.add_named_style(style)
         self.titles: set[str] = set()
+        self._arrays: dict[str, Any] = {}
 
     def sheet(self, title: str, widths: Sequence[int], *, freeze: str | None) -> Any:
         base, number = title, 2
@@ -158,10 +161,23 @@ class _Writer:
         names = [styles] * len(values) if isinstance(styles, str) else list(styles)
         cells = []
         for value, style in zip(values, names, strict=True):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.style = style
+            cell = WriteOnlyCell(sheet, value=_clean(value))
+            cell._style = copy(self._style_array(sheet, style))  # a named-style lookup is slow
             cells.append(cell)
         sheet.append(cells)
+
+    def _style_array(self, sheet: Any, name: str) -> Any:
+        found = self._arrays.get(name)
+        if found is None:
+            template = WriteOnlyCell(sheet)
+            template.style = name
+            found = self._arrays[name] = template._style
+        return found
+
+
+def _clean(value: Any) -> Any:
+    """Text without the control characters XML cannot hold (typed on phones, pasted)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _column(index: int) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
-from data.models import Agency, AgencyKind, AliasKind, Programme, Sector, Task
-from data.succession import current_agency, display_name
+from data.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
+from data.models import AgencyKind
 from data.textnorm import folded_key
 
 KIND_LABELS = {
@@ -37,12 +38,12 @@ def shorten(text: str, width: int) -> str:
     return cut.rstrip(" ,;:.-–") + "…"
 
 
-def programme_label(programme: Programme) -> str:
+def programme_label(programme: ProgrammeEntry) -> str:
     """How a decision is named in cards: "Quyết định 1731/QĐ-UBND"."""
     return f"Quyết định {programme.decision_number}"
 
 
-def task_heading(task: Task, *, with_programme: bool) -> str:
+def task_heading(task: TaskEntry, *, with_programme: bool) -> str:
     """ "Nhiệm vụ 2.4" plus the decision when several programmes are loaded."""
     heading = f"Nhiệm vụ {task.code}"
     if with_programme:
@@ -50,12 +51,12 @@ def task_heading(task: Task, *, with_programme: bool) -> str:
     return heading
 
 
-def lead_name(task: Task) -> str:
+def lead_name(task: TaskEntry) -> str:
     """The lead agency as shown to users, or a placeholder."""
-    return display_name(task.lead_agency) if task.lead_agency is not None else "(chưa ghi)"
+    return task.lead.display_name if task.lead is not None else "(chưa ghi)"
 
 
-def task_line(task: Task, *, with_programme: bool, width: int = 90) -> str:
+def task_line(task: TaskEntry, *, with_programme: bool, width: int = 90) -> str:
     """Two short lines for lists: code and shortened title, then the lead agency."""
     code = task.code
     if with_programme:
@@ -63,9 +64,16 @@ def task_line(task: Task, *, with_programme: bool, width: int = 90) -> str:
     return f"{code} — {shorten(task.title, width)}\n   Chủ trì: {lead_name(task)}"
 
 
-def task_card(task: Task, *, with_programme: bool, status: Sequence[str] = ()) -> str:
+def task_card(
+    task: TaskEntry,
+    *,
+    with_programme: bool,
+    deadline: date | None = None,
+    status: Sequence[str] = (),
+) -> str:
     """Everything about one task: sector, title, lead, partners, measures, years, reporting.
 
+    deadline: the task's own deadline as stored now (set by admins at run time), if any.
     status: lines of the per-agency status section (handlers.status_card.for_card), if any.
     """
     lines = [
@@ -77,14 +85,14 @@ def task_card(task: Task, *, with_programme: bool, status: Sequence[str] = ()) -
     ]
     if task.partners:
         lines.append("Phối hợp:")
-        lines += [f"• {display_name(partner.agency)}" for partner in task.partners]
+        lines += [f"• {partner.display_name}" for partner in task.partners]
     measures = _measures(task)
     if measures:
         lines += ["", f"Giải pháp cụ thể ({len(measures)}):"]
         lines += [f"• {text}" for text in measures]
     years = sorted(set(task.target_years or []))
-    if task.deadline is not None:
-        lines += ["", f"Thời hạn: {task.deadline:%d/%m/%Y}"]
+    if deadline is not None:
+        lines += ["", f"Thời hạn: {deadline:%d/%m/%Y}"]
     if years:
         lines += ["", _years_line(years)]
     lines += ["", _reporting_line(task.programme)]
@@ -93,12 +101,12 @@ def task_card(task: Task, *, with_programme: bool, status: Sequence[str] = ()) -
     return _tidy(lines)
 
 
-def _measures(task: Task) -> list[str]:
+def _measures(task: TaskEntry) -> list[str]:
     title = folded_key(task.title)
     seen: set[str] = set()
     texts = []
     for measure in task.measures:
-        text = measure.text.strip()
+        text = measure.strip()
         key = folded_key(text)
         if not text or key in seen or key == title:
             continue
@@ -111,13 +119,13 @@ def _years_line(years: Sequence[int]) -> str:
     return "Mốc thời gian: đến năm " + ", ".join(str(year) for year in years)
 
 
-def _reporting_line(programme: Programme) -> str:
+def _reporting_line(programme: ProgrammeEntry) -> str:
     line = (
         f"Báo cáo kết quả trước ngày {programme.report_day:02d}/{programme.report_month:02d} "
         "hằng năm"
     )
     if programme.coordinating_agency is not None:
-        line += f", gửi UBND tỉnh qua {display_name(programme.coordinating_agency)}"
+        line += f", gửi UBND tỉnh qua {programme.coordinating_agency.display_name}"
     return line + "."
 
 
@@ -134,33 +142,33 @@ def _tidy(lines: list[str]) -> str:
 class Inherited:
     """Tasks an agency took over from one it absorbed."""
 
-    predecessor: Agency
-    led: list[Task]
-    partnered: list[Task]
+    predecessor: AgencyEntry
+    led: list[TaskEntry]
+    partnered: list[TaskEntry]
 
 
 @dataclass(frozen=True)
 class AgencyView:
     """What an agency card shows, gathered by the handler."""
 
-    agency: Agency
-    led: list[Task]
-    partnered: list[Task]
+    agency: AgencyEntry
+    led: list[TaskEntry]
+    partnered: list[TaskEntry]
     collectives: list[tuple[str, int]] = field(default_factory=list)
     inherited: list[Inherited] = field(default_factory=list)
     with_programme: bool = False
 
 
-def abbreviations(agency: Agency) -> list[str]:
+def abbreviations(agency: AgencyEntry) -> list[str]:
     """The abbreviations people type for an agency, as stored."""
-    return [alias.text for alias in agency.aliases if alias.kind == AliasKind.ABBREVIATION.value]
+    return list(agency.abbreviations)
 
 
 def agency_card(view: AgencyView) -> str:
     """An agency: names, kind, tasks it leads or joins, and tasks taken over from others."""
     agency = view.agency
-    lines = [display_name(agency)]
-    if agency.successor is not None:
+    lines = [agency.display_name]
+    if agency.successor_name is not None:
         lines.append(_succession_note(agency))
     lines.append(f"Loại: {KIND_LABELS.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
     abbrs = abbreviations(agency)
@@ -180,19 +188,16 @@ def agency_card(view: AgencyView) -> str:
         lines += ["", f"Tiếp nhận từ {inherited.predecessor.name}:"]
         lines += _task_section("Chủ trì", inherited.led, view.with_programme, compact=True)
         lines += _task_section("Phối hợp", inherited.partnered, view.with_programme, compact=True)
-    current = current_agency(agency)
-    if current is not agency and (view.led or view.partnered):
-        lines += ["", f"Các nhiệm vụ trên nay do {current.name} đảm nhận."]
+    if agency.current_id != agency.id and (view.led or view.partnered):
+        lines += ["", f"Các nhiệm vụ trên nay do {agency.current_name} đảm nhận."]
     lines += ["", "Gõ /nhiemvu <mã> để xem chi tiết một nhiệm vụ."]
     return _tidy(lines)
 
 
-def _succession_note(agency: Agency) -> str:
-    successor = agency.successor
-    assert successor is not None
+def _succession_note(agency: AgencyEntry) -> str:
     when = agency.successor_effective_on
     note = f"Từ {when:%d/%m/%Y}" if when is not None else "Hiện nay"
-    note += f" chuyển về {successor.name}"
+    note += f" chuyển về {agency.successor_name}"
     if agency.successor_basis:
         note += f". Căn cứ: {agency.successor_basis.rstrip('.')}"
     if not agency.successor_confirmed:
@@ -201,7 +206,7 @@ def _succession_note(agency: Agency) -> str:
 
 
 def _task_section(
-    label: str, tasks: list[Task], with_programme: bool, *, compact: bool = False
+    label: str, tasks: list[TaskEntry], with_programme: bool, *, compact: bool = False
 ) -> list[str]:
     if not tasks:
         return []
@@ -212,21 +217,21 @@ def _task_section(
     return lines
 
 
-def _code(task: Task, with_programme: bool) -> str:
+def _code(task: TaskEntry, with_programme: bool) -> str:
     return f"{task.code} ({task.programme.decision_number})" if with_programme else task.code
 
 
-def sector_label(sector: Sector, *, with_programme: bool) -> str:
+def sector_label(sector: SectorEntry, task_count: int, *, with_programme: bool) -> str:
     """ "Dịch vụ du lịch — 7 nhiệm vụ", naming the decision when needed."""
-    label = f"{sector.name} — {len(sector.tasks)} nhiệm vụ"
+    label = f"{sector.name} — {task_count} nhiệm vụ"
     if with_programme:
         label += f" ({sector.programme.decision_number})"
     return label
 
 
-def sector_heading(sector: Sector, *, with_programme: bool) -> str:
+def sector_heading(sector: SectorEntry, task_count: int, *, with_programme: bool) -> str:
     """ "Lĩnh vực 2: Dịch vụ du lịch (7 nhiệm vụ)"."""
-    heading = f"Lĩnh vực {sector.number}: {sector.name} ({len(sector.tasks)} nhiệm vụ)"
+    heading = f"Lĩnh vực {sector.number}: {sector.name} ({task_count} nhiệm vụ)"
     if with_programme:
         heading += f"\n{programme_label(sector.programme)}"
     return heading

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,17 +11,29 @@ from sqlalchemy.orm import Session
 
 from bot.model import Capabilities
 from bot.settings import Settings
+from data.catalog import Catalog, load_catalog
 
 if TYPE_CHECKING:
     from data.search import SearchEngine
 
+# Stands for "no catalog given": the context then loads one from its session.
+_FROM_SESSION = Catalog((), (), (), ())
+
 
 @dataclass
 class Context:
-    """One unit of work (session, never committed by handlers) plus shared services."""
+    """One unit of work (session, never committed by handlers) plus shared services.
+
+    catalog: the read model of the programme tables; the router passes its shared one.
+    """
 
     session: Session
     search: SearchEngine
     settings: Settings
     capabilities: Capabilities
     now: Callable[[], datetime]
+    catalog: Catalog = field(default=_FROM_SESSION)
+
+    def __post_init__(self) -> None:
+        if self.catalog is _FROM_SESSION:
+            self.catalog = load_catalog(self.session)

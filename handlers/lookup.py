@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 
 from bot.model import Choice, Incoming, Reply
-from data import repositories as repo
-from data.models import Agency, AgencyKind, Programme, Sector, Task
+from data.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
+from data.models import AgencyKind
 from data.search_types import Confidence, Hit, HitKind
-from data.succession import current_agency, display_name
 from data.textnorm import fold, nfc
 from handlers import cards, status_card
 from handlers.context import Context
@@ -61,15 +60,15 @@ def _quote(text: str) -> str:
 
 
 def _several_programmes(ctx: Context) -> bool:
-    return len(repo.programmes(ctx.session)) > 1
+    return ctx.catalog.several_programmes
 
 
-def _task_action(task: Task, with_programme: bool) -> str:
+def _task_action(task: TaskEntry, with_programme: bool) -> str:
     action = f"/nhiemvu {task.code}"
     return f"{action} {task.programme.decision_number}" if with_programme else action
 
 
-def _task_item(task: Task, with_programme: bool) -> Item:
+def _task_item(task: TaskEntry, with_programme: bool) -> Item:
     line = cards.task_line(task, with_programme=with_programme)
     label = f"Nhiệm vụ {task.code}"
     if with_programme:
@@ -77,8 +76,8 @@ def _task_item(task: Task, with_programme: bool) -> Item:
     return Item(line, line, label, _task_action(task, with_programme))
 
 
-def _agency_item(agency: Agency) -> Item:
-    name = display_name(agency)
+def _agency_item(agency: AgencyEntry) -> Item:
+    name = agency.display_name
     return Item(f"• {name}", f"Đơn vị: {name}", cards.shorten(name, 40), f"/donvi {agency.name}")
 
 
@@ -110,7 +109,8 @@ def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> lis
     if sure and (len(targets) == 1 or _one_agency(targets)):
         return _open(ctx, targets[0], with_programme)
     items = [
-        _task_item(t, with_programme) if isinstance(t, Task) else _agency_item(t) for t in targets
+        _task_item(t, with_programme) if isinstance(t, TaskEntry) else _agency_item(t)
+        for t in targets
     ]
     if sure:
         header = f"Có {len(items)} kết quả phù hợp với {_quote(query)}:"
@@ -119,27 +119,36 @@ def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> lis
     return [listing(ctx, header, items, "Chọn một mục để xem chi tiết.")]
 
 
-def _resolve(ctx: Context, hit: Hit) -> Task | Agency | None:
+def _resolve(ctx: Context, hit: Hit) -> TaskEntry | AgencyEntry | None:
+    catalog = ctx.catalog
     if hit.kind is HitKind.AGENCY:
-        return repo.agency_by_name(ctx.session, hit.key)
-    programme = repo.programme_by_number(ctx.session, hit.programme) if hit.programme else None
-    tasks = repo.tasks_by_code(ctx.session, hit.key, programme.id if programme else None)
+        return catalog.agency_by_name(hit.key)
+    programme = catalog.programme_by_number(hit.programme) if hit.programme else None
+    tasks = catalog.tasks_by_code(hit.key, programme.id if programme else None)
     return tasks[0] if tasks else None
 
 
-def _one_agency(targets: list[Task | Agency]) -> bool:
+def _one_agency(targets: list[TaskEntry | AgencyEntry]) -> bool:
     """Whether all targets are one agency and its predecessors (e.g. SKHĐT and Sở Tài chính)."""
-    if not all(isinstance(t, Agency) for t in targets):
+    if not all(isinstance(t, AgencyEntry) for t in targets):
         return False
-    agencies = [t for t in targets if isinstance(t, Agency)]
-    return len({current_agency(a).id for a in agencies}) == 1
+    agencies = [t for t in targets if isinstance(t, AgencyEntry)]
+    return len({a.current_id for a in agencies}) == 1
 
 
-def _open(ctx: Context, target: Task | Agency, with_programme: bool) -> list[Reply]:
-    if isinstance(target, Task):
-        status = status_card.for_card(ctx, target)
-        return [Reply(cards.task_card(target, with_programme=with_programme, status=status))]
+def _open(ctx: Context, target: TaskEntry | AgencyEntry, with_programme: bool) -> list[Reply]:
+    if isinstance(target, TaskEntry):
+        return [_task_reply(ctx, target, with_programme)]
     return agency_replies(ctx, target)
+
+
+def _task_reply(ctx: Context, task: TaskEntry, with_programme: bool) -> Reply:
+    found = status_card.for_card(ctx, task)
+    return Reply(
+        cards.task_card(
+            task, with_programme=with_programme, deadline=found.deadline, status=found.lines
+        )
+    )
 
 
 def _not_found(query: str, only: HitKind | None) -> Reply:
@@ -159,33 +168,33 @@ def task(ctx: Context, msg: Incoming) -> list[Reply]:
     if match is None:
         return search_replies(ctx, args, only=HitKind.TASK)
     code = f"{int(match.group(1))}.{int(match.group(2))}"
-    programme: Programme | None = None
+    programme: ProgrammeEntry | None = None
     decision = DECISION_RE.search(args)
     if decision is not None:
-        programme = repo.programme_by_number(ctx.session, decision.group(0))
+        programme = ctx.catalog.programme_by_number(decision.group(0))
         if programme is None:
             return [_unknown_decision(ctx, decision.group(0))]
-    tasks = repo.tasks_by_code(ctx.session, code, programme.id if programme else None)
+    tasks = ctx.catalog.tasks_by_code(code, programme.id if programme else None)
     with_programme = _several_programmes(ctx)
     if not tasks:
         return [_unknown_code(ctx, code, programme)]
     if len(tasks) == 1:
-        status = status_card.for_card(ctx, tasks[0])
-        return [Reply(cards.task_card(tasks[0], with_programme=with_programme, status=status))]
+        return [_task_reply(ctx, tasks[0], with_programme)]
     header = f"Mã {code} có trong {len(tasks)} quyết định. Anh/chị muốn xem nhiệm vụ nào?"
     return [listing(ctx, header, [_task_item(t, True) for t in tasks])]
 
 
 def _unknown_decision(ctx: Context, decision: str) -> Reply:
-    known = ", ".join(p.decision_number for p in repo.programmes(ctx.session)) or "(chưa có)"
+    known = ", ".join(p.decision_number for p in ctx.catalog.programmes) or "(chưa có)"
     return Reply(f"Không có quyết định {decision} trong dữ liệu. Các quyết định đã nạp: {known}.")
 
 
-def _unknown_code(ctx: Context, code: str, programme: Programme | None) -> Reply:
-    sectors = repo.sectors(ctx.session, programme.id if programme else None)
+def _unknown_code(ctx: Context, code: str, programme: ProgrammeEntry | None) -> Reply:
+    catalog = ctx.catalog
+    sectors = catalog.sectors_of(programme.id if programme else None)
     if not sectors:
         return Reply(f"Không có nhiệm vụ mang mã {code}: chưa có chương trình nào được nạp.")
-    codes = [t.code for s in sectors for t in s.tasks]
+    codes = [t.code for s in sectors for t in catalog.tasks_of(s)]
     with_programme = _several_programmes(ctx) and programme is None
     lines = [
         f"Không có nhiệm vụ mang mã {code}.",
@@ -194,9 +203,10 @@ def _unknown_code(ctx: Context, code: str, programme: Programme | None) -> Reply
         else "Chưa có nhiệm vụ nào.",
     ]
     for sector in sectors:
-        if not sector.tasks:
+        tasks = catalog.tasks_of(sector)
+        if not tasks:
             continue
-        span = f"{sector.tasks[0].code}–{sector.tasks[-1].code}"
+        span = f"{tasks[0].code}–{tasks[-1].code}"
         suffix = f" ({sector.programme.decision_number})" if with_programme else ""
         lines.append(f"{sector.number}. {sector.name}: {span}{suffix}")
     lines += ["", "Ví dụ: /nhiemvu 2.4. Gõ /linhvuc <số> để xem các nhiệm vụ của một lĩnh vực."]
@@ -216,13 +226,13 @@ def agency(ctx: Context, msg: Incoming) -> list[Reply]:
                 "ví dụ: /donvi so tai chinh hoặc /donvi skhdt"
             )
         ]
-    exact = repo.agency_by_name(ctx.session, query)
+    exact = ctx.catalog.agency_by_name(query)
     if exact is not None:
         return agency_replies(ctx, exact)
     return search_replies(ctx, query, only=HitKind.AGENCY)
 
 
-def agency_replies(ctx: Context, agency: Agency) -> list[Reply]:
+def agency_replies(ctx: Context, agency: AgencyEntry) -> list[Reply]:
     """The agency card, with buttons to open the tasks it leads where buttons exist."""
     view = agency_view(ctx, agency)
     text = cards.agency_card(view)
@@ -236,15 +246,15 @@ def agency_replies(ctx: Context, agency: Agency) -> list[Reply]:
     return [Reply(text, choices)]
 
 
-def agency_view(ctx: Context, agency: Agency) -> cards.AgencyView:
+def agency_view(ctx: Context, agency: AgencyEntry) -> cards.AgencyView:
     """Gather what the agency card shows."""
-    session = ctx.session
-    led = repo.led_tasks(session, [agency.id])
-    partnered = _excluding(repo.partner_tasks(session, [agency.id]), led)
+    catalog = ctx.catalog
+    led = catalog.led_tasks([agency.id])
+    partnered = _excluding(catalog.partner_tasks([agency.id]), led)
     inherited = []
-    for predecessor in repo.predecessors(session, agency):
-        p_led = repo.led_tasks(session, [predecessor.id])
-        p_partnered = _excluding(repo.partner_tasks(session, [predecessor.id]), p_led)
+    for predecessor in catalog.predecessors(agency):
+        p_led = catalog.led_tasks([predecessor.id])
+        p_partnered = _excluding(catalog.partner_tasks([predecessor.id]), p_led)
         if p_led or p_partnered:
             inherited.append(cards.Inherited(predecessor, p_led, p_partnered))
     return cards.AgencyView(
@@ -257,12 +267,12 @@ def agency_view(ctx: Context, agency: Agency) -> cards.AgencyView:
     )
 
 
-def _excluding(tasks: list[Task], other: list[Task]) -> list[Task]:
+def _excluding(tasks: list[TaskEntry], other: list[TaskEntry]) -> list[TaskEntry]:
     ids = {t.id for t in other}
     return [t for t in tasks if t.id not in ids]
 
 
-def _collectives(ctx: Context, agency: Agency) -> list[tuple[str, int]]:
+def _collectives(ctx: Context, agency: AgencyEntry) -> list[tuple[str, int]]:
     if agency.is_collective:
         return []
     try:
@@ -271,7 +281,7 @@ def _collectives(ctx: Context, agency: Agency) -> list[tuple[str, int]]:
         return []
     return [
         (collective.name, count)
-        for collective, count in repo.collective_task_counts(ctx.session)
+        for collective, count in ctx.catalog.collective_task_counts()
         if any(marker in fold(collective.name) for marker in markers)
     ]
 
@@ -285,13 +295,14 @@ def sector(ctx: Context, msg: Incoming) -> list[Reply]:
     with_programme = _several_programmes(ctx)
     if not args:
         return [_sector_overview(ctx, with_programme)]
+    catalog = ctx.catalog
     number_match = re.search(r"\d+", args)
     if number_match is not None:
-        found = repo.sectors_by_number(ctx.session, int(number_match.group(0)))
+        found = catalog.sectors_by_number(int(number_match.group(0)))
         decision = DECISION_RE.search(args)
         if decision is not None:
-            programme = repo.programme_by_number(ctx.session, decision.group(0))
-            found = [s for s in found if programme is not None and s.programme_id == programme.id]
+            programme = catalog.programme_by_number(decision.group(0))
+            found = [s for s in found if programme is not None and s.programme.id == programme.id]
     else:
         found = _sectors_by_name(ctx, args)
     if not found:
@@ -301,8 +312,8 @@ def sector(ctx: Context, msg: Incoming) -> list[Reply]:
         return [_sector_tasks(ctx, found[0], with_programme)]
     items = [
         Item(
-            f"• {cards.sector_label(s, with_programme=True)}",
-            cards.sector_label(s, with_programme=True),
+            f"• {cards.sector_label(s, len(catalog.tasks_of(s)), with_programme=True)}",
+            cards.sector_label(s, len(catalog.tasks_of(s)), with_programme=True),
             f"{s.number} ({s.programme.decision_number})",
             f"/linhvuc {s.number} {s.programme.decision_number}",
         )
@@ -311,13 +322,13 @@ def sector(ctx: Context, msg: Incoming) -> list[Reply]:
     return [listing(ctx, "Có nhiều lĩnh vực phù hợp, anh/chị muốn xem lĩnh vực nào?", items)]
 
 
-def _sectors_by_name(ctx: Context, text: str) -> list[Sector]:
+def _sectors_by_name(ctx: Context, text: str) -> list[SectorEntry]:
     from rapidfuzz import fuzz
 
     wanted = fold(text)
     scored = [
         (fuzz.partial_ratio(wanted, fold(s.name.removeprefix("Dịch vụ "))), s)
-        for s in repo.sectors(ctx.session)
+        for s in ctx.catalog.sectors_of()
     ]
     best = max((score for score, _ in scored), default=0.0)
     if best < 80:
@@ -326,14 +337,15 @@ def _sectors_by_name(ctx: Context, text: str) -> list[Sector]:
 
 
 def _sector_overview(ctx: Context, with_programme: bool) -> Reply:
-    sectors = repo.sectors(ctx.session)
+    catalog = ctx.catalog
+    sectors = catalog.sectors_of()
     if not sectors:
         return Reply("Chưa có chương trình nào được nạp.")
-    total = sum(len(s.tasks) for s in sectors)
+    total = sum(len(catalog.tasks_of(s)) for s in sectors)
     header = f"Chương trình có {len(sectors)} lĩnh vực dịch vụ, {total} nhiệm vụ:"
     items = []
     for s in sectors:
-        label = cards.sector_label(s, with_programme=with_programme)
+        label = cards.sector_label(s, len(catalog.tasks_of(s)), with_programme=with_programme)
         action = f"/linhvuc {s.number}"
         if with_programme:
             action += f" {s.programme.decision_number}"
@@ -343,12 +355,13 @@ def _sector_overview(ctx: Context, with_programme: bool) -> Reply:
     return listing(ctx, header, items, footer)
 
 
-def _sector_tasks(ctx: Context, found: Sector, with_programme: bool) -> Reply:
-    header = cards.sector_heading(found, with_programme=with_programme)
-    items = [_task_item(t, False) for t in found.tasks]
+def _sector_tasks(ctx: Context, found: SectorEntry, with_programme: bool) -> Reply:
+    tasks = ctx.catalog.tasks_of(found)
+    header = cards.sector_heading(found, len(tasks), with_programme=with_programme)
+    items = [_task_item(t, False) for t in tasks]
     if with_programme:
         items = [
             Item(i.line, i.option, i.label, _task_action(t, True))
-            for i, t in zip(items, found.tasks, strict=True)
+            for i, t in zip(items, tasks, strict=True)
         ]
     return listing(ctx, header, items, "Gõ /nhiemvu <mã> để xem chi tiết, ví dụ: /nhiemvu 2.4")

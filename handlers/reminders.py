@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.model import ChatKind, Incoming, Reply
-from bot.settings import Settings
 from data import repositories as repo
 from data.models import (
     ChatRecord,
@@ -19,10 +18,10 @@ from data.models import (
     PersonIdentity,
     ReminderKind,
     ReminderRule,
-    Role,
     RuleStatus,
     Task,
 )
+from data.people import is_admin
 from data.succession import current_agency
 from data.textnorm import fold
 from handlers.context import Context
@@ -54,23 +53,6 @@ _WEEKDAY_LABEL |= {"fri": "thứ Sáu", "sat": "thứ Bảy", "sun": "Chủ nh�
 
 
 # -- permissions ----------------------------------------------------------------------------------
-
-
-def is_admin(session: Session, settings: Settings, platform: str, user_id: str) -> bool:
-    """Admins: listed in settings.admins as "platform:user_id", or persons with role admin."""
-    if f"{platform}:{user_id}" in {entry.strip() for entry in settings.admins}:
-        return True
-    query = (
-        select(Person.id)
-        .join(PersonIdentity, PersonIdentity.person_id == Person.id)
-        .where(
-            PersonIdentity.platform == platform,
-            PersonIdentity.user_id == user_id,
-            Person.role == Role.ADMIN.value,
-            Person.active.is_(True),
-        )
-    )
-    return session.scalars(query).first() is not None
 
 
 def _refuse(ctx: Context, msg: Incoming) -> list[Reply] | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from data import status as st
+from data.catalog import AgencyEntry, Catalog, TaskEntry
 from data.models import Agency, Person, StatusUpdate, Task, UpdateState
 from data.succession import current_agency, display_name
 from handlers.context import Context
@@ -48,47 +51,97 @@ def content_lines(update: StatusUpdate, *, indent: str = "   ", full: bool = Tru
     return lines
 
 
-def card_section(session: Session, task: Task, now: datetime, timezone: str) -> list[str]:
-    """The task card's lines: each agency's status this year, classification, open blockers."""
+@dataclass(frozen=True)
+class CardStatus:
+    """What a task card reads from the database: the deadline and this year's status lines."""
+
+    deadline: date | None  # the task's own deadline as stored now (admins change it)
+    lines: list[str]
+
+
+def card_status(
+    session: Session, catalog: Catalog, task: TaskEntry, now: datetime, timezone: str
+) -> CardStatus:
+    """The task's deadline and the card's status lines, read in one query."""
     year = st.reporting_year(now, timezone)
-    due = st.deadline(task, year)
-    rows = st.task_statuses(session, task, year, now, timezone)
-    if not rows:
+    rows = session.execute(
+        select(Task.deadline, StatusUpdate)
+        .outerjoin(StatusUpdate, and_(StatusUpdate.task_id == Task.id, StatusUpdate.year == year))
+        .where(Task.id == task.id)
+        .order_by(StatusUpdate.id)
+    ).all()
+    deadline = rows[0][0] if rows else None
+    updates = [update for _deadline, update in rows if update is not None]
+    due = deadline or date(year, task.programme.report_month or 12, task.programme.report_day or 15)
+    return CardStatus(deadline, card_lines(catalog, task, updates, year, due, now, timezone))
+
+
+def card_lines(
+    catalog: Catalog,
+    task: TaskEntry,
+    updates: list[StatusUpdate],
+    year: int,
+    due: date,
+    now: datetime,
+    timezone: str,
+) -> list[str]:
+    """The task card's lines: each agency's status this year, classification, open blockers."""
+    responsible = _responsible_today(catalog, task)
+    if not responsible:
         return []
+    today = st.local(now, timezone).date()
     lines = [f"Tình hình thực hiện năm {year} (hạn báo cáo {due:%d/%m/%Y}):"]
     blockers: list[str] = []
-    for row in rows:
-        head = f"• {row.agency.name} ({ROLE_LABELS[row.role]}): "
-        latest = row.latest
+    for agency, role in responsible:
+        ids = catalog.family_ids(agency)
+        latest = st.latest_of(updates, ids)
+        classification = st.classify(latest, st.done_since(updates, ids), due, today, timezone)
+        head = f"• {agency.name} ({ROLE_LABELS[role]}): "
         if latest is None:
-            lines.append(head + classification_label(row.classification, None))
+            lines.append(head + classification_label(classification, None))
             continue
         if latest.state == UpdateState.RETURNED.value:
             lines.append(
                 head + f"cập nhật ngày {when(latest.created_at, timezone)[:10]} bị trả lại "
                 f"để bổ sung ({_short(latest.returned_reason or '', 80)}) — "
-                + classification_label(row.classification, None)
+                + classification_label(classification, None)
             )
             continue
         lines.append(
             head
             + f"{status_phrase(latest.status, latest.progress)} · "
-            + f"{classification_label(row.classification, latest.status)} "
+            + f"{classification_label(classification, latest.status)} "
             + f"(cập nhật {when(latest.created_at, timezone)[:10]})"
         )
         if latest.result:
             lines.append(f"   {_short(latest.result)}")
         if latest.blocker:
-            blockers.append(f"• {row.agency.name}: {_short(latest.blocker_text)}")
+            blockers.append(f"• {agency.name}: {_short(latest.blocker_text)}")
     if blockers:
         lines += ["Khó khăn, vướng mắc chưa giải quyết:", *blockers]
     lines.append(f"Gõ /lichsu {task.code} để xem lịch sử, /capnhat {task.code} để cập nhật.")
     return lines
 
 
-def for_card(ctx: Context, task: Task) -> list[str]:
-    """The status section of a task card, on the context's clock."""
-    return card_section(ctx.session, task, ctx.now(), ctx.settings.timezone)
+def _responsible_today(catalog: Catalog, task: TaskEntry) -> list[tuple[AgencyEntry, st.Role]]:
+    """Today's agency of each named agency (lead first; lead wins, first mention wins)."""
+    named: list[tuple[AgencyEntry, st.Role]] = []
+    if task.lead is not None and not task.lead.is_collective:
+        named.append((task.lead, st.Role.LEAD))
+    named += [(p, st.Role.PARTNER) for p in task.partners if not p.is_collective]
+    seen: set[int] = set()
+    rows: list[tuple[AgencyEntry, st.Role]] = []
+    for agency, role in named:
+        today = catalog.current(agency)
+        if today.id not in seen:
+            seen.add(today.id)
+            rows.append((today, role))
+    return rows
+
+
+def for_card(ctx: Context, task: TaskEntry) -> CardStatus:
+    """The deadline and status section of a task card, on the context's clock."""
+    return card_status(ctx.session, ctx.catalog, task, ctx.now(), ctx.settings.timezone)
 
 
 def history_entry(update: StatusUpdate, timezone: str) -> list[str]:

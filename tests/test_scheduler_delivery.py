@@ -255,12 +255,14 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
 
     def run(name: str) -> None:
         database = Database.connect(url, migrate=False)
-        sender = ScriptedSender(delay=0.002, log=log)
+        sender = ScriptedSender(delay=0.01, log=log)
         config = ReminderConfig(claim_limit=7).with_limits("telegram", RateLimits())
         delivery = Delivery(
             database, {"telegram": sender}, config, clock=lambda: NOW, instance=name
         )
         try:
+            with database.engine.connect():
+                pass  # connect before the start line so neither instance starts late
             start.wait()
             asyncio.run(delivery.deliver_due())
             per_instance[name] = len(sender.attempts)

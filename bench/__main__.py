@@ -15,6 +15,7 @@ BENCH_MODULES = (
     "bench.startup_bench",
     "bench.telegram_bench",
     "bench.delivery_bench",
+    "bench.report_bench",
 )
 
 

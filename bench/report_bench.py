@@ -46,11 +46,12 @@ SECTORS = (
     "Dịch vụ phân phối",
     "Dịch vụ hỗ trợ kinh doanh",
 )
-_WORDS = (
+_TEXT = (
     "phát triển hạ tầng dịch vụ du lịch chuyển đổi số nâng cao chất lượng nguồn nhân lực y tế "
     "giáo dục logistics cảng biển sân bay Chu Lai thanh toán không dùng tiền mặt thương mại điện "
     "tử khởi nghiệp đổi mới sáng tạo khu kinh tế Dung Quất Lý Sơn Mỹ Khê OCOP"
-).split()
+)
+_WORDS = tuple(_TEXT.split(" "))
 
 
 def _sentence(rng: random.Random, low: int, high: int) -> str:
@@ -241,8 +242,9 @@ def run() -> str:
             database.engine.dispose()
     lines += [
         "",
-        f"Peak Python memory (tracemalloc) writing the workbook, streamed: {streamed / 2**20:.0f} MiB"
-        f" (the output buffer included); holding every task's report in a list instead: "
+        "Peak Python memory (tracemalloc) writing the workbook, streamed: "
+        f"{streamed / 2**20:.0f} MiB (the output buffer included); holding every task's report "
+        "in a list instead: "
         f"{listed / 2**20:.0f} MiB before writing anything.",
     ]
     return "\n".join(lines)

@@ -6,8 +6,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from data.models import PendingChoice
@@ -15,6 +16,9 @@ from data.models import PendingChoice
 TTL = timedelta(minutes=30)
 # Rows are kept a little longer than TTL so an expired press gets "expired", not "unknown".
 _PURGE_AFTER = timedelta(days=1)
+_PURGE_EVERY = 200  # stores between two purges of old rows (a full scan of the table)
+_TABLE = cast(Table, PendingChoice.__table__)
+_INSERT = insert(_TABLE)  # built once: reusing it spares SQLAlchemy its cache-key work
 _SEPARATOR = "."
 
 
@@ -52,19 +56,22 @@ def store(
     now: datetime,
 ) -> list[str]:
     """Remember actions offered to one user; return one token per action (≤ 16 ASCII chars)."""
-    session.execute(delete(PendingChoice).where(PendingChoice.created_at < now - _PURGE_AFTER))
     base = secrets.token_hex(5)
-    session.add(
-        PendingChoice(
-            platform=platform,
-            chat_id=chat_id,
-            user_id=user_id,
-            token=base,
-            actions=list(actions),
-            created_at=now,
-        )
+    # A plain INSERT on the session's connection (no ORM layer): most answers offer choices.
+    inserted = session.connection().execute(
+        _INSERT,
+        {
+            "platform": platform,
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "token": base,
+            "actions": list(actions),
+            "created_at": now,
+        },
     )
-    session.flush()
+    row_id = inserted.inserted_primary_key[0] if inserted.inserted_primary_key else None
+    if row_id is not None and row_id % _PURGE_EVERY == 0:
+        session.execute(delete(PendingChoice).where(PendingChoice.created_at < now - _PURGE_AFTER))
     return [f"{base}{_SEPARATOR}{index}" for index in range(1, len(actions) + 1)]
 
 

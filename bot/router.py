@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -23,7 +25,7 @@ from bot.model import (
 )
 from bot.settings import Settings
 from data import processed
-from data.catalog import CatalogCache
+from data.catalog import Catalog, CatalogCache
 from data.db import Database
 from data.textnorm import fold
 from handlers import flows, groups, lookup
@@ -75,6 +77,12 @@ class Router:
         self.search = search  # replaced by App.rebuild_search after an import
         # Reloads itself after this process commits a change to the programme tables.
         self.catalog = catalog if catalog is not None else CatalogCache(database)
+        # SQLite lets one unit of work write at a time (each claims its update first) and makes
+        # the others poll with sleeps of 1 ms and more; waiting on a lock here is much faster.
+        sqlite = database.engine.dialect.name == "sqlite"
+        self._one_writer: AbstractContextManager[object] = (
+            threading.Lock() if sqlite else nullcontext()
+        )
         self.settings = settings
         self.capabilities_by_platform = dict(capabilities_by_platform)
         self.now = now
@@ -88,8 +96,9 @@ class Router:
         if _is_group_chatter(incoming):
             return []  # the common case in busy groups: no unit of work at all
         try:
-            with self.database.unit_of_work() as session:
-                ctx = self._context(session, incoming.platform)
+            catalog = self.catalog.get()
+            with self._one_writer, self.database.unit_of_work() as session:
+                ctx = self._context(session, incoming.platform, catalog)
                 if incoming.update_id and not processed.claim(
                     session, incoming.platform, incoming.update_id, ctx.now()
                 ):
@@ -108,20 +117,21 @@ class Router:
     def handle_event(self, event: ChatEvent) -> list[Reply]:
         """Record a chat event (bot added or removed, group migrated); never raises."""
         try:
-            with self.database.unit_of_work() as session:
-                return groups.on_chat_event(self._context(session, event.platform), event)
+            catalog = self.catalog.get()
+            with self._one_writer, self.database.unit_of_work() as session:
+                return groups.on_chat_event(self._context(session, event.platform, catalog), event)
         except Exception:
             log.exception("failed to handle %s event on chat %s", event.kind, event.chat.id)
             return []
 
-    def _context(self, session: Session, platform: str) -> Context:
+    def _context(self, session: Session, platform: str, catalog: Catalog) -> Context:
         return Context(
             session=session,
             search=self.search,
             settings=self.settings,
             capabilities=self.capabilities(platform),
             now=self.now,
-            catalog=self.catalog.get(),
+            catalog=catalog,
         )
 
     def _dispatch(self, ctx: Context, incoming: Incoming, depth: int) -> list[Reply]:

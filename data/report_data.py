@@ -229,12 +229,14 @@ class _Directory:
             )
         ).all()
         names = {row.id: row.name for row in rows}
-        successor = {row.id: row.successor_id for row in rows}
+        successor: dict[int, int] = {
+            row.id: row.successor_id for row in rows if row.successor_id in names
+        }
         current: dict[int, int] = {}
         for agency_id in names:
             seen, today = {agency_id}, agency_id
-            while successor.get(today) in names and successor[today] not in seen:
-                today = successor[today]  # type: ignore[assignment]
+            while today in successor and successor[today] not in seen:
+                today = successor[today]
                 seen.add(today)
             current[agency_id] = today
         families: dict[int, list[int]] = defaultdict(list)
@@ -336,7 +338,7 @@ def _part(
 
 
 def _task_report(
-    task: Row[Any],
+    task: Row[Any] | Any,
     partners: list[int],
     updates: list[_Update],
     directory: _Directory,
@@ -410,7 +412,7 @@ def iter_task_reports(session: Session, scope: Scope, batch: int = BATCH) -> Ite
             .where(StatusUpdate.task_id.in_(ids), StatusUpdate.year == scope.year)
             .order_by(StatusUpdate.id)
         ):
-            updates[row[0]].append(_Update(*row[1:]))
+            updates[row[0]].append(_Update._make(row[1:]))
         for task in tasks:
             yield _task_report(
                 task, partners.get(task.id, []), updates.get(task.id, []), directory, scope

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 from xml.sax.saxutils import escape
 
 from docx import Document
@@ -23,11 +23,21 @@ from data.report_data import CLASS_KEYS, Note, Summary, TaskReport
 
 FONT = "Times New Roman"
 # Column widths (cm) of the per-sector tables: 16 cm of text width on A4 portrait.
-TASK_COLUMNS = (("TT", 1.0), ("Nhiệm vụ", 4.2), ("Đơn vị chủ trì", 2.8))
-TASK_COLUMNS += (("Tình hình thực hiện, kết quả", 5.6), ("Đánh giá", 2.4))
-SUMMARY_COLUMNS = (("TT", 0.9), ("Lĩnh vực", 3.8), ("Số NV", 1.2))
-SUMMARY_COLUMNS += tuple((rt.class_label(key), 1.55) for key in CLASS_KEYS)
-SUMMARY_COLUMNS += (("Vướng mắc", 2.1),)
+Columns = tuple[tuple[str, float], ...]
+TASK_COLUMNS: Columns = (
+    ("TT", 1.0),
+    ("Nhiệm vụ", 4.2),
+    ("Đơn vị chủ trì", 2.8),
+    ("Tình hình thực hiện, kết quả", 5.6),
+    ("Đánh giá", 2.4),
+)
+SUMMARY_COLUMNS: Columns = (
+    ("TT", 0.9),
+    ("Lĩnh vực", 3.8),
+    ("Số NV", 1.2),
+    *((rt.class_label(key), 1.55) for key in CLASS_KEYS),
+    ("Vướng mắc", 2.1),
+)
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TWIPS_PER_CM = 567
 _ROWS_PER_PARSE = 200
@@ -122,7 +132,7 @@ class _Draft:
             run = f'<w:r><w:rPr>{marks}</w:rPr><w:t xml:space="preserve">{_text(text)}</w:t></w:r>'
         element = parse_xml(f"<w:p {nsdecls('w')}><w:pPr>{props}</w:pPr>{run}</w:p>")
         self._section.addprevious(element)
-        return Paragraph(element, self.document._body)  # type: ignore[arg-type]
+        return Paragraph(element, self.document._body)
 
     def heading(self, text: str) -> None:
         self.paragraph(text, bold=True, keep_next=True)
@@ -143,7 +153,7 @@ class _Draft:
         for column, (_, width) in zip(table.columns, columns, strict=True):
             column.width = Cm(width)
         self.row(table, columns, [name for name, _ in columns], header=True)
-        return table
+        return cast(Table, table)
 
     def row(
         self,

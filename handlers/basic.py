@@ -48,9 +48,8 @@ def help_replies(entries: Sequence[HelpEntry]) -> list[Reply]:
     lines = ["Các lệnh anh/chị có thể dùng:", ""]
     for entry in entries:
         names = " ".join(f"/{name}" for name in (entry.name, *entry.aliases))
-        lines.append(f"{names} — {entry.description}")
-        if entry.example and entry.example != f"/{entry.name}":
-            lines.append(f"   Ví dụ: {entry.example}")
+        example = entry.example if entry.example != f"/{entry.name}" else ""
+        lines.append(f"{names} — {entry.description}" + (f". Ví dụ: {example}" if example else ""))
     lines += [
         "",
         "Mẹo: gõ không dấu hay viết tắt đều được (skhdt, gtvt, sân bay → san bay). "

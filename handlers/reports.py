@@ -129,7 +129,7 @@ def summary_text(summary: Summary, who: people.Actor) -> str:
     scope = summary.scope
     decisions = ", ".join(summary.programmes.values())
     source = f" — Quyết định {decisions}" if decisions else ""
-    lines = [f"📊 Báo cáo năm {scope.year}{source} ({day(scope.now, scope.timezone)})"]
+    lines = [f"📊 Báo cáo năm {scope.year}{source}, số liệu đến {day(scope.now, scope.timezone)}"]
     if summary.overall.total == 0:
         return lines[0] + "\nChưa có nhiệm vụ nào trong cơ sở dữ liệu."
     registered = who.role is not None

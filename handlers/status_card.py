@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from data import status as st
@@ -51,6 +51,18 @@ def content_lines(update: StatusUpdate, *, indent: str = "   ", full: bool = Tru
     return lines
 
 
+# The task's deadline with each of its updates of one year (built once, bound per card).
+_CARD_QUERY = (
+    select(Task.deadline, StatusUpdate)
+    .outerjoin(
+        StatusUpdate,
+        and_(StatusUpdate.task_id == Task.id, StatusUpdate.year == bindparam("year")),
+    )
+    .where(Task.id == bindparam("task_id"))
+    .order_by(StatusUpdate.id)
+)
+
+
 @dataclass(frozen=True)
 class CardStatus:
     """What a task card reads from the database: the deadline and this year's status lines."""
@@ -64,12 +76,7 @@ def card_status(
 ) -> CardStatus:
     """The task's deadline and the card's status lines, read in one query."""
     year = st.reporting_year(now, timezone)
-    rows = session.execute(
-        select(Task.deadline, StatusUpdate)
-        .outerjoin(StatusUpdate, and_(StatusUpdate.task_id == Task.id, StatusUpdate.year == year))
-        .where(Task.id == task.id)
-        .order_by(StatusUpdate.id)
-    ).all()
+    rows = session.execute(_CARD_QUERY, {"task_id": task.id, "year": year}).all()
     deadline = rows[0][0] if rows else None
     updates = [update for _deadline, update in rows if update is not None]
     due = deadline or date(year, task.programme.report_month or 12, task.programme.report_day or 15)

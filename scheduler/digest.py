@@ -208,8 +208,12 @@ def _change_lines(
             elif before is None:
                 change += " (báo cáo đầu tiên trong năm)"
             lines.append(head + change)
-        if update.state == UpdateState.RETURNED.value and _in_week(update.returned_at, since, until):
-            reason = f": {_short(update.returned_reason or '', 60)}" if update.returned_reason else ""
+        if update.state == UpdateState.RETURNED.value and _in_week(
+            update.returned_at, since, until
+        ):
+            reason = (
+                f": {_short(update.returned_reason or '', 60)}" if update.returned_reason else ""
+            )
             lines.append(head + f"báo cáo bị trả lại để bổ sung{reason}")
     if not lines:
         return ["Không có cập nhật mới trong tuần."]
@@ -230,8 +234,10 @@ def _blocker_lines(
         if not update.blocker or not _in_week(update.created_at, since, until):
             continue
         before = previous.get(update.supersedes_id or 0)
-        same = before is not None and before.blocker and _short(before.blocker_text, 10**6) == (
-            _short(update.blocker_text, 10**6)
+        same = (
+            before is not None
+            and before.blocker
+            and _short(before.blocker_text, 10**6) == (_short(update.blocker_text, 10**6))
         )
         if not same:
             fresh.append(

@@ -375,7 +375,7 @@ class _WriteWatch:
 
     def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_COMMITTED, False):
-            pass
+            self.generation += 1
 
 
 _WATCHES: weakref.WeakKeyDictionary[Engine, _WriteWatch] = weakref.WeakKeyDictionary()

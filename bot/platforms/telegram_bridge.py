@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from bot.model import Attachment, Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Reply
+from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.telegram_common import (
     PLATFORM,
     BotIdentity,
@@ -126,27 +126,6 @@ class Outgoing:
     replies: tuple[Reply, ...]
 
 
-class _KeyedLocks:
-    """One FIFO asyncio lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class TelegramBridge:
     """Runs updates through the core and sends the answers, one chat at a time."""
 
@@ -164,8 +143,8 @@ class TelegramBridge:
         self.me = me
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
-        self._handling = _KeyedLocks()
-        self._sending = _KeyedLocks()
+        self._handling = KeyedLocks()
+        self._sending = KeyedLocks()
         self._background: set[asyncio.Task[None]] = set()
         self._failed_once: dict[str, None] = {}
 

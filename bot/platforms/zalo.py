@@ -21,8 +21,8 @@ import re
 import secrets
 import signal
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Coroutine
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -42,6 +42,7 @@ from bot.model import (
     User,
 )
 from bot.platforms import zalo_webhook
+from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.zalo_client import (
     BotInfo,
     RetryPolicy,
@@ -228,27 +229,6 @@ class ZaloOptions:
         return options
 
 
-class _KeyedLocks:
-    """One FIFO asyncio lock per chat, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 @dataclass(frozen=True)
 class _Outgoing:
     chat_id: str
@@ -279,8 +259,8 @@ class ZaloAdapter:
         self.options = options or ZaloOptions()
         self._zone = ZoneInfo(timezone)
         self._gate = asyncio.Semaphore(max(1, self.options.concurrency))
-        self._handling = _KeyedLocks()
-        self._sending = _KeyedLocks()
+        self._handling = KeyedLocks()
+        self._sending = KeyedLocks()
         self._remembered: OrderedDict[str, None] = OrderedDict()
         self._background: set[asyncio.Task[None]] = set()
 

@@ -353,6 +353,7 @@ class _WriteWatch:
 
     def __init__(self, engine: Engine) -> None:
         self.generation = 0
+        self._lock = threading.Lock()
         event.listen(engine, "after_cursor_execute", self._executed)
         event.listen(engine, "commit", self._committed)
         event.listen(engine, "rollback", self._rolled_back)
@@ -375,7 +376,8 @@ class _WriteWatch:
 
     def _checked_in(self, _dbapi_connection: Any, record: Any) -> None:
         if record is not None and record.info.pop(_COMMITTED, False):
-            self.generation += 1
+            with self._lock:
+                self.generation += 1
 
 
 _WATCHES: weakref.WeakKeyDictionary[Engine, _WriteWatch] = weakref.WeakKeyDictionary()

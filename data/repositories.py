@@ -123,9 +123,11 @@ def collective_task_counts(session: Session) -> list[tuple[Agency, int]]:
 
 def predecessors(session: Session, agency: Agency) -> list[Agency]:
     """Agencies whose succession chain ends at agency (not agency itself)."""
+    # Every agency is loaded, so following successors hits the identity map, not the database.
+    everyone = session.scalars(select(Agency).order_by(Agency.id)).all()
     return [
         other
-        for other in all_agencies(session)
+        for other in everyone
         if other.id != agency.id and current_agency(other).id == agency.id
     ]
 

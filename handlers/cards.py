@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from data.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
 from data.models import AgencyKind
@@ -86,7 +87,7 @@ def task_card(
     if task.partners:
         lines.append("Phối hợp:")
         lines += [f"• {partner.display_name}" for partner in task.partners]
-    measures = _measures(task)
+    measures = _distinct_measures(task.title, task.measures)
     if measures:
         lines += ["", f"Giải pháp cụ thể ({len(measures)}):"]
         lines += [f"• {text}" for text in measures]
@@ -101,18 +102,20 @@ def task_card(
     return _tidy(lines)
 
 
-def _measures(task: TaskEntry) -> list[str]:
-    title = folded_key(task.title)
+@lru_cache(maxsize=256)  # catalog strings repeat from card to card; folding them is not free
+def _distinct_measures(title: str, measures: tuple[str, ...]) -> tuple[str, ...]:
+    """Measure texts without repeats and without one that only restates the title."""
+    title_key = folded_key(title)
     seen: set[str] = set()
     texts = []
-    for measure in task.measures:
+    for measure in measures:
         text = measure.strip()
         key = folded_key(text)
-        if not text or key in seen or key == title:
+        if not text or key in seen or key == title_key:
             continue
         seen.add(key)
         texts.append(text)
-    return texts
+    return tuple(texts)
 
 
 def _years_line(years: Sequence[int]) -> str:

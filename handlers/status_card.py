@@ -52,8 +52,20 @@ def content_lines(update: StatusUpdate, *, indent: str = "   ", full: bool = Tru
 
 
 # The task's deadline with each of its updates of one year (built once, bound per card).
+_CARD_COLUMNS = (
+    StatusUpdate.id,
+    StatusUpdate.agency_id,
+    StatusUpdate.status,
+    StatusUpdate.progress,
+    StatusUpdate.result,
+    StatusUpdate.blocker,
+    StatusUpdate.blocker_text,
+    StatusUpdate.state,
+    StatusUpdate.returned_reason,
+    StatusUpdate.created_at,
+)
 _CARD_QUERY = (
-    select(Task.deadline, StatusUpdate)
+    select(Task.deadline, *_CARD_COLUMNS)
     .outerjoin(
         StatusUpdate,
         and_(StatusUpdate.task_id == Task.id, StatusUpdate.year == bindparam("year")),
@@ -61,6 +73,7 @@ _CARD_QUERY = (
     .where(Task.id == bindparam("task_id"))
     .order_by(StatusUpdate.id)
 )
+_CARD_FIELDS = tuple(column.key for column in _CARD_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -76,9 +89,16 @@ def card_status(
 ) -> CardStatus:
     """The task's deadline and the card's status lines, read in one query."""
     year = st.reporting_year(now, timezone)
-    rows = session.execute(_CARD_QUERY, {"task_id": task.id, "year": year}).all()
+    session.flush()  # plain rows below: make this unit of work's own changes visible first
+    # Plain columns on the session's connection: most cards have no update, and loading
+    # entities through the ORM costs more than the query.
+    rows = session.connection().execute(_CARD_QUERY, {"task_id": task.id, "year": year}).all()
     deadline = rows[0][0] if rows else None
-    updates = [update for _deadline, update in rows if update is not None]
+    updates = [
+        StatusUpdate(**dict(zip(_CARD_FIELDS, row[1:], strict=True)))  # detached, read-only
+        for row in rows
+        if row[1] is not None
+    ]
     due = deadline or date(year, task.programme.report_month or 12, task.programme.report_day or 15)
     return CardStatus(deadline, card_lines(catalog, task, updates, year, due, now, timezone))
 

@@ -213,3 +213,36 @@ def test_claims_and_choices_purge_old_rows_now_and_then(
     with seeded_db.session() as session:
         assert session.scalars(select(ProcessedUpdate.update_id)).all() == ["new"]
         assert session.scalar(select(func.count()).select_from(PendingChoice)) == 1
+
+
+@pytest.mark.postgres
+def test_cache_reloads_after_a_write_on_postgres(pg_db: Database) -> None:
+    from data.importer import ensure_seed
+
+    ensure_seed(pg_db)
+    cache = CatalogCache(pg_db)
+    first = cache.get()
+    assert len(first.tasks) == 44
+    with pg_db.unit_of_work() as session:
+        assert processed.claim(session, "telegram", "9", NOW)
+        assert not processed.claim(session, "telegram", "9", NOW)
+    assert cache.get() is first
+    with pg_db.unit_of_work() as session:
+        session.execute(update(Task).where(Task.code == "2.4").values(title="Tên mới"))
+    assert cache.get().tasks_by_code("2.4")[0].title == "Tên mới"
+
+
+def test_in_memory_sqlite_is_watched_too() -> None:
+    from data.importer import ensure_seed
+
+    database = Database.connect("sqlite://")
+    try:
+        ensure_seed(database)
+        cache = CatalogCache(database)
+        first = cache.get()
+        assert len(first.tasks) == 44
+        with database.unit_of_work() as session:
+            session.execute(update(Task).where(Task.code == "2.4").values(title="Tên mới"))
+        assert cache.get().tasks_by_code("2.4")[0].title == "Tên mới"
+    finally:
+        database.engine.dispose()

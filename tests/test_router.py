@@ -205,3 +205,33 @@ def test_link_commands_are_routed(bot: Bot) -> None:
     linked = bot.say("/lienket so y te", group=True, platform="telegram")
     assert "Sở Y tế" in linked
     assert "Sở Y tế" in bot.say("/huylienket", group=True, platform="telegram")
+
+
+def test_concurrent_messages_are_each_answered_once(bot: Bot) -> None:
+    import threading
+
+    from bot.model import Chat, Incoming, User
+    from data.models import ProcessedUpdate
+
+    texts = ["/tim san bay chu lai", "/tim so y te", "/nhiemvu 2.4", "/donvi skhdt"]
+    answers: list[str] = []
+
+    def send(worker: int) -> None:
+        for n in range(8):
+            incoming = Incoming(
+                "telegram",
+                Chat(f"c{worker}"),
+                User(f"u{worker}"),
+                texts[n % len(texts)],
+                update_id=f"{worker}-{n}",
+            )
+            answers.extend(reply.text for reply in bot.router.handle(incoming))
+
+    threads = [threading.Thread(target=send, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == 32 and APOLOGY not in answers
+    assert _count(bot, ProcessedUpdate) == 32
+    assert _count(bot, PendingChoice) == 24  # every answer but the task card offers choices

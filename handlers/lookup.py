@@ -46,6 +46,10 @@ class Item:
     action: str  # the typed command it stands for
 
 
+# A top score this high means the listed answers match well; they are alternatives, not guesses.
+STRONG_MATCH = 90.0
+
+
 def listing(ctx: Context, header: str, items: list[Item], footer: str = "") -> Reply:
     """A list with a choice per item: buttons under a text list, or numbered options."""
     if ctx.capabilities.supports_buttons:
@@ -112,7 +116,8 @@ def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> lis
         _task_item(t, with_programme) if isinstance(t, TaskEntry) else _agency_item(t)
         for t in targets
     ]
-    if sure:
+    if sure or outcome.hits[0].score >= STRONG_MATCH:
+        # Several strong answers (e.g. two tasks on Chu Lai airport) are all right, not guesses.
         header = f"Có {len(items)} kết quả phù hợp với {_quote(query)}:"
     else:
         header = f"Ý bạn là (tìm {_quote(query)}):"

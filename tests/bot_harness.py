@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import CAPABILITIES, build_search
+from bot.app import CAPABILITIES
 from bot.model import ChatKind, Incoming, Reply
 from bot.render import render
 from bot.router import Router
 from bot.settings import Settings
 from data.db import Database
-from data.importer import ensure_seed
+from tests.seed_db import build_seed, load_search, seed_copy
 
 GROUP_ID = "group-1"
 
@@ -39,31 +38,20 @@ class Clock:
 @pytest.fixture(scope="session")
 def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file holding the seed decision, built once per session."""
-    path = tmp_path_factory.mktemp("seed") / "seeded.sqlite3"
-    database = Database.connect(f"sqlite:///{path}")
-    ensure_seed(database)
-    database.engine.dispose()
-    return path
+    return build_seed(tmp_path_factory.mktemp("seed"))
 
 
 @pytest.fixture(scope="session")
 def search_engine(seeded_file: Path) -> Any:
     """The real search engine over the seed, built once per session."""
-    database = Database.connect(f"sqlite:///{seeded_file}", migrate=False)
-    try:
-        return build_search(database)
-    finally:
-        database.engine.dispose()
+    return load_search(seeded_file)
 
 
 @pytest.fixture
 def seeded_db(seeded_file: Path, tmp_path: Path) -> Iterator[Database]:
     """A private copy of the seeded database for one test."""
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    yield database
-    database.engine.dispose()
+    with seed_copy(seeded_file, tmp_path) as database:
+        yield database
 
 
 class Bot:

@@ -10,15 +10,17 @@ import asyncio
 import itertools
 import json
 import math
-import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import web
+
+from tests.fake_api import FakeBotApi, Fault, error_response, ok_response
+from tests.fake_api import SentCall as SentCall
 
 DEFAULT_TOKEN = "123456:TEST-token_for-daumoi"
 BOT_ID = 123456
@@ -40,47 +42,6 @@ _JSON_KEYS = frozenset(
 _INT_KEYS = frozenset({"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"})
 _SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "403", "migrate", "400"})
-
-
-@dataclass(frozen=True)
-class SentCall:
-    """One API call the bot made (anything but getUpdates)."""
-
-    method: str
-    params: dict[str, Any]
-    time: float
-    ok: bool = True
-
-    @property
-    def chat_id(self) -> str:
-        """The chat the call addressed, as a string ('' when none)."""
-        value = self.params.get("chat_id")
-        return "" if value is None else str(value)
-
-    @property
-    def text(self) -> str:
-        """The text (or caption) the call carried."""
-        return str(self.params.get("text") or self.params.get("caption") or "")
-
-    @property
-    def buttons(self) -> list[dict[str, Any]]:
-        """Inline keyboard buttons, flattened."""
-        markup = self.params.get("reply_markup") or {}
-        rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
-        return [button for row in rows for button in row]
-
-
-@dataclass
-class Fault:
-    """A failure to inject into the next matching call."""
-
-    method: str
-    kind: str
-    retry_after: int = 1
-    chat_id: str | None = None
-    new_chat_id: int | None = None
-    delay: float = 3.0
-    times: int = 1
 
 
 @dataclass(frozen=True)
@@ -156,18 +117,18 @@ def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _error(status: int, description: str, **parameters: Any) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        body["parameters"] = parameters
-    return web.json_response(body, status=status)
+    return error_response(status, description, parameters=parameters)
 
 
-def _ok(result: Any) -> web.Response:
-    return web.json_response({"ok": True, "result": result})
+_ok = ok_response
 
 
-class FakeTelegram:
+class FakeTelegram(FakeBotApi):
     """A Bot API–compatible server for one bot token, with test hooks."""
+
+    platform = "Telegram"
+    fault_kinds = FAULT_KINDS
+    send_methods = _SEND_METHODS
 
     def __init__(
         self,
@@ -177,94 +138,14 @@ class FakeTelegram:
         limits: Limits | None = None,
         first_update_id: int = 1000,
     ) -> None:
-        self.token = token
+        super().__init__(token=token)
         self.me = bot_user(bot_username, int(token.split(":", 1)[0]))
         self.limits = limits
-        self.port = 0
-        self.sent: list[SentCall] = []
-        self.errors: list[SentCall] = []
-        self.unknown_methods: list[str] = []
         self.webhook_deliveries: list[tuple[int, int]] = []  # (update_id, HTTP status)
         self._bot = _Bot(next_update_id=first_update_id)
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._new_update: asyncio.Event | None = None
-        self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
         self._windows: dict[str, deque[float]] = defaultdict(deque)
         self._chat_types: dict[str, str] = {}
         self._message_counter = itertools.count(1)
-        self._closing = False
-        self._delivery: asyncio.Task[None] | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """The Bot API base to configure bots with (requests go to <base>/bot<token>/<m>)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeTelegram:
-        """Start serving in a background thread; return once the port is bound."""
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Telegram server did not start")
-        return self
-
-    def stop(self) -> None:
-        """Stop the server thread."""
-        if self._loop is None or self._thread is None:
-            return
-        future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop = None
-
-    @contextmanager
-    def running(self) -> Iterator[FakeTelegram]:
-        """Run the server for the duration of a with block."""
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        self._new_update = asyncio.Event()
-        self._webhook_queue = asyncio.Queue()
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._delivery = loop.create_task(self._deliver_webhooks())
-        ready.set()
-        loop.run_forever()
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-
-    async def _shutdown(self) -> None:
-        self._closing = True
-        if self._new_update is not None:
-            self._new_update.set()  # release long polls
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- hooks: updates ----------------------------------------------------------------------
 
@@ -276,14 +157,7 @@ class FakeTelegram:
             self._remember_chats(stored)
             self._bot.updates.append(stored)
             webhook = bool(self._bot.webhook_url)
-        loop = self._loop
-        assert loop is not None, "server not started"
-        if webhook:
-            assert self._webhook_queue is not None
-            loop.call_soon_threadsafe(self._webhook_queue.put_nowait, stored)
-        else:
-            assert self._new_update is not None
-            loop.call_soon_threadsafe(self._new_update.set)
+        self._announce(stored, webhook=webhook)
         return stored
 
     def message(
@@ -394,153 +268,12 @@ class FakeTelegram:
         with self._lock:
             return len(self._bot.updates)
 
-    # -- hooks: faults and inspection ---------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        kind: str,
-        *,
-        retry_after: int = 1,
-        chat_id: str | int | None = None,
-        new_chat_id: int | None = None,
-        delay: float = 3.0,
-        times: int = 1,
-    ) -> None:
-        """Make the next `times` calls of method (for chat_id, if given) fail with kind."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
-        if kind == "migrate" and new_chat_id is None:
-            raise ValueError("a migrate fault needs new_chat_id")
-        fault = Fault(
-            method=method.lower(),
-            kind=kind,
-            retry_after=retry_after,
-            chat_id=None if chat_id is None else str(chat_id),
-            new_chat_id=new_chat_id,
-            delay=delay,
-            times=times,
-        )
-        with self._lock:
-            self._faults.append(fault)
-
-    def calls(self, method: str | None = None) -> list[SentCall]:
-        """Successful calls so far, optionally of one method (case-insensitive)."""
-        with self._lock:
-            return [c for c in self.sent if method is None or c.method.lower() == method.lower()]
-
-    def messages_to(self, chat_id: str | int) -> list[SentCall]:
-        """Messages, documents and photos successfully sent to one chat."""
-        with self._lock:
-            return [
-                c
-                for c in self.sent
-                if c.method.lower() in _SEND_METHODS and c.chat_id == str(chat_id)
-            ]
-
-    def wait_for_sent(
-        self, predicate: Callable[[SentCall], bool], timeout: float = 5.0, *, count: int = 1
-    ) -> list[SentCall]:
-        """Block until count successful calls match predicate; return them (or raise)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = [c for c in self.sent if predicate(c)]
-                if len(found) >= count:
-                    return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(
-                        f"only {len(found)}/{count} matching calls within {timeout}s; "
-                        f"sent: {[(c.method, c.chat_id, c.text[:40]) for c in self.sent]}"
-                    )
-                self._changed.wait(remaining)
-
-    def wait_for_message(
-        self, chat_id: str | int, timeout: float = 5.0, *, count: int = 1
-    ) -> list[SentCall]:
-        """Block until count messages reached chat_id; return all of them."""
-        return self.wait_for_sent(
-            lambda c: c.method.lower() in _SEND_METHODS and c.chat_id == str(chat_id),
-            timeout,
-            count=count,
-        )
-
-    def wait_for_method(
-        self, method: str, timeout: float = 5.0, *, count: int = 1
-    ) -> list[SentCall]:
-        """Block until count calls of method succeeded."""
-        return self.wait_for_sent(
-            lambda c: c.method.lower() == method.lower(), timeout, count=count
-        )
-
-    def clear(self) -> None:
-        """Forget recorded calls (not updates or faults)."""
-        with self._lock:
-            self.sent.clear()
-            self.errors.clear()
-
     # -- HTTP --------------------------------------------------------------------------------
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
-            return _error(401, "Unauthorized")
-        params = _normalise(await self._read_params(request))
-        key = method.lower()
-        fault = self._take_fault(key, params)
-        if fault is not None:
-            return await self._fail(method, params, fault)
-        if key == "getupdates":
-            return await self._get_updates(params)
-        limited = self._check_limits(key, params)
-        if limited is not None:
-            self._record(method, params, ok=False)
-            return limited
-        handler = getattr(self, f"_m_{key}", None)
-        if handler is None:
-            with self._lock:
-                self.unknown_methods.append(method)
-            return _error(404, "Not Found: method not found")
-        response: web.Response = handler(params)
-        self._record(method, params, ok=response.status == 200)
-        return response
+    def _normalise(self, params: dict[str, Any]) -> dict[str, Any]:
+        return _normalise(params)
 
-    async def _read_params(self, request: web.Request) -> dict[str, Any]:
-        params: dict[str, Any] = dict(request.query)
-        if request.method != "POST" or not request.can_read_body:
-            return params
-        if request.content_type == "application/json":
-            body = await request.json()
-            if isinstance(body, dict):
-                params.update(body)
-            return params
-        form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                params[key] = {"filename": value.filename, "size": len(value.file.read())}
-            else:
-                params[key] = value
-        return params
-
-    def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.method != method:
-                    continue
-                if fault.chat_id is not None and str(params.get("chat_id")) != fault.chat_id:
-                    continue
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    async def _fail(self, method: str, params: dict[str, Any], fault: Fault) -> web.Response:
-        self._record(method, params, ok=False)
-        if fault.kind == "timeout":
-            await asyncio.sleep(fault.delay)
-            return _error(504, "Gateway Timeout")
+    def _fault_response(self, fault: Fault) -> web.Response:
         if fault.kind == "429":
             return _error(
                 429,
@@ -560,12 +293,6 @@ class FakeTelegram:
         if fault.kind == "502":
             return _error(502, "Bad Gateway")
         return _error(500, "Internal Server Error")
-
-    def _record(self, method: str, params: dict[str, Any], *, ok: bool) -> None:
-        call = SentCall(method=method, params=params, time=time.monotonic(), ok=ok)
-        with self._changed:
-            (self.sent if ok else self.errors).append(call)
-            self._changed.notify_all()
 
     def _check_limits(self, method: str, params: Mapping[str, Any]) -> web.Response | None:
         limits = self.limits
@@ -659,28 +386,16 @@ class FakeTelegram:
             message["reply_markup"] = params["reply_markup"]
         return message
 
-    async def _deliver_webhooks(self) -> None:
-        assert self._webhook_queue is not None
-        timeout = ClientTimeout(total=30)
-        async with ClientSession(timeout=timeout) as session:
-            while True:
-                update = await self._webhook_queue.get()
-                for attempt in range(5):
-                    with self._lock:
-                        url, secret = self._bot.webhook_url, self._bot.webhook_secret
-                    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-                    try:
-                        async with session.post(url, json=update, headers=headers) as response:
-                            status = response.status
-                    except Exception:
-                        status = 0
-                    with self._lock:
-                        self.webhook_deliveries.append((update["update_id"], status))
-                    if status == 200:
-                        with self._lock:
-                            self._bot.updates = [u for u in self._bot.updates if u is not update]
-                        break
-                    await asyncio.sleep(0.2 * (attempt + 1))
+    def _webhook_target(self) -> tuple[str, dict[str, str]]:
+        with self._lock:
+            url, secret = self._bot.webhook_url, self._bot.webhook_secret
+        return url, ({"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {})
+
+    def _webhook_result(self, update: dict[str, Any], status: int) -> None:
+        with self._lock:
+            self.webhook_deliveries.append((update["update_id"], status))
+            if status == 200:
+                self._bot.updates = [u for u in self._bot.updates if u is not update]
 
     # -- methods -----------------------------------------------------------------------------
 

@@ -14,15 +14,17 @@ It runs in its own thread and event loop, so tests drive it from any thread.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import ClientSession, ClientTimeout, web
+from aiohttp import web
+
+from tests.fake_api import FakeBotApi, Fault, error_response, ok_response
+from tests.fake_api import SentCall as SentCall
 
 DEFAULT_TOKEN = "2749103386128453:zalo-TEST_token-daumoi"
 BOT_ID = "7a1c0de5b0b0"
@@ -53,39 +55,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@dataclass(frozen=True)
-class SentCall:
-    """One API call the bot made (anything but getUpdates)."""
-
-    method: str
-    params: dict[str, Any]
-    time: float
-    ok: bool = True
-
-    @property
-    def chat_id(self) -> str:
-        """The chat the call addressed ('' when none)."""
-        value = self.params.get("chat_id")
-        return "" if value is None else str(value)
-
-    @property
-    def text(self) -> str:
-        """The text (or caption) the call carried."""
-        return str(self.params.get("text") or self.params.get("caption") or "")
-
-
-@dataclass
-class Fault:
-    """A failure to inject into the next matching call."""
-
-    method: str
-    kind: str
-    retry_after: int = 1
-    chat_id: str | None = None
-    delay: float = 3.0
-    times: int = 1
-
-
 @dataclass
 class _Pending:
     update: dict[str, Any]
@@ -100,21 +69,24 @@ class _Bot:
 
 
 def _error(status: int, description: str, **headers: str) -> web.Response:
-    body = {"ok": False, "error_code": status, "description": description}
-    return web.json_response(body, status=status, headers=headers or None)
+    return error_response(status, description, headers=headers)
 
 
-def _ok(result: Any) -> web.Response:
-    return web.json_response({"ok": True, "result": result})
+_ok = ok_response
 
 
-class FakeZalo:
+class FakeZalo(FakeBotApi):
     """A Zalo Bot API–compatible server for one bot token, with test hooks."""
+
+    platform = "Zalo"
+    fault_kinds = FAULT_KINDS
+    send_methods = _SEND_METHODS
+    json_only = True
 
     def __init__(
         self, *, token: str = DEFAULT_TOKEN, bot_name: str = BOT_NAME, repeat: int = 0
     ) -> None:
-        self.token = token
+        super().__init__(token=token)
         self.bot_name = bot_name
         self.me = {
             "id": BOT_ID,
@@ -123,91 +95,10 @@ class FakeZalo:
             "can_join_groups": True,
         }
         self.repeat = repeat
-        self.port = 0
-        self.sent: list[SentCall] = []
-        self.errors: list[SentCall] = []
-        self.unknown_methods: list[str] = []
-        self.unauthorized = 0
         self.polls = 0  # getUpdates calls received
         self.undelivered: list[dict[str, Any]] = []  # group messages without a mention
         self.webhook_deliveries: list[tuple[str, int]] = []  # (message_id, HTTP status)
         self._bot = _Bot()
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._new_update: asyncio.Event | None = None
-        self._webhook_queue: asyncio.Queue[dict[str, Any]] | None = None
-        self._closing = False
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """The API base to configure bots with (requests go to <base>/bot<token>/<method>)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> FakeZalo:
-        """Start serving in a background thread; return once the port is bound."""
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("fake Zalo server did not start")
-        return self
-
-    def stop(self) -> None:
-        """Stop the server thread."""
-        if self._loop is None or self._thread is None:
-            return
-        future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop = None
-
-    @contextmanager
-    def running(self) -> Iterator[FakeZalo]:
-        """Run the server for the duration of a with block."""
-        self.start()
-        try:
-            yield self
-        finally:
-            self.stop()
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        self._new_update = asyncio.Event()
-        self._webhook_queue = asyncio.Queue()
-        app = web.Application()
-        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        loop.run_until_complete(self._runner.setup())
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        loop.run_until_complete(site.start())
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        delivery = loop.create_task(self._deliver_webhooks())
-        ready.set()
-        loop.run_forever()
-        delivery.cancel()
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-
-    async def _shutdown(self) -> None:
-        self._closing = True
-        if self._new_update is not None:
-            self._new_update.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- hooks: updates ----------------------------------------------------------------------
 
@@ -234,15 +125,7 @@ class FakeZalo:
             webhook = bool(self._bot.webhook_url)
             if not webhook:
                 self._bot.pending.append(_Pending(stored, self.repeat))
-        loop = self._loop
-        assert loop is not None, "server not started"
-        if webhook:
-            assert self._webhook_queue is not None
-            for _ in range(1 + self.repeat):
-                loop.call_soon_threadsafe(self._webhook_queue.put_nowait, stored)
-        else:
-            assert self._new_update is not None
-            loop.call_soon_threadsafe(self._new_update.set)
+        self._announce(stored, webhook=webhook, copies=1 + self.repeat)
         return stored
 
     def push_message(
@@ -302,80 +185,6 @@ class FakeZalo:
 
     # -- hooks: faults and inspection --------------------------------------------------------
 
-    def fail_next(
-        self,
-        method: str,
-        kind: str,
-        *,
-        retry_after: int = 1,
-        chat_id: str | int | None = None,
-        delay: float = 3.0,
-        times: int = 1,
-    ) -> None:
-        """Make the next `times` calls of method (for chat_id, if given) fail with kind."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}")
-        fault = Fault(
-            method=method.lower(),
-            kind=kind,
-            retry_after=retry_after,
-            chat_id=None if chat_id is None else str(chat_id),
-            delay=delay,
-            times=times,
-        )
-        with self._lock:
-            self._faults.append(fault)
-
-    def calls(self, method: str | None = None) -> list[SentCall]:
-        """Successful calls so far, optionally of one method (case-insensitive)."""
-        with self._lock:
-            return [c for c in self.sent if method is None or c.method.lower() == method.lower()]
-
-    def messages_to(self, chat_id: str | int) -> list[SentCall]:
-        """Messages and photos successfully sent to one chat."""
-        with self._lock:
-            return [
-                c
-                for c in self.sent
-                if c.method.lower() in _SEND_METHODS and c.chat_id == str(chat_id)
-            ]
-
-    def wait_for_sent(
-        self, predicate: Callable[[SentCall], bool], timeout: float = 5.0, *, count: int = 1
-    ) -> list[SentCall]:
-        """Block until count successful calls match predicate; return them (or raise)."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                found = [c for c in self.sent if predicate(c)]
-                if len(found) >= count:
-                    return found
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(
-                        f"only {len(found)}/{count} matching calls within {timeout}s; "
-                        f"sent: {[(c.method, c.chat_id, c.text[:40]) for c in self.sent]}"
-                    )
-                self._changed.wait(remaining)
-
-    def wait_for_message(
-        self, chat_id: str | int, timeout: float = 5.0, *, count: int = 1
-    ) -> list[SentCall]:
-        """Block until count messages reached chat_id; return all of them."""
-        return self.wait_for_sent(
-            lambda c: c.method.lower() in _SEND_METHODS and c.chat_id == str(chat_id),
-            timeout,
-            count=count,
-        )
-
-    def wait_for_method(
-        self, method: str, timeout: float = 5.0, *, count: int = 1
-    ) -> list[SentCall]:
-        """Block until count calls of method succeeded."""
-        return self.wait_for_sent(
-            lambda c: c.method.lower() == method.lower(), timeout, count=count
-        )
-
     def wait_for_polls(self, count: int = 1, timeout: float = 10.0) -> None:
         """Block until getUpdates was called count times."""
         deadline = time.monotonic() + timeout
@@ -386,61 +195,9 @@ class FakeZalo:
                     raise TimeoutError(f"only {self.polls}/{count} getUpdates calls")
                 self._changed.wait(remaining)
 
-    def clear(self) -> None:
-        """Forget recorded calls (not updates or faults)."""
-        with self._lock:
-            self.sent.clear()
-            self.errors.clear()
-
     # -- HTTP --------------------------------------------------------------------------------
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
-            with self._lock:
-                self.unauthorized += 1
-            return _error(401, "Unauthorized")
-        params: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                return _error(400, "Bad Request: body must be JSON")
-            if isinstance(body, dict):
-                params.update(body)
-        key = method.lower()
-        fault = self._take_fault(key, params)
-        if fault is not None:
-            return await self._fail(method, params, fault)
-        if key == "getupdates":
-            return await self._get_updates(params)
-        handler = getattr(self, f"_m_{key}", None)
-        if handler is None:
-            with self._lock:
-                self.unknown_methods.append(method)
-            return _error(404, "Not Found: method not found")
-        response: web.Response = handler(params)
-        self._record(method, params, ok=response.status == 200)
-        return response
-
-    def _take_fault(self, method: str, params: Mapping[str, Any]) -> Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.method != method:
-                    continue
-                if fault.chat_id is not None and str(params.get("chat_id")) != fault.chat_id:
-                    continue
-                fault.times -= 1
-                if fault.times <= 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    async def _fail(self, method: str, params: dict[str, Any], fault: Fault) -> web.Response:
-        self._record(method, params, ok=False)
-        if fault.kind == "timeout":
-            await asyncio.sleep(fault.delay)
-            return _error(504, "Gateway Timeout")
+    def _fault_response(self, fault: Fault) -> web.Response:
         if fault.kind == "429":
             return _error(429, "Too Many Requests", **{"Retry-After": str(fault.retry_after)})
         if fault.kind == "403":
@@ -452,12 +209,6 @@ class FakeZalo:
         if fault.kind == "502":
             return web.Response(status=502, text="<html>502 Bad Gateway</html>")
         return _error(500, "Internal Server Error")
-
-    def _record(self, method: str, params: dict[str, Any], *, ok: bool) -> None:
-        call = SentCall(method=method, params=params, time=time.monotonic(), ok=ok)
-        with self._changed:
-            (self.sent if ok else self.errors).append(call)
-            self._changed.notify_all()
 
     async def _get_updates(self, params: Mapping[str, Any]) -> web.Response:
         with self._lock:
@@ -495,28 +246,16 @@ class FakeZalo:
             self.polls += 1
             self._changed.notify_all()
 
-    async def _deliver_webhooks(self) -> None:
-        assert self._webhook_queue is not None
-        async with ClientSession(timeout=ClientTimeout(total=30)) as session:
-            while True:
-                update = await self._webhook_queue.get()
-                message_id = str((update.get("message") or {}).get("message_id", ""))
-                for attempt in range(5):
-                    with self._lock:
-                        url, secret = self._bot.webhook_url, self._bot.webhook_secret
-                    try:
-                        async with session.post(
-                            url, json=update, headers={SECRET_HEADER: secret}
-                        ) as response:
-                            status = response.status
-                    except Exception:
-                        status = 0
-                    with self._changed:
-                        self.webhook_deliveries.append((message_id, status))
-                        self._changed.notify_all()
-                    if status == 200:
-                        break
-                    await asyncio.sleep(0.2 * (attempt + 1))
+    def _webhook_target(self) -> tuple[str, dict[str, str]]:
+        with self._lock:
+            url, secret = self._bot.webhook_url, self._bot.webhook_secret
+        return url, {SECRET_HEADER: secret}
+
+    def _webhook_result(self, update: dict[str, Any], status: int) -> None:
+        message_id = str((update.get("message") or {}).get("message_id", ""))
+        with self._changed:
+            self.webhook_deliveries.append((message_id, status))
+            self._changed.notify_all()
 
     # -- methods -----------------------------------------------------------------------------
 

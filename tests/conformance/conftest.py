@@ -9,28 +9,24 @@ the platform lacks check the driver's capabilities and skip).
 from __future__ import annotations
 
 import asyncio
-import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.app import CAPABILITIES, build_search
+from bot.app import CAPABILITIES
 from bot.model import ChatEvent, Incoming, Reply
 from bot.platforms import telegram
 from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
-from bot.ports import MessageHandler
 from bot.router import Router
 from bot.settings import Settings
-from data import chats
 from data.db import Database
-from data.importer import ensure_seed
-from data.models import ChatRecord
 from tests import fake_telegram as ft
+from tests.conformance.driver_support import ChatQueries, ServeThread
 from tests.fake_telegram import FakeTelegram, SentCall
+from tests.seed_db import build_seed, load_search, seed_copy
 
 ADAPTERS = ("ptb", "aiogram")
 DRIVERS = (*ADAPTERS, "zalo")  # the Zalo driver lives in tests/conformance/zalo_driver.py
@@ -72,82 +68,27 @@ class ConformanceCore:
 @pytest.fixture(scope="session")
 def conformance_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file holding the seed decision, built once per session."""
-    path = tmp_path_factory.mktemp("conformance") / "seeded.sqlite3"
-    database = Database.connect(f"sqlite:///{path}")
-    ensure_seed(database)
-    database.engine.dispose()
-    return path
+    return build_seed(tmp_path_factory.mktemp("conformance"))
 
 
 @pytest.fixture(scope="session")
 def conformance_search(conformance_seed: Path) -> Any:
     """The real search index over the seed."""
-    database = Database.connect(f"sqlite:///{conformance_seed}", migrate=False)
-    try:
-        return build_search(database)
-    finally:
-        database.engine.dispose()
+    return load_search(conformance_seed)
 
 
 @pytest.fixture
 def conformance_db(conformance_seed: Path, tmp_path: Path) -> Iterator[Database]:
     """A private copy of the seeded database."""
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(conformance_seed, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    yield database
-    database.engine.dispose()
+    with seed_copy(conformance_seed, tmp_path) as database:
+        yield database
 
 
-class AdapterThread:
+class AdapterThread(ServeThread[AdapterOptions]):
     """The real adapter run path (`telegram.serve`) in a background thread and event loop."""
 
-    def __init__(self, settings: Settings, core: MessageHandler, options: AdapterOptions) -> None:
-        self.settings = settings
-        self.core = core
-        self.options = options
-        self.error: BaseException | None = None
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._main())
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self._loop.close()
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        await telegram.serve(self.settings, self.core, self._stop, self.options)
-
-    def start(self) -> AdapterThread:
-        """Start serving."""
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 15) -> None:
-        """Ask the adapter to stop and wait; re-raise anything it died of."""
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._set_stop)
-            self._thread.join(timeout)
-            assert not self._thread.is_alive(), "adapter did not stop"
-        if self.error is not None:
-            raise self.error
-
-    def _set_stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        else:  # not started serving yet: try again shortly
-            self._loop.call_later(0.05, self._set_stop)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the adapter is still serving."""
-        return self._thread.is_alive()
+    async def _serve(self, stop: asyncio.Event) -> None:
+        await telegram.serve(self.settings, self.core, stop, self.options)
 
 
 @dataclass(frozen=True)
@@ -162,10 +103,11 @@ class Capability:
     max_text_len: int = 4096
 
 
-class TelegramDriver:
+class TelegramDriver(ChatQueries):
     """Scenario steps in Telegram terms: users, chats, updates, and what the bot sent."""
 
     capability = Capability()
+    platform = "telegram"
 
     def __init__(self, fake: FakeTelegram, database: Database, library: str) -> None:
         self.fake = fake
@@ -207,30 +149,6 @@ class TelegramDriver:
         """Everything the bot has sent into a chat so far."""
         key = chat["id"] if isinstance(chat, dict) else chat
         return self.fake.messages_to(key)
-
-    def chat_record(self, chat_id: str | int) -> ChatRecord | None:
-        """The database record of a chat (fresh session)."""
-        with self.database.unit_of_work() as session:
-            record = chats.find(session, "telegram", str(chat_id))
-            if record is not None:
-                session.expunge(record)
-            return record
-
-    def linked_agency(self, chat_id: str | int) -> str | None:
-        """The name of the agency a chat is linked to."""
-        with self.database.unit_of_work() as session:
-            record = chats.find(session, "telegram", str(chat_id))
-            return record.agency.name if record is not None and record.agency else None
-
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
-        """Poll condition until it holds."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not met in time")
-            time.sleep(0.05)
 
 
 def make_settings(fake: FakeTelegram, library: str, **overrides: Any) -> Settings:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,9 +28,8 @@ from bot.platforms import zalo
 from bot.platforms.zalo_client import RetryPolicy
 from bot.ports import MessageHandler
 from bot.settings import Settings
-from data import chats
 from data.db import Database
-from data.models import ChatRecord
+from tests.conformance.driver_support import ChatQueries, ServeThread
 from tests.fake_zalo import FakeZalo, SentCall
 
 FAST_OPTIONS = zalo.ZaloOptions(
@@ -87,62 +84,19 @@ def zalo_user(person: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": str(person["id"]), "display_name": name, "is_bot": False}
 
 
-class ZaloAdapterThread:
+class ZaloAdapterThread(ServeThread[zalo.ZaloOptions]):
     """The real adapter run path (`zalo.serve`) in a background thread and event loop."""
 
-    def __init__(self, settings: Settings, core: MessageHandler, options: zalo.ZaloOptions) -> None:
-        self.settings = settings
-        self.core = core
-        self.options = options
-        self.error: BaseException | None = None
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        try:
-            self._loop.run_until_complete(self._main())
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self._loop.close()
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        await zalo.serve(self.settings, self.core, self._stop, self.options)
-
-    def start(self) -> ZaloAdapterThread:
-        """Start serving."""
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 15) -> None:
-        """Ask the adapter to stop and wait; re-raise anything it died of."""
-        if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._set_stop)
-            self._thread.join(timeout)
-            assert not self._thread.is_alive(), "adapter did not stop"
-        if self.error is not None:
-            raise self.error
-
-    def _set_stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        else:
-            self._loop.call_later(0.05, self._set_stop)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the adapter is still serving."""
-        return self._thread.is_alive()
+    async def _serve(self, stop: asyncio.Event) -> None:
+        await zalo.serve(self.settings, self.core, stop, self.options)
 
 
-class ZaloDriver:
+class ZaloDriver(ChatQueries):
     """Scenario steps in Zalo terms: users, chats, updates, and what the bot sent."""
 
     capability = ZaloCapability()
     library = "zalo"
+    platform = "zalo"
 
     def __init__(self, fake: FakeZalo, database: Database) -> None:
         self.fake = fake
@@ -209,28 +163,6 @@ class ZaloDriver:
     @staticmethod
     def _view(call: SentCall) -> ZaloSent:
         return ZaloSent(call, call.text, choices_as_buttons(call.text))
-
-    def chat_record(self, chat_id: str | int) -> ChatRecord | None:
-        """The database record of a chat (fresh session)."""
-        with self.database.unit_of_work() as session:
-            record = chats.find(session, "zalo", str(chat_id))
-            if record is not None:
-                session.expunge(record)
-            return record
-
-    def linked_agency(self, chat_id: str | int) -> str | None:
-        """The name of the agency a chat is linked to."""
-        with self.database.unit_of_work() as session:
-            record = chats.find(session, "zalo", str(chat_id))
-            return record.agency.name if record is not None and record.agency else None
-
-    def wait_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
-        """Poll condition until it holds."""
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not met in time")
-            time.sleep(0.05)
 
 
 def zalo_settings(fake: FakeZalo, database: Database, **overrides: Any) -> Settings:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ from bot.render import render
 from bot.router import Router
 from bot.settings import Settings
 from data.db import Database
-from tests.seed_db import build_seed, load_search, seed_copy
 
 GROUP_ID = "group-1"
 
@@ -33,25 +30,6 @@ class Clock:
     def advance(self, **delta: float) -> None:
         """Move the clock forward."""
         self.now += timedelta(**delta)
-
-
-@pytest.fixture(scope="session")
-def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file holding the seed decision, built once per session."""
-    return build_seed(tmp_path_factory.mktemp("seed"))
-
-
-@pytest.fixture(scope="session")
-def search_engine(seeded_file: Path) -> Any:
-    """The real search engine over the seed, built once per session."""
-    return load_search(seeded_file)
-
-
-@pytest.fixture
-def seeded_db(seeded_file: Path, tmp_path: Path) -> Iterator[Database]:
-    """A private copy of the seeded database for one test."""
-    with seed_copy(seeded_file, tmp_path) as database:
-        yield database
 
 
 class Bot:

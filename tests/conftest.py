@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from data.db import Database
+from tests.seed_db import build_seed, load_search, seed_copy
 
 POSTGRES_URL = os.environ.get(
     "DAUMOI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -61,3 +64,22 @@ def pg_db(pg_url: str) -> Iterator[Database]:
     database = Database.connect(pg_url)
     yield database
     database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file holding the seed decision, built once per session."""
+    return build_seed(tmp_path_factory.mktemp("seed"))
+
+
+@pytest.fixture(scope="session")
+def search_engine(seeded_file: Path) -> Any:
+    """The real search engine over the seed, built once per session."""
+    return load_search(seeded_file)
+
+
+@pytest.fixture
+def seeded_db(seeded_file: Path, tmp_path: Path) -> Iterator[Database]:
+    """A private copy of the seeded database for one test."""
+    with seed_copy(seeded_file, tmp_path) as database:
+        yield database

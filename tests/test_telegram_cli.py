@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import fake_telegram as ft
-from tests.conformance import conftest as conformance
 from tests.fake_telegram import FakeTelegram
-
-conformance_seed = conformance.conformance_seed  # the seeded SQLite file, as a fixture here
 
 DAUMOI = Path(sys.executable).with_name("daumoi")
 
@@ -24,10 +21,10 @@ DAUMOI = Path(sys.executable).with_name("daumoi")
 # conformance suite, and run() is the same for both libraries. Add "aiogram" here to check it.
 @pytest.mark.parametrize("library", ["ptb"])
 def test_daumoi_run_answers_private_and_group(
-    library: str, conformance_seed: Path, tmp_path: Path
+    library: str, seeded_file: Path, tmp_path: Path
 ) -> None:
     database = tmp_path / "daumoi.sqlite3"
-    shutil.copy(conformance_seed, database)
+    shutil.copy(seeded_file, database)
     with FakeTelegram().running() as fake:
         env = {
             **os.environ,

@@ -25,12 +25,8 @@ from data.db import Database
 from data.models import Agency, ChatRecord
 from handlers import groups
 from handlers.context import Context
-from tests.conformance import conftest as conformance
 
 # The seeded database and search index of the conformance suite, shared as fixtures here.
-conformance_seed = conformance.conformance_seed
-conformance_search = conformance.conformance_search
-conformance_db = conformance.conformance_db
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 GROUP = Chat(id="-4001", kind=ChatKind.GROUP, title="Nhóm Sở Y tế")
@@ -38,16 +34,16 @@ PRIVATE = Chat(id="1001", kind=ChatKind.PRIVATE)
 
 
 @pytest.fixture
-def session(conformance_db: Database) -> Iterator[Session]:
-    with conformance_db.unit_of_work() as session:
+def session(seeded_db: Database) -> Iterator[Session]:
+    with seeded_db.unit_of_work() as session:
         yield session
 
 
 @pytest.fixture
-def ctx(session: Session, conformance_search: Any) -> Context:
+def ctx(session: Session, search_engine: Any) -> Context:
     return Context(
         session=session,
-        search=conformance_search,
+        search=search_engine,
         settings=Settings(),
         capabilities=TELEGRAM_CAPABILITIES,
         now=lambda: NOW,

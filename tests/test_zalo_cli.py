@@ -13,11 +13,8 @@ from pathlib import Path
 
 from tests import fake_telegram as ft
 from tests import fake_zalo as fz
-from tests.conformance import conftest as conformance
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
-
-conformance_seed = conformance.conformance_seed  # the seeded SQLite file, as a fixture here
 
 DAUMOI = Path(sys.executable).with_name("daumoi")
 
@@ -51,10 +48,10 @@ def daumoi_run(platforms: str, tmp_path: Path, seed: Path, **env: str) -> Iterat
     assert process.returncode == 0, text
 
 
-def test_daumoi_run_zalo_answers_private_and_group(conformance_seed: Path, tmp_path: Path) -> None:
+def test_daumoi_run_zalo_answers_private_and_group(seeded_file: Path, tmp_path: Path) -> None:
     with FakeZalo(repeat=1).running() as fake:
         env = {"DAUMOI_ZALO_TOKEN": fake.token, "DAUMOI_ZALO_API_URL": fake.base_url}
-        with daumoi_run("zalo", tmp_path, conformance_seed, **env) as output:
+        with daumoi_run("zalo", tmp_path, seeded_file, **env) as output:
             fake.wait_for_polls(1, timeout=60)
             private = fz.private_chat(fz.user())
             fake.push_message(private, "/tim san bay chu lai")
@@ -68,7 +65,7 @@ def test_daumoi_run_zalo_answers_private_and_group(conformance_seed: Path, tmp_p
     assert fake.token not in output[0] and fake.token.split(":")[1] not in output[0]
 
 
-def test_one_process_serves_telegram_and_zalo(conformance_seed: Path, tmp_path: Path) -> None:
+def test_one_process_serves_telegram_and_zalo(seeded_file: Path, tmp_path: Path) -> None:
     with FakeZalo().running() as zalo_fake, FakeTelegram().running() as telegram_fake:
         env = {
             "DAUMOI_ZALO_TOKEN": zalo_fake.token,
@@ -76,7 +73,7 @@ def test_one_process_serves_telegram_and_zalo(conformance_seed: Path, tmp_path: 
             "DAUMOI_TELEGRAM_TOKEN": telegram_fake.token,
             "DAUMOI_TELEGRAM_API_URL": telegram_fake.base_url,
         }
-        with daumoi_run("telegram,zalo", tmp_path, conformance_seed, **env):
+        with daumoi_run("telegram,zalo", tmp_path, seeded_file, **env):
             telegram_fake.wait_for_method("setMyCommands", timeout=60)
             zalo_fake.wait_for_polls(1, timeout=60)
             on_zalo = fz.private_chat(fz.user())

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,9 +23,8 @@ from bot.router import Router
 from bot.settings import Settings
 from data.db import Database
 from tests import fake_telegram as ft
-from tests.conformance.driver_support import ChatQueries, ServeThread
+from tests.conformance.driver_support import Capability, ChatQueries, ServeThread
 from tests.fake_telegram import FakeTelegram, SentCall
-from tests.seed_db import build_seed, load_search, seed_copy
 
 ADAPTERS = ("ptb", "aiogram")
 DRIVERS = (*ADAPTERS, "zalo")  # the Zalo driver lives in tests/conformance/zalo_driver.py
@@ -65,42 +63,11 @@ class ConformanceCore:
         return self.router.handle_event(event)
 
 
-@pytest.fixture(scope="session")
-def conformance_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file holding the seed decision, built once per session."""
-    return build_seed(tmp_path_factory.mktemp("conformance"))
-
-
-@pytest.fixture(scope="session")
-def conformance_search(conformance_seed: Path) -> Any:
-    """The real search index over the seed."""
-    return load_search(conformance_seed)
-
-
-@pytest.fixture
-def conformance_db(conformance_seed: Path, tmp_path: Path) -> Iterator[Database]:
-    """A private copy of the seeded database."""
-    with seed_copy(conformance_seed, tmp_path) as database:
-        yield database
-
-
 class AdapterThread(ServeThread[AdapterOptions]):
     """The real adapter run path (`telegram.serve`) in a background thread and event loop."""
 
     async def _serve(self, stop: asyncio.Event) -> None:
         await telegram.serve(self.settings, self.core, stop, self.options)
-
-
-@dataclass(frozen=True)
-class Capability:
-    """What a platform driver can exercise."""
-
-    buttons: bool = True
-    groups: bool = True
-    migration: bool = True
-    membership_events: bool = True
-    command_menu: bool = True
-    max_text_len: int = 4096
 
 
 class TelegramDriver(ChatQueries):
@@ -170,15 +137,15 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 @pytest.fixture
-def router(conformance_db: Database, conformance_search: Any) -> Router:
+def router(seeded_db: Database, search_engine: Any) -> Router:
     """The real router over a private seeded database."""
-    return Router(conformance_db, conformance_search, Settings(), CAPABILITIES)
+    return Router(seeded_db, search_engine, Settings(), CAPABILITIES)
 
 
 @pytest.fixture(params=DRIVERS)
 def driver(
     request: pytest.FixtureRequest,
-    conformance_db: Database,
+    seeded_db: Database,
     router: Router,
 ) -> Iterator[TelegramDriver]:
     """The bot running on one adapter against the fake server, and steps to drive it."""
@@ -186,7 +153,7 @@ def driver(
     if library == "zalo":
         from tests.conformance.zalo_driver import zalo_driver
 
-        with zalo_driver(conformance_db, ConformanceCore(router)) as zalo_steps:
+        with zalo_driver(seeded_db, ConformanceCore(router)) as zalo_steps:
             yield zalo_steps  # type: ignore[misc]
         return
     fake: FakeTelegram = request.getfixturevalue("fake")
@@ -194,7 +161,7 @@ def driver(
     adapter = AdapterThread(make_settings(fake, library), ConformanceCore(router), FAST_OPTIONS)
     adapter.start()
     fake.wait_for_method("setMyCommands", timeout=30)
-    driver = TelegramDriver(fake, conformance_db, library)
+    driver = TelegramDriver(fake, seeded_db, library)
     driver.adapter = adapter
     try:
         yield driver

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, Self, TypeVar
 
 from bot.ports import MessageHandler
@@ -99,3 +100,15 @@ class ChatQueries:
             if time.monotonic() > deadline:
                 raise AssertionError("condition not met in time")
             time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What a platform driver can exercise."""
+
+    buttons: bool = True
+    groups: bool = True
+    migration: bool = True
+    membership_events: bool = True
+    command_menu: bool = True
+    max_text_len: int = 4096

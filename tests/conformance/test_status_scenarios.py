@@ -26,10 +26,10 @@ ADMIN_ID = 1001
 
 
 @pytest.fixture
-def router(conformance_db: Database, conformance_search: Any) -> Router:
+def router(seeded_db: Database, search_engine: Any) -> Router:
     """The real router, with Lan (telegram:1001) as configured admin."""
     settings = Settings(admins=(f"telegram:{ADMIN_ID}", f"zalo:{ADMIN_ID}"))
-    return Router(conformance_db, conformance_search, settings, CAPABILITIES)
+    return Router(seeded_db, search_engine, settings, CAPABILITIES)
 
 
 class People:
@@ -141,7 +141,7 @@ def test_return_for_rework_tells_the_author(driver: TelegramDriver) -> None:
 
 @pytest.mark.parametrize("library", ADAPTERS)
 def test_redelivered_webhook_update_is_recorded_once(
-    fake: FakeTelegram, router: Router, conformance_db: Database, library: str
+    fake: FakeTelegram, router: Router, seeded_db: Database, library: str
 ) -> None:
     hook = start_webhook(fake, library, ConformanceCore(router))
     try:
@@ -162,5 +162,5 @@ def test_redelivered_webhook_update_is_recorded_once(
         assert "xử lý trước đó" in sent[2].text
     finally:
         hook.adapter.stop()
-    with conformance_db.session() as session:
+    with seeded_db.session() as session:
         assert session.scalar(select(func.count()).select_from(StatusUpdate)) == 1

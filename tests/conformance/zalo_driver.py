@@ -29,7 +29,7 @@ from bot.platforms.zalo_client import RetryPolicy
 from bot.ports import MessageHandler
 from bot.settings import Settings
 from data.db import Database
-from tests.conformance.driver_support import ChatQueries, ServeThread
+from tests.conformance.driver_support import Capability, ChatQueries, ServeThread
 from tests.fake_zalo import FakeZalo, SentCall
 
 FAST_OPTIONS = zalo.ZaloOptions(
@@ -40,18 +40,6 @@ FAST_OPTIONS = zalo.ZaloOptions(
     max_error_backoff=0.5,
 )
 _NUMBERED = re.compile(r"^(\d{1,3})\. (.+)$", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class ZaloCapability:
-    """What the Zalo driver can exercise (mirrors conftest.Capability)."""
-
-    buttons: bool = False
-    groups: bool = True
-    migration: bool = False
-    membership_events: bool = False
-    command_menu: bool = False
-    max_text_len: int = 2000
 
 
 @dataclass(frozen=True)
@@ -94,7 +82,13 @@ class ZaloAdapterThread(ServeThread[zalo.ZaloOptions]):
 class ZaloDriver(ChatQueries):
     """Scenario steps in Zalo terms: users, chats, updates, and what the bot sent."""
 
-    capability = ZaloCapability()
+    capability = Capability(
+        buttons=False,
+        migration=False,
+        membership_events=False,
+        command_menu=False,
+        max_text_len=2000,
+    )
     library = "zalo"
     platform = "zalo"
 

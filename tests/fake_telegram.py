@@ -126,6 +126,7 @@ def _chat_member(user_id: int, status: str) -> dict[str, Any]:
                 "post_stories",
                 "edit_stories",
                 "delete_stories",
+                "send_welcome_messages",
             )
         }
     elif status == "kicked":

@@ -47,6 +47,7 @@ class Incoming:
     addressed: bool = True
     choice_token: str | None = None  # set when the user pressed a button
     file_ref: str | None = None  # the platform's id of an attached document or photo
+    sender_is_chat_admin: bool | None = None  # group admin? None: the platform cannot tell
     raw: Any = field(default=None, compare=False, repr=False)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import ChatRecord
+from data.models import ChatLinkChange, ChatRecord
 
 
 def find(session: Session, platform: str, chat_id: str) -> ChatRecord | None:
@@ -81,3 +81,45 @@ def migrate(
     old.linked_at = None
     session.flush()
     return new
+
+
+def record_change(
+    session: Session,
+    record: ChatRecord,
+    *,
+    before: int | None,
+    after: int | None,
+    by_user_id: str,
+    by_name: str,
+    by_person_id: int | None,
+    by_role: str,
+    by_chat_admin: bool | None,
+    now: datetime,
+) -> ChatLinkChange:
+    """Write down one change of a chat's agency link (the audit trail; never edited)."""
+    change = ChatLinkChange(
+        platform=record.platform,
+        chat_id=record.chat_id,
+        chat_title=(record.title or "")[:255] or None,
+        agency_before_id=before,
+        agency_after_id=after,
+        by_user_id=by_user_id[:64],
+        by_name=by_name[:255],
+        by_person_id=by_person_id,
+        by_role=by_role,
+        by_chat_admin=by_chat_admin,
+        changed_at=now,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def link_changes(session: Session, platform: str, chat_id: str) -> list[ChatLinkChange]:
+    """The link history of one chat, oldest first."""
+    query = (
+        select(ChatLinkChange)
+        .where(ChatLinkChange.platform == platform, ChatLinkChange.chat_id == chat_id)
+        .order_by(ChatLinkChange.id)
+    )
+    return list(session.scalars(query))

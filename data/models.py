@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -300,6 +301,7 @@ class Invitation(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    cancelled_at: Mapped[datetime | None]  # voided, e.g. when its person or creator was revoked
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -450,3 +452,39 @@ class ReminderOutbox(Base):
     created_at: Mapped[datetime]
 
     rule: Mapped[ReminderRule] = relationship()
+
+
+class ChatLinkChange(Base):
+    """One change of a chat's agency link: who, when, which chat, agency before and after."""
+
+    __tablename__ = "chat_link_change"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    chat_title: Mapped[str | None] = mapped_column(String(255))
+    agency_before_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    agency_after_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    by_user_id: Mapped[str] = mapped_column(String(64))
+    by_name: Mapped[str] = mapped_column(String(255), default="")
+    by_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    by_role: Mapped[str] = mapped_column(String(16))  # "admin" or "focal"
+    by_chat_admin: Mapped[bool | None] = mapped_column(Boolean)  # None: platform cannot tell
+    changed_at: Mapped[datetime]
+
+    agency_before: Mapped[Agency | None] = relationship(foreign_keys=[agency_before_id])
+    agency_after: Mapped[Agency | None] = relationship(foreign_keys=[agency_after_id])
+
+
+class FailedAttempt(Base):
+    """One failed guess (of an invitation code) by an account or in a chat, for throttling."""
+
+    __tablename__ = "failed_attempt"
+    __table_args__ = (Index("ix_failed_attempt_key", "action", "scope", "platform", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    action: Mapped[str] = mapped_column(String(16))  # "register"
+    scope: Mapped[str] = mapped_column(String(8))  # "user" or "chat"
+    platform: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

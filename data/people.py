@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from data.models import Agency, Invitation, Person, PersonIdentity, Role
@@ -32,6 +32,7 @@ class Redeemed(StrEnum):
     UNKNOWN = "unknown"
     USED = "used"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # voided by an admin's revocation
     ALREADY_REGISTERED = "already_registered"
 
 
@@ -274,17 +275,23 @@ def redeem(
     existing = identity(session, platform, user_id)
     if existing is not None and existing.person.active:
         return Redemption(Redeemed.ALREADY_REGISTERED, existing.person, invitation)
+    if _void(session, invitation, existing):
+        return Redemption(Redeemed.CANCELLED, invitation=invitation)
     # Claim the code atomically: of two simultaneous redemptions only one updates the row.
     claimed = session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.used_at.is_(None),
+            Invitation.cancelled_at.is_(None),
+        )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
         return Redemption(Redeemed.USED, invitation=invitation)
     person = session.get(Person, invitation.person_id) if invitation.person_id else None
-    if person is None or not person.active:
+    if person is None:
         person = Person(
             display_name=display_name.strip()[:MAX_NAME],
             role=invitation.role,
@@ -323,19 +330,56 @@ def get(session: Session, person_id: int) -> Person | None:
     return session.get(Person, person_id)
 
 
-def revoke(session: Session, person: Person, now: datetime) -> None:
-    """Take away a person's access (their history stays)."""
+def revoke(session: Session, person: Person, now: datetime) -> int:
+    """Take away a person's access (their history stays); void their open codes; return how many.
+
+    Voided: link codes that join an account to them, and every code they minted.
+    """
     person.active = False
     person.revoked_at = now
+    cancelled = session.execute(
+        update(Invitation)
+        .where(
+            or_(Invitation.person_id == person.id, Invitation.created_by_id == person.id),
+            Invitation.used_at.is_(None),
+            Invitation.cancelled_at.is_(None),
+        )
+        .values(cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.flush()
+    return int(getattr(cancelled, "rowcount", 0) or 0)
+
+
+def _void(session: Session, invitation: Invitation, existing: PersonIdentity | None) -> bool:
+    """Whether a code may not be used: cancelled, or tied to a revoked person.
+
+    A code is void when it was cancelled, when it links to a revoked person, when a revoked
+    person minted it, or when the account belongs to a person revoked after the code was made
+    (a code handed out before the revocation must not bring them back).
+    """
+    if invitation.cancelled_at is not None:
+        return True
+    for person_id in (invitation.person_id, invitation.created_by_id):
+        if person_id is not None:
+            tied = session.get(Person, person_id)
+            if tied is None or not tied.active:
+                return True
+    if existing is not None and existing.person.revoked_at is not None:
+        return _aware(invitation.created_at) < _aware(existing.person.revoked_at)
+    return False
 
 
 def pending_invitations(session: Session, now: datetime) -> list[Invitation]:
-    """Invitations neither used nor expired."""
+    """Invitations neither used, cancelled nor expired."""
     query = (
         select(Invitation)
         .options(selectinload(Invitation.agency))
-        .where(Invitation.used_at.is_(None), Invitation.expires_at > now)
+        .where(
+            Invitation.used_at.is_(None),
+            Invitation.cancelled_at.is_(None),
+            Invitation.expires_at > now,
+        )
         .order_by(Invitation.id)
     )
     return list(session.scalars(query))
@@ -369,3 +413,25 @@ def private_chat(person: Person, platform: str) -> str | None:
         if account.platform == platform and account.private_chat_id:
             return account.private_chat_id
     return None
+
+
+def admin_private_chats(session: Session, settings: Settings, platform: str) -> list[str]:
+    """Private chats on one platform of every active admin (configured ones too, once seen)."""
+    query = (
+        select(PersonIdentity)
+        .join(Person, Person.id == PersonIdentity.person_id)
+        .where(
+            PersonIdentity.platform == platform,
+            PersonIdentity.private_chat_id.is_not(None),
+            Person.active.is_(True),
+        )
+        .order_by(PersonIdentity.id)
+    )
+    chats: list[str] = []
+    for account in session.scalars(query):
+        admin = account.person.role == Role.ADMIN.value or configured_admin(
+            settings, platform, account.user_id
+        )
+        if admin and account.private_chat_id and account.private_chat_id not in chats:
+            chats.append(account.private_chat_id)
+    return chats

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from bot.model import ChatEvent, ChatEventKind, ChatKind, Choice, Incoming, Reply
-from data import chats
+from data import chats, people
 from data import repositories as repo
-from data.models import Agency
+from data.models import Agency, ChatRecord, Role
 from data.search_types import Confidence, HitKind
 from data.succession import current_agency, display_name
 from handlers.context import Context
+from handlers.status_card import when
 
 MAX_CANDIDATES = 5
+# Commands that change a group's link: platforms that can tell check the sender is a group admin.
+CHAT_ADMIN_COMMANDS = frozenset({"lienket", "huylienket"})
+LINK_WHO = (
+    "Xin lỗi, chỉ quản trị hoặc cán bộ đầu mối của đơn vị mới liên kết hay hủy liên kết nhóm "
+    "chat với đơn vị. Cán bộ đầu mối xin nhờ quản trị gửi mã mời rồi gõ /dangky <mã> trong chat "
+    "riêng với bot."
+)
+NOT_GROUP_ADMIN = (
+    "Xin lỗi, chỉ quản trị viên của nhóm chat này mới liên kết hay hủy liên kết nhóm với đơn vị. "
+    "Anh/chị nhờ quản trị viên nhóm gõ lệnh, hoặc xin được cấp quyền quản trị viên nhóm."
+)
 
 ONLY_IN_GROUPS = (
     "Lệnh /{name} dùng trong nhóm chat của đơn vị: anh/chị thêm bot vào nhóm, "
@@ -44,6 +56,11 @@ def link_group(ctx: Context, msg: Incoming) -> list[Reply]:
         if current is not None:
             return [Reply(f"Nhóm này đang liên kết với {display_name(current)}.\n\n{LINK_USAGE}")]
         return [Reply(LINK_USAGE)]
+    who = people.actor(ctx.session, ctx.settings, msg.platform, msg.user.id)
+    if not who.is_admin and who.role is not Role.FOCAL:
+        return [Reply(LINK_WHO)]
+    if msg.sender_is_chat_admin is False:
+        return [Reply(NOT_GROUP_ADMIN)]
     candidates, sure = _agencies_for(ctx, query)
     if not candidates:
         return [
@@ -67,13 +84,17 @@ def link_group(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply("Có phải anh/chị muốn liên kết nhóm với đơn vị dưới đây? Chọn một:", options)]
     agency = specific[0]
     target = current_agency(agency)
+    previous = record.agency if record is not None else None
+    refusal = _refusal(who, target, previous)
+    if refusal is not None:
+        return [Reply(refusal)]
     record = chats.upsert_seen(
         ctx.session, msg.platform, msg.chat.id, kind=ChatKind.GROUP.value, title=msg.chat.title
     )
     if record.agency_id == target.id:
         return [Reply(f"Nhóm {_group_title(msg)} đã liên kết với {target.name} rồi.")]
-    previous = record.agency
     chats.link_agency(ctx.session, record, target.id, ctx.now())
+    _audit(ctx, msg, who, record, previous, target)
     text = f"Đã liên kết nhóm {_group_title(msg)} với {display_name(agency)}."
     if previous is not None:
         text += f" (Trước đây nhóm liên kết với {previous.name}.)"
@@ -81,7 +102,90 @@ def link_group(ctx: Context, msg: Incoming) -> list[Reply]:
         "\nNhắc việc và báo cáo của đơn vị sẽ được gửi vào nhóm này. "
         "Gõ /huylienket nếu muốn hủy liên kết."
     )
-    return [Reply(text)]
+    return [Reply(text), *_announce(ctx, msg, who, previous, target)]
+
+
+def _refusal(who: people.Actor, target: Agency | None, previous: Agency | None) -> str | None:
+    """Why the actor may not move the link from previous to target, or None when they may.
+
+    Admins may; a focal point may when every agency the change touches is their own (the
+    group's current agency included, so nobody takes another agency's group).
+    """
+    if who.is_admin:
+        return None
+    own = who.agency
+    if who.role is not Role.FOCAL or own is None:
+        return LINK_WHO
+    for agency in (previous, target):
+        if agency is not None and current_agency(agency).id != own.id:
+            if agency is previous:
+                return (
+                    f"Xin lỗi, nhóm này đang liên kết với {current_agency(agency).name}; chỉ quản "
+                    "trị hoặc cán bộ đầu mối của đơn vị đó mới thay đổi được liên kết."
+                )
+            return (
+                f"Xin lỗi, chỉ quản trị hoặc cán bộ đầu mối của {current_agency(agency).name} "
+                f"mới liên kết được nhóm với đơn vị này. Anh/chị là cán bộ đầu mối của {own.name}."
+            )
+    return None
+
+
+def _audit(
+    ctx: Context,
+    msg: Incoming,
+    who: people.Actor,
+    record: ChatRecord,
+    before: Agency | None,
+    after: Agency | None,
+) -> None:
+    chats.record_change(
+        ctx.session,
+        record,
+        before=before.id if before is not None else None,
+        after=after.id if after is not None else None,
+        by_user_id=msg.user.id,
+        by_name=_sender_name(who, msg),
+        by_person_id=who.person.id if who.person is not None else None,
+        by_role=Role.ADMIN.value if who.is_admin else Role.FOCAL.value,
+        by_chat_admin=msg.sender_is_chat_admin,
+        now=ctx.now(),
+    )
+
+
+def _sender_name(who: people.Actor, msg: Incoming) -> str:
+    if who.person is not None and who.person.display_name.strip():
+        return who.person.display_name.strip()
+    return msg.user.display_name.strip() or f"{msg.platform}:{msg.user.id}"
+
+
+def _announce(
+    ctx: Context,
+    msg: Incoming,
+    who: people.Actor,
+    before: Agency | None,
+    after: Agency | None,
+) -> list[Reply]:
+    """Tell every admin (in their private chat on this platform) about a link change."""
+    role = "quản trị" if who.is_admin else "cán bộ đầu mối"
+    if not who.is_admin and who.agency is not None:
+        role += f" {who.agency.name}"
+    group = f"{_group_title(msg)} ({msg.platform}:{msg.chat.id})"
+    if after is None:
+        change = f"đã hủy liên kết với {before.name if before is not None else '—'}"
+    elif before is None:
+        change = f"đã được liên kết với {after.name}"
+    else:
+        change = f"đã chuyển liên kết từ {before.name} sang {after.name}"
+    text = (
+        f"🔔 Nhóm {group} {change}, do {_sender_name(who, msg)} ({role}) thực hiện "
+        f"lúc {when(ctx.now(), ctx.settings.timezone)}."
+    )
+    own = people.private_chat(who.person, msg.platform) if who.person is not None else None
+    return [
+        Reply(text, chat_id=chat)
+        for chat in people.admin_private_chats(ctx.session, ctx.settings, msg.platform)
+        if chat not in (msg.chat.id, own)
+    ]
 
 
 def _agencies_for(ctx: Context, query: str) -> tuple[list[Agency], bool]:
@@ -110,19 +214,27 @@ def _agencies_for(ctx: Context, query: str) -> tuple[list[Agency], bool]:
 
 
 def unlink_group(ctx: Context, msg: Incoming) -> list[Reply]:
-    """Remove the group's agency link."""
+    """Remove the group's agency link (admins, or focal points of the linked agency)."""
     if msg.chat.kind is not ChatKind.GROUP:
         return [Reply(ONLY_IN_GROUPS.format(name="huylienket"))]
     record = chats.find(ctx.session, msg.platform, msg.chat.id)
     if record is None or record.agency is None:
         return [Reply("Nhóm này chưa liên kết với đơn vị nào.")]
-    name = record.agency.name
+    who = people.actor(ctx.session, ctx.settings, msg.platform, msg.user.id)
+    previous = record.agency
+    refusal = _refusal(who, None, previous)
+    if refusal is not None:
+        return [Reply(refusal)]
+    if msg.sender_is_chat_admin is False:
+        return [Reply(NOT_GROUP_ADMIN)]
     chats.unlink_agency(ctx.session, record)
+    _audit(ctx, msg, who, record, previous, None)
     return [
         Reply(
-            f"Đã hủy liên kết nhóm {_group_title(msg)} với {name}. "
+            f"Đã hủy liên kết nhóm {_group_title(msg)} với {previous.name}. "
             "Nhóm sẽ không nhận nhắc việc của đơn vị nữa."
-        )
+        ),
+        *_announce(ctx, msg, who, previous, None),
     ]
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from bot.model import ChatKind, Choice, Incoming, Reply
-from data import people
+from data import attempts, people
 from data import repositories as repo
+from data import status as st
 from data.models import Agency, Person, Role
 from data.search_types import Confidence, HitKind
 from data.status import reporting_year
@@ -155,16 +157,62 @@ def _role_word(role: Role) -> str:
 
 # --- /dangky ----------------------------------------------------------------------------------
 
+_REGISTER = "register"
+_TOO_MANY = "Anh/chị đã nhập sai mã mời quá nhiều lần."
+_REFUSALS = {
+    people.Redeemed.UNKNOWN: (
+        "Mã mời không đúng. Anh/chị kiểm tra lại mã (10 chữ và số, không phân biệt hoa "
+        "thường), hoặc nhờ quản trị tạo mã mới."
+    ),
+    people.Redeemed.USED: (
+        "Mã mời này đã được dùng. Mỗi mã chỉ dùng một lần; anh/chị nhờ quản trị tạo mã mới."
+    ),
+    people.Redeemed.EXPIRED: (
+        "Mã mời này đã hết hạn (sau 7 ngày). Anh/chị nhờ quản trị tạo mã mới."
+    ),
+    people.Redeemed.CANCELLED: (
+        "Mã này không còn hiệu lực (đã bị hủy khi quản trị thu hồi quyền). Anh/chị cần mã mới, "
+        "xin liên hệ quản trị."
+    ),
+}
+
+
+def _try_again(ctx: Context, until: datetime, now: datetime) -> str:
+    """ "Anh/chị vui lòng thử lại sau 14:35." in local time (with the day if not today)."""
+    local_until = st.local(until, ctx.settings.timezone)
+    shown = f"{local_until:%H:%M}"
+    if local_until.date() != st.local(now, ctx.settings.timezone).date():
+        shown += f" ngày {local_until:%d/%m/%Y}"
+    return f"Anh/chị vui lòng thử lại sau {shown}."
+
+
+def _failed(ctx: Context, who: tuple[attempts.Subject, ...], text: str) -> list[Reply]:
+    """Count a failed attempt; say so, and when the next one is allowed if this one locked."""
+    now = ctx.now()
+    attempts.record_failure(ctx.session, _REGISTER, who, now)
+    locked = attempts.locked_until(ctx.session, _REGISTER, who, now)
+    if locked is not None:
+        text += f"\n\n{_TOO_MANY} {_try_again(ctx, locked, now)}"
+    return [Reply(text)]
+
 
 def register(ctx: Context, msg: Incoming) -> list[Reply]:
-    """Join with an invitation code, in a private chat."""
+    """Join with an invitation code, in a private chat; failed guesses are throttled."""
     code = msg.args.strip()
     if msg.chat.kind is not ChatKind.PRIVATE:
         return [Reply("Anh/chị vui lòng gõ /dangky <mã> trong chat riêng với bot để giữ kín mã.")]
     if not code:
         return [Reply("Anh/chị gõ mã mời sau lệnh, ví dụ: /dangky ABCDE-23456")]
+    who = attempts.subjects(msg.platform, msg.user.id, msg.chat.id)
+    now = ctx.now()
+    locked = attempts.locked_until(ctx.session, _REGISTER, who, now)
+    if locked is not None:
+        # Checked before the code: a right code during the lock must wait too.
+        return [Reply(f"{_TOO_MANY} {_try_again(ctx, locked, now)}")]
     if len(code) > 40:
-        return [Reply("Mã mời không đúng. Mã gồm 10 chữ và số, ví dụ: /dangky ABCDE-23456")]
+        return _failed(
+            ctx, who, "Mã mời không đúng. Mã gồm 10 chữ và số, ví dụ: /dangky ABCDE-23456"
+        )
     done = people.redeem(
         ctx.session,
         code,
@@ -172,24 +220,11 @@ def register(ctx: Context, msg: Incoming) -> list[Reply]:
         user_id=msg.user.id,
         display_name=msg.user.display_name,
         private_chat_id=msg.chat.id,
-        now=ctx.now(),
+        now=now,
     )
     outcome = done.outcome
-    if outcome is people.Redeemed.UNKNOWN:
-        return [
-            Reply(
-                "Mã mời không đúng. Anh/chị kiểm tra lại mã (10 chữ và số, không phân biệt hoa "
-                "thường), hoặc nhờ quản trị tạo mã mới."
-            )
-        ]
-    if outcome is people.Redeemed.USED:
-        return [
-            Reply(
-                "Mã mời này đã được dùng. Mỗi mã chỉ dùng một lần; anh/chị nhờ quản trị tạo mã mới."
-            )
-        ]
-    if outcome is people.Redeemed.EXPIRED:
-        return [Reply("Mã mời này đã hết hạn (sau 7 ngày). Anh/chị nhờ quản trị tạo mã mới.")]
+    if outcome in _REFUSALS:
+        return _failed(ctx, who, _REFUSALS[outcome])
     person = done.person
     assert person is not None
     if outcome is people.Redeemed.ALREADY_REGISTERED:
@@ -349,10 +384,11 @@ def revoke(ctx: Context, msg: Incoming) -> list[Reply]:
                 f"({', '.join(configured)}); muốn thu hồi, anh/chị gỡ tài khoản này khỏi cấu hình."
             )
         ]
-    people.revoke(ctx.session, person, ctx.now())
-    replies = [
-        Reply(f"Đã thu hồi quyền của {person_label(person)} (#{person.id}, {_describe(person)}).")
-    ]
+    cancelled = people.revoke(ctx.session, person, ctx.now())
+    text = f"Đã thu hồi quyền của {person_label(person)} (#{person.id}, {_describe(person)})."
+    if cancelled:
+        text += f" Đã hủy {cancelled} mã mời/mã kết nối chưa dùng của người này."
+    replies = [Reply(text)]
     chat = people.private_chat(person, msg.platform)
     if chat is not None and chat != msg.chat.id:
         replies.append(

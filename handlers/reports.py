@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 
-from bot.model import Attachment, Incoming, Reply
-from data import people
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from bot.model import Attachment, ChatKind, Incoming, Reply
+from data import chats, people
 from data import status as st
+from data.models import Agency, Programme
 from data.report_data import (
     CLASS_KEYS,
     STATUS_KEYS,
@@ -24,6 +28,7 @@ from data.report_data import (
 )
 from data.report_files import FORMATS, filename, report_bytes
 from data.report_text import class_label, day
+from data.succession import current_agency
 from data.textnorm import fold
 from handlers.context import Context
 
@@ -53,6 +58,14 @@ FILES_FOR_REGISTERED = (
     "Xin lỗi, tệp báo cáo chỉ gửi cho người dùng đã đăng ký (quản trị, lãnh đạo theo dõi, cán bộ "
     "đầu mối). Nếu anh/chị là cán bộ đầu mối của một đơn vị, xin nhờ quản trị gửi mã mời rồi gõ "
     "/dangky <mã> trong chat riêng với bot. Gõ /baocao để xem số liệu tổng hợp."
+)
+# Full tables name every agency's gaps and blockers: only for the group of the requester's own
+# agency or of the coordinating agency.
+GROUP_GUARDED = frozenset({"xlsx", "docx"})
+FILES_NOT_IN_THIS_GROUP = (
+    "Xin lỗi, tệp báo cáo chi tiết chỉ gửi trong nhóm chat đã liên kết với đơn vị của anh/chị "
+    "hoặc với cơ quan thường trực chương trình. Anh/chị gõ lệnh này trong chat riêng với bot "
+    "để nhận tệp."
 )
 USAGE = (
     "Cách dùng: /baocao (tóm tắt), /baocao xlsx (bảng Excel), /baocao docx (dự thảo báo cáo "
@@ -94,8 +107,31 @@ def report(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply(summary_text(summary, who))]
     if who.role is None:
         return [Reply(FILES_FOR_REGISTERED)]
+    if (
+        fmt in GROUP_GUARDED
+        and msg.chat.kind is ChatKind.GROUP
+        and not _group_may_see(ctx, msg, who)
+    ):
+        return [Reply(FILES_NOT_IN_THIS_GROUP)]
     content, summary = report_bytes(ctx.session, scope, fmt)
     return [_file_reply(fmt, content, summary)]
+
+
+def _group_may_see(ctx: Context, msg: Incoming, who: people.Actor) -> bool:
+    """Whether the group is linked to the requester's agency or to a coordinating agency."""
+    record = chats.find(ctx.session, msg.platform, msg.chat.id)
+    if record is None or not record.active or record.agency is None:
+        return False
+    linked = current_agency(record.agency).id
+    own = who.agency
+    if own is not None and own.id == linked:
+        return True
+    coordinators = ctx.session.scalars(
+        select(Agency)
+        .join(Programme, Programme.coordinating_agency_id == Agency.id)
+        .options(selectinload(Agency.successor))
+    )
+    return any(current_agency(agency).id == linked for agency in coordinators)
 
 
 def _file_reply(fmt: str, content: bytes, summary: Summary) -> Reply:

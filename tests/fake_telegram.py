@@ -39,7 +39,9 @@ _JSON_KEYS = frozenset(
         "reply_parameters",
     }
 )
-_INT_KEYS = frozenset({"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"})
+_INT_KEYS = frozenset(
+    {"chat_id", "user_id", "message_id", "offset", "limit", "timeout", "max_connections"}
+)
 _SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "403", "migrate", "400"})
 
@@ -101,6 +103,37 @@ def bot_user(username: str = BOT_USERNAME, bot_id: int = BOT_ID) -> dict[str, An
     return {"id": bot_id, "is_bot": True, "first_name": "Đầu mối", "username": username}
 
 
+def _chat_member(user_id: int, status: str) -> dict[str, Any]:
+    """A ChatMember object with the fields the Bot API sends for the status."""
+    member: dict[str, Any] = {
+        "status": status,
+        "user": {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"},
+    }
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member |= {"can_be_edited": False, "is_anonymous": False}
+        member |= {
+            f"can_{right}": True
+            for right in (
+                "manage_chat",
+                "delete_messages",
+                "manage_video_chats",
+                "restrict_members",
+                "promote_members",
+                "change_info",
+                "invite_users",
+                "post_stories",
+                "edit_stories",
+                "delete_stories",
+                "send_welcome_messages",
+            )
+        }
+    elif status == "kicked":
+        member["until_date"] = 0
+    return member
+
+
 def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in params.items():
@@ -146,6 +179,15 @@ class FakeTelegram(FakeBotApi):
         self._windows: dict[str, deque[float]] = defaultdict(deque)
         self._chat_types: dict[str, str] = {}
         self._message_counter = itertools.count(1)
+        self._member_status: dict[tuple[str, str], str] = {}
+        self.member_lookups: list[tuple[str, str]] = []  # (chat id, user id) per getChatMember
+
+    # -- hooks: group membership -------------------------------------------------------------
+
+    def set_member_status(self, chat_id: int | str, user_id: int | str, status: str) -> None:
+        """A user's status in a chat ("creator", "administrator", "member", "left", "kicked")."""
+        with self._lock:
+            self._member_status[(str(chat_id), str(user_id))] = status
 
     # -- hooks: updates ----------------------------------------------------------------------
 
@@ -532,6 +574,15 @@ class FakeTelegram(FakeBotApi):
 
     def _m_logout(self, params: Mapping[str, Any]) -> web.Response:
         return _ok(True)
+
+    def _m_getchatmember(self, params: Mapping[str, Any]) -> web.Response:
+        chat_id, user_id = str(params.get("chat_id", "")), str(params.get("user_id", ""))
+        if not chat_id or not user_id.isdigit():
+            return _error(400, "Bad Request: invalid user_id specified")
+        with self._lock:
+            self.member_lookups.append((chat_id, user_id))
+            status = self._member_status.get((chat_id, user_id), "member")
+        return _ok(_chat_member(int(user_id), status))
 
     def _m_getchat(self, params: Mapping[str, Any]) -> web.Response:
         return _ok(self._chat(params.get("chat_id")))

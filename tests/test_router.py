@@ -201,10 +201,12 @@ def test_chat_events_reach_the_group_handlers(bot: Bot, monkeypatch: pytest.Monk
 
 
 def test_link_commands_are_routed(bot: Bot) -> None:
+    from handlers import groups
+
     assert "/lienket" in bot.say("/link so y te")
-    linked = bot.say("/lienket so y te", group=True, platform="telegram")
-    assert "Sở Y tế" in linked
-    assert "Sở Y tế" in bot.say("/huylienket", group=True, platform="telegram")
+    # u1 is not registered: the link handlers answer, and refuse (tests/test_link_access.py).
+    assert bot.say("/lienket so y te", group=True, platform="telegram") == groups.LINK_WHO
+    assert "chưa liên kết" in bot.say("/huylienket", group=True, platform="telegram")
 
 
 def test_concurrent_messages_are_each_answered_once(bot: Bot) -> None:

@@ -44,7 +44,7 @@ def ctx(session: Session, search_engine: Any) -> Context:
     return Context(
         session=session,
         search=search_engine,
-        settings=Settings(),
+        settings=Settings(admins=("telegram:1001",)),  # Lan administers; see test_link_access
         capabilities=TELEGRAM_CAPABILITIES,
         now=lambda: NOW,
     )

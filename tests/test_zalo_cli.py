@@ -50,7 +50,11 @@ def daumoi_run(platforms: str, tmp_path: Path, seed: Path, **env: str) -> Iterat
 
 def test_daumoi_run_zalo_answers_private_and_group(seeded_file: Path, tmp_path: Path) -> None:
     with FakeZalo(repeat=1).running() as fake:
-        env = {"DAUMOI_ZALO_TOKEN": fake.token, "DAUMOI_ZALO_API_URL": fake.base_url}
+        env = {
+            "DAUMOI_ZALO_TOKEN": fake.token,
+            "DAUMOI_ZALO_API_URL": fake.base_url,
+            "DAUMOI_ADMINS": f"zalo:{fz.user()['id']}",  # only admins may link a group
+        }
         with daumoi_run("zalo", tmp_path, seeded_file, **env) as output:
             fake.wait_for_polls(1, timeout=60)
             private = fz.private_chat(fz.user())

@@ -27,6 +27,7 @@ from aiogram.exceptions import (
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
+    GetChatMember,
     GetMe,
     GetUpdates,
     Response,
@@ -79,6 +80,7 @@ _RESPONSE_TYPES = tuple(
     for method in (
         AnswerCallbackQuery,
         DeleteWebhook,
+        GetChatMember,
         GetMe,
         GetUpdates,
         SendDocument,
@@ -227,6 +229,12 @@ class AiogramApi:
         """Acknowledge a button press."""
         with _neutral_errors():
             await self.bot.answer_callback_query(callback_query_id=callback_id)
+
+    async def chat_member_status(self, chat_id: str, user_id: str) -> str:
+        """The user's status in the chat (getChatMember)."""
+        with _neutral_errors():
+            member = await self.bot.get_chat_member(chat_id=_chat(chat_id), user_id=int(user_id))
+        return str(getattr(member.status, "value", member.status))
 
 
 def build_bot(settings: Settings, options: AdapterOptions) -> Bot:

@@ -9,18 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from bot.model import Attachment, Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Reply
 from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.telegram_common import (
+    CHAT_ADMIN_STATUSES,
     PLATFORM,
     BotIdentity,
     Keyboard,
     chat_for_id,
     keyboard,
+    needs_chat_admin_check,
     prepare,
     translate_update,
 )
@@ -83,6 +85,10 @@ class BotApi(Protocol):
 
     async def answer_callback(self, callback_id: str) -> None:
         """Acknowledge a button press so the client stops its spinner."""
+        ...
+
+    async def chat_member_status(self, chat_id: str, user_id: str) -> str:
+        """The user's status in the chat (getChatMember): "creator", "administrator", …"""
         ...
 
 
@@ -205,6 +211,8 @@ class TelegramBridge:
             if translated.ignored:
                 log.debug("update %s ignored: %s", update.get("update_id"), translated.ignored)
             return outgoing
+        if needs_chat_admin_check(incoming):
+            incoming = replace(incoming, sender_is_chat_admin=await self._is_chat_admin(incoming))
         async with self._handling.hold(incoming.chat.id):
             try:
                 replies = await asyncio.to_thread(self.core.handle, incoming)
@@ -215,6 +223,15 @@ class TelegramBridge:
                 replies = self._apology(incoming) if apologise else []
         outgoing.append(Outgoing(incoming.chat, tuple(replies)))
         return outgoing
+
+    async def _is_chat_admin(self, incoming: Incoming) -> bool:
+        """Whether the sender administers the group; False when Telegram cannot be asked."""
+        try:
+            status = await self.api.chat_member_status(incoming.chat.id, incoming.user.id)
+        except Exception as exc:  # fail closed: the link stays as it is
+            log.warning("getChatMember failed for chat %s: %s", incoming.chat.id, exc)
+            return False
+        return status in CHAT_ADMIN_STATUSES
 
     @staticmethod
     def _apology(incoming: Incoming) -> list[Reply]:

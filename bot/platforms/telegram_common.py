@@ -36,6 +36,11 @@ MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
 # Update types the bot asks for (my_chat_member tells us when it is added or removed).
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 
+# Group member statuses that may change a group's agency link.
+CHAT_ADMIN_STATUSES = frozenset({"creator", "administrator"})
+# A bare number answers a list of choices, which may hold a link command.
+_CHOICE_NUMBER = re.compile(r"\d{1,3}\s*[.)]?")
+
 _COMMAND = re.compile(r"^/(?P<name>[^\s@/]+)(?:@(?P<bot>\S+))?(?:\s+(?P<args>.*))?$", re.DOTALL)
 _GONE_STATUSES = frozenset({"left", "kicked"})
 
@@ -313,6 +318,25 @@ def _addressing(
     replied = message.get("reply_to_message") or {}
     to_bot = str((replied.get("from") or {}).get("id", "")) == me.id
     return None, "", to_bot or mentions(text, me.username)
+
+
+def needs_chat_admin_check(incoming: Incoming) -> bool:
+    """Whether a group message may change the group's link, so the sender's status matters.
+
+    Link and unlink commands, and the ways of picking a choice (a button, a bare number), since
+    a choice may stand for a link command.
+    """
+    if incoming.chat.kind is not ChatKind.GROUP:
+        return False
+    if incoming.choice_token is not None:
+        return True
+    if incoming.command is not None:
+        from bot.commands import find
+        from handlers.groups import CHAT_ADMIN_COMMANDS
+
+        command = find(incoming.command)
+        return command is not None and command.name in CHAT_ADMIN_COMMANDS
+    return _CHOICE_NUMBER.fullmatch(incoming.text.strip()) is not None
 
 
 def prepare(reply: Reply) -> list[Reply]:

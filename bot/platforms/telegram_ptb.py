@@ -132,6 +132,12 @@ class PtbApi:
         with _neutral_errors():
             await self.bot.answer_callback_query(callback_id)
 
+    async def chat_member_status(self, chat_id: str, user_id: str) -> str:
+        """The user's status in the chat (getChatMember)."""
+        with _neutral_errors():
+            member = await self.bot.get_chat_member(_chat(chat_id), int(user_id))
+        return str(getattr(member.status, "value", member.status))
+
 
 def build_application(
     settings: Settings, options: AdapterOptions, *, polling: bool = True

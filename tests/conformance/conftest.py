@@ -87,6 +87,7 @@ class TelegramDriver(ChatQueries):
         self.bot_username = str(fake.me["username"])
         self._seen: dict[str, int] = {}
         self.adapter: AdapterThread | None = None
+        self.set_member_status(self.group, self.user, "creator")
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -117,6 +118,10 @@ class TelegramDriver(ChatQueries):
         key = chat["id"] if isinstance(chat, dict) else chat
         return self.fake.messages_to(key)
 
+    def set_member_status(self, chat: dict[str, Any], person: dict[str, Any], status: str) -> None:
+        """What getChatMember answers for person in chat ("creator", "member", …)."""
+        self.fake.set_member_status(chat["id"], person["id"], status)
+
 
 def make_settings(fake: FakeTelegram, library: str, **overrides: Any) -> Settings:
     """Settings pointing a library at the fake server."""
@@ -136,10 +141,14 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
+ADMIN_ID = 1001  # Lan: configured admin, and creator of the Telegram group
+
+
 @pytest.fixture
 def router(seeded_db: Database, search_engine: Any) -> Router:
-    """The real router over a private seeded database."""
-    return Router(seeded_db, search_engine, Settings(), CAPABILITIES)
+    """The real router over a private seeded database; Lan administers (she links groups)."""
+    settings = Settings(admins=(f"telegram:{ADMIN_ID}", f"zalo:{ADMIN_ID}"))
+    return Router(seeded_db, search_engine, settings, CAPABILITIES)
 
 
 @pytest.fixture(params=DRIVERS)

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from bot.ports import MessageHandler
 from bot.settings import Settings
@@ -93,6 +93,9 @@ class ChatQueries:
             record = chats.find(session, self.platform, str(chat_id))
             return record.agency.name if record is not None and record.agency else None
 
+    def set_member_status(self, chat: Any, person: Any, status: str) -> None:
+        """A user's status in a group, on platforms that can tell (a no-op elsewhere)."""
+
     def wait_until(self, condition: Callable[[], bool], timeout: float = 10) -> None:
         """Poll condition until it holds."""
         deadline = time.monotonic() + timeout
@@ -111,4 +114,5 @@ class Capability:
     migration: bool = True
     membership_events: bool = True
     command_menu: bool = True
+    chat_admins: bool = True  # the adapter can tell group admins (Telegram getChatMember)
     max_text_len: int = 4096

@@ -134,6 +134,34 @@ def test_linking_a_group_to_an_agency(driver: TelegramDriver) -> None:
     assert driver.linked_agency(group["id"]) is None
 
 
+def test_only_admins_and_group_admins_change_links(driver: TelegramDriver) -> None:
+    """Minh is not registered: he may not link, relink or unlink; Lan may while she is a
+    group admin (where the platform can tell), and the adapter asks only for link commands."""
+    group, minh = driver.group, driver.other_user
+    driver.say(group, "/lienket so tai chinh", sender=minh)
+    assert driver.expect_text(group).startswith("Xin lỗi, chỉ quản trị hoặc cán bộ đầu mối")
+    assert driver.linked_agency(group["id"]) is None
+    driver.say(group, "/lienket so y te")
+    assert "Đã liên kết" in driver.expect_text(group)
+    driver.say(group, "/huylienket", sender=minh)
+    assert driver.expect_text(group).startswith("Xin lỗi")
+    driver.say(group, "/lienket so tai chinh", sender=minh)
+    assert driver.expect_text(group).startswith("Xin lỗi")
+    assert driver.linked_agency(group["id"]) == "Sở Y tế"
+    if not driver.capability.chat_admins:
+        return
+    driver.set_member_status(group, driver.user, "member")
+    driver.say(group, "/tim so y te")  # an ordinary command: no getChatMember
+    assert "Sở Y tế" in driver.expect_text(group)
+    driver.say(group, f"/huylienket@{driver.bot_username}")
+    assert "chỉ quản trị viên của nhóm" in driver.expect_text(group)
+    assert driver.linked_agency(group["id"]) == "Sở Y tế"
+    lookups = driver.fake.member_lookups
+    lan = (str(group["id"]), str(driver.user["id"]))
+    assert lookups.count(lan) == 2  # the /lienket that worked and the refused /huylienket
+    assert lookups.count((str(group["id"]), str(minh["id"]))) == 3  # his three tries
+
+
 def test_linking_follows_agency_succession(driver: TelegramDriver) -> None:
     driver.say(driver.group, "/lienket so ke hoach va dau tu")
     text = driver.expect_text(driver.group)

@@ -115,6 +115,7 @@ def test_guided_update_with_buttons(driver: TelegramDriver) -> None:
 def test_blocker_reaches_the_coordinating_agency_group(driver: TelegramDriver) -> None:
     cast = People(driver)
     group = ft.group_chat(-4002, "Nhóm Sở Tài chính")
+    driver.set_member_status(group, cast.admin, "administrator")
     driver.say(group, "/lienket so tai chinh", sender=cast.admin)
     assert "Sở Tài chính" in driver.expect_text(group)
     cast.register_focal()

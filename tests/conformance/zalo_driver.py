@@ -87,6 +87,7 @@ class ZaloDriver(ChatQueries):
         migration=False,
         membership_events=False,
         command_menu=False,
+        chat_admins=False,
         max_text_len=2000,
     )
     library = "zalo"

@@ -332,10 +332,12 @@ def occurrences(
             ]
         except Exception as exc:  # any defect in one rule's data or arithmetic
             failure = RuleFailure(rule.id, f"{type(exc).__name__}: {exc}")
-            # Every tick meets the same broken rule: the traceback once per process is enough.
+            # Every tick meets the same broken rule: once per process is enough. One line; the
+            # traceback only at debug level (admins get a notice in the chat as well).
             if failure not in _logged:
                 _logged.add(failure)
-                log.exception("reminder rule #%s skipped: cannot compute its reminders", rule.id)
+                log.warning("reminder rule #%s skipped: %s", rule.id, failure.error)
+                log.debug("reminder rule #%s", rule.id, exc_info=True)
             if failures is not None:
                 failures.append(failure)
             continue

@@ -76,7 +76,7 @@ def outbox_rows(
             try:
                 text = messages.render(occ, today, calendar)
             except Exception as exc:  # one bad occurrence must not stop the others
-                log.exception("reminder rule #%s: occurrence skipped", occ.rule_id)
+                log.warning("reminder rule #%s: occurrence skipped: %s", occ.rule_id, exc)
                 if failures is not None:
                     failures.append(RuleFailure(occ.rule_id, f"{type(exc).__name__}: {exc}"))
                 continue

@@ -323,6 +323,10 @@ def list_reminders(ctx: Context, msg: Incoming) -> list[Reply]:
             "Để nhận nhắc việc của đơn vị trong nhóm này, gõ /lienket <tên đơn vị>, "
             "ví dụ: /lienket so y te."
         )
+    if audience.admin and any(rule.id < 0 for rule in shown):
+        lines.append(
+            "(Các nhắc việc mặc định chưa có số sẽ được đánh số khi bộ nhắc việc chạy lần đầu.)"
+        )
     if audience.admin:
         for rule_id in dict.fromkeys(failure.rule_id for failure in failures):
             lines += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,6 +83,8 @@ def insert_ignoring_conflicts(
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         lite = sqlite_insert(model).values(values).on_conflict_do_nothing(index_elements=keys)
+        if sqlite3.sqlite_version_info < (3, 35):  # no RETURNING; pysqlite's rowcount is right
+            return int(session.execute(lite).rowcount or 0)  # type: ignore[attr-defined]
         return len(session.execute(lite.returning(*primary_key)).all())
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert

@@ -16,6 +16,7 @@ BENCH_MODULES = (
     "bench.telegram_bench",
     "bench.delivery_bench",
     "bench.report_bench",
+    "bench.reminder_bench",
     "bench.fuzz_bench",
 )
 

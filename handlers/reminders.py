@@ -25,14 +25,16 @@ from data.people import is_admin
 from data.succession import current_agency
 from data.textnorm import fold
 from handlers.context import Context
-from scheduler import messages, outbox
+from scheduler import cron, messages, outbox
 from scheduler.calendar import WorkCalendar, as_utc
 from scheduler.config import ReminderConfig
-from scheduler.occurrences import Directory, Occurrence, active_rules, occurrences
-from scheduler.rules import cron_trigger, ensure_defaults, set_task_deadline
+from scheduler.horizon import Horizon, horizon
+from scheduler.occurrences import Directory, Occurrence, RuleFailure, occurrences
+from scheduler.rules import cron_trigger, set_task_deadline, unsaved_defaults, working_slots
 
 UPCOMING_DAYS = 90
 UPCOMING_SHOWN = 6
+FIRST_WITHIN = 400  # days: /nhaclap names the first reminder if it comes this soon
 NOT_ADMIN = (
     "Lệnh /{name} chỉ dành cho quản trị viên nhắc việc. Anh/chị vui lòng liên hệ cán bộ "
     "Sở Tài chính phụ trách theo dõi Chương trình nếu cần thay đổi."
@@ -42,12 +44,13 @@ STATUS_LABEL = {
     RuleStatus.PAUSED.value: "đang tạm dừng",
     RuleStatus.CANCELLED.value: "đã hủy",
 }
-_DATE_RE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_TIME_RE = re.compile(r"^(\d{1,2})(?:[:hg](\d{2})?)?$", re.IGNORECASE)
-_CRON_FIELD = re.compile(r"^[\d*/,\-]+$")
+_DATE_RE = re.compile(r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$")
+_TIME_RE = re.compile(r"^([0-9]{1,2})(?:[:hg]([0-9]{2})?)?$", re.IGNORECASE)
+_RULE_NUMBER = re.compile(r"^#?([0-9]+)$")
+_MAX_RULE_NUMBER = 2**31 - 1  # the largest id a PostgreSQL integer column holds
+_CRON_START = re.compile(r"^[0-9*][0-9*/,\-]*$")  # a minute field: the line is crontab
 _WEEKDAYS = {"thu2": "mon", "thu3": "tue", "thu4": "wed", "thu5": "thu", "thu6": "fri"}
 _WEEKDAYS |= {"thu7": "sat", "cn": "sun", "chunhat": "sun"}
-_CRON_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _WEEKDAY_LABEL = {"mon": "thứ Hai", "tue": "thứ Ba", "wed": "thứ Tư", "thu": "thứ Năm"}
 _WEEKDAY_LABEL |= {"fri": "thứ Sáu", "sat": "thứ Bảy", "sun": "Chủ nhật"}
 
@@ -91,12 +94,14 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
-def standard_cron(expression: str) -> str:
-    """Crontab weekday numbers (0/7 = Sunday) as names, which APScheduler reads unambiguously."""
-    fields = expression.split()
-    if len(fields) == 5:
-        fields[4] = re.sub(r"\d+", lambda m: _CRON_DAY_NAMES[int(m.group()) % 7], fields[4])
-    return " ".join(fields)
+def out_of_horizon(day: date, span: Horizon, example: str) -> str | None:
+    """A polite refusal when day lies outside the programme's period (plus a few years)."""
+    if day in span:
+        return None
+    return (
+        f"Ngày {day:%d/%m/%Y} nằm ngoài thời gian theo dõi của Chương trình; anh/chị chọn một "
+        f"ngày {span.describe()}, ví dụ: {example}."
+    )
 
 
 @dataclass(frozen=True)
@@ -111,9 +116,14 @@ class Schedule:
 def parse_schedule(args: str) -> Schedule | str:
     """`hangngay 08:30 …`, `thu2 08:30 …`, `ngay5 08:30 …` or `30 8 * * 1 …`; else a reason."""
     words = args.split()
-    if len(words) >= 6 and all(_CRON_FIELD.match(word) for word in words[:5]):
-        cron = standard_cron(" ".join(words[:5]))
-        return Schedule(cron, f"theo lịch cron “{' '.join(words[:5])}”", " ".join(words[5:]))
+    if words and _CRON_START.match(words[0]):
+        if len(words) < 6:
+            return f"thiếu trường cron hoặc nội dung. {cron.HELP}"
+        try:
+            line = cron.parse(" ".join(words[:5]))
+        except cron.CronError as exc:
+            return f"{exc}. {cron.HELP}"
+        return Schedule(line.expression, f"theo lịch cron “{line.expression}”", " ".join(words[5:]))
     if len(words) < 3:
         return "thiếu lịch, giờ hoặc nội dung"
     when, clock_text, text = fold(words[0]).replace(" ", ""), words[1], " ".join(words[2:])
@@ -224,7 +234,14 @@ def describe_rule(rule: ReminderRule, calendar: WorkCalendar) -> str:
     if kind == ReminderKind.RECURRING:
         label = (rule.params or {}).get("schedule") or rule.cron
         return f"Nhắc định kỳ {label}: {rule.text}"
+    if kind == ReminderKind.ALERTS:
+        return "Cảnh báo cho quản trị viên khi nhắc việc gửi không được (của hệ thống)"
     return "Thông báo hệ thống"
+
+
+def _number(rule_id: int) -> str:
+    """ "#12 " — or nothing for a default rule the reminder service has not saved yet."""
+    return f"#{rule_id} " if rule_id > 0 else ""
 
 
 def _occurrence_line(occ: Occurrence, calendar: WorkCalendar, count: int = 1) -> str:
@@ -232,36 +249,41 @@ def _occurrence_line(occ: Occurrence, calendar: WorkCalendar, count: int = 1) ->
     label = messages.KIND_LABEL.get(occ.kind, "nhắc việc")
     when = f"{calendar.describe_day(moment.date())} {moment:%H:%M}"
     if count > 1:
-        return f"• {when} — #{occ.rule_id} {label}: {count} đơn vị"
+        return f"• {when} — {_number(occ.rule_id)}{label}: {count} đơn vị"
     detail = f" ({len(occ.tasks)} nhiệm vụ)" if occ.tasks else ""
     who = f" cho {occ.agency.name}" if occ.agency else ""
-    return f"• {when} — #{occ.rule_id} {label}{who}{detail}"
+    return f"• {when} — {_number(occ.rule_id)}{label}{who}{detail}"
+
+
+def _listed_rules(ctx: Context, config: ReminderConfig, now: datetime) -> list[ReminderRule]:
+    """Rules not cancelled, then the defaults the reminder service has yet to save."""
+    stored = ctx.session.scalars(
+        select(ReminderRule)
+        .options(selectinload(ReminderRule.programme), selectinload(ReminderRule.task))
+        .where(ReminderRule.status != RuleStatus.CANCELLED.value)
+        .order_by(ReminderRule.id)
+    ).all()
+    return [*stored, *unsaved_defaults(ctx.session, config, now)]
 
 
 def list_reminders(ctx: Context, msg: Incoming) -> list[Reply]:
-    """/nhacviec: the rules that reach this chat and the next reminders."""
+    """/nhacviec: the rules that reach this chat and the next reminders (reads only)."""
     session = ctx.session
     config = _config(ctx)
     calendar = config.calendar()
     now = ctx.now()
-    ensure_defaults(session, config, now)
-    session.flush()
     audience = _audience(ctx, msg)
     chat = f"{msg.platform}:{msg.chat.id}"
     directory = Directory.load(session, ctx.settings)
-    rules = session.scalars(
-        select(ReminderRule)
-        .options(selectinload(ReminderRule.programme), selectinload(ReminderRule.task))
-        .where(
-            ReminderRule.status != RuleStatus.CANCELLED.value,
-            ReminderRule.kind != ReminderKind.ALERTS.value,
-        )
-        .order_by(ReminderRule.id)
-    ).all()
+    rules = _listed_rules(ctx, config, now)
     shown = [
         rule
         for rule in rules
-        if audience.admin or _reaches(session, rule, directory, audience.agency_id, chat)
+        if audience.admin
+        or (
+            rule.kind != ReminderKind.ALERTS
+            and _reaches(session, rule, directory, audience.agency_id, chat)
+        )
     ]
     if audience.agency_name:
         header = f"Nhắc việc áp dụng cho {audience.agency_name}:"
@@ -271,17 +293,20 @@ def list_reminders(ctx: Context, msg: Incoming) -> list[Reply]:
         header = "Chưa có nhắc việc nào gửi tới cuộc trò chuyện này."
     lines = [header]
     for rule in shown:
-        lines.append(
-            f"#{rule.id} {describe_rule(rule, calendar)} — {STATUS_LABEL.get(rule.status, '')}"
-        )
+        status = STATUS_LABEL.get(rule.status, "")
+        lines.append(f"{_number(rule.id) or '• '}{describe_rule(rule, calendar)} — {status}")
+    failures: list[RuleFailure] = []
     upcoming = occurrences(
         session,
-        active_rules(session),
+        [rule for rule in rules if rule.status == RuleStatus.ACTIVE.value],
         directory,
         calendar,
         config,
         now,
         now + timedelta(days=UPCOMING_DAYS),
+        per_rule=UPCOMING_SHOWN,  # no more are shown; rules that fire every minute stay cheap
+        failures=failures,
+        texts=False,
     )
     mine = [
         occ
@@ -298,7 +323,17 @@ def list_reminders(ctx: Context, msg: Incoming) -> list[Reply]:
             "Để nhận nhắc việc của đơn vị trong nhóm này, gõ /lienket <tên đơn vị>, "
             "ví dụ: /lienket so y te."
         )
+    if audience.admin and any(rule.id < 0 for rule in shown):
+        lines.append(
+            "(Các nhắc việc mặc định chưa có số sẽ được đánh số khi bộ nhắc việc chạy lần đầu.)"
+        )
     if audience.admin:
+        for rule_id in dict.fromkeys(failure.rule_id for failure in failures):
+            lines += [
+                "",
+                f"⚠️ Không tính được lịch gửi của nhắc việc #{rule_id} nên nhắc việc này đang bị "
+                f"bỏ qua; anh/chị kiểm tra lại hoặc gõ /tamdung {rule_id}.",
+            ]
         lines += [
             "",
             "Quản trị viên: /tamdung <số>, /tieptuc <số>, /huynhac <số>; "
@@ -360,6 +395,9 @@ def set_deadline(ctx: Context, msg: Incoming) -> list[Reply]:
     calendar = _config(ctx).calendar()
     if deadline < calendar.today(now):
         return [Reply(f"Ngày {deadline:%d/%m/%Y} đã qua; anh/chị chọn một ngày sắp tới.")]
+    too_far = out_of_horizon(deadline, horizon(ctx.session), f"/hanchot {task.code} 30/06/2027")
+    if too_far:
+        return [Reply(too_far)]
     rule = set_task_deadline(ctx.session, task, deadline, by=by, now=now)
     assert rule is not None
     lead = current_agency(task.lead_agency).name if task.lead_agency else "đơn vị chủ trì"
@@ -421,6 +459,9 @@ def remind_once(ctx: Context, msg: Incoming) -> list[Reply]:
     moment = calendar.at(day, clock or config.reminder_time)
     if as_utc(moment) <= as_utc(ctx.now()):
         return [Reply(f"Thời điểm {moment:%H:%M %d/%m/%Y} đã qua; anh/chị chọn thời điểm sắp tới.")]
+    too_far = out_of_horizon(day, horizon(ctx.session), "/nhacmot 20/12/2026 09:00 Họp giao ban")
+    if too_far:
+        return [Reply(too_far)]
     rule = _custom_rule(ctx, msg, ReminderKind.ONCE, text)
     rule.fire_at = as_utc(moment)
     ctx.session.flush()
@@ -446,24 +487,23 @@ def remind_every(ctx: Context, msg: Incoming) -> list[Reply]:
         return refused
     schedule = parse_schedule(msg.args)
     if isinstance(schedule, str):
+        if cron.HELP in schedule:  # the crontab help already says how to write it
+            return [Reply(f"Chưa đặt được nhắc việc: {schedule}")]
         return [Reply(f"Chưa đặt được nhắc việc: {schedule}. {usage}")]
     if not schedule.text.strip():
         return [Reply(f"Thiếu nội dung nhắc. {usage}")]
     config = _config(ctx)
-    try:
-        trigger = cron_trigger(schedule.cron, config.timezone)
-    except ValueError as exc:
-        return [Reply(f"Lịch cron chưa đúng ({exc}). {usage}")]
+    calendar = config.calendar()
+    now = ctx.now()
+    trigger = cron_trigger(schedule.cron, config.timezone)  # parsed above: cannot fail
+    first = next(working_slots(trigger, calendar, now, now + timedelta(days=FIRST_WITHIN)), None)
     rule = _custom_rule(ctx, msg, ReminderKind.RECURRING, schedule.text)
     rule.cron = schedule.cron
     rule.params = {"schedule": schedule.label}
     ctx.session.flush()
-    calendar = config.calendar()
-    first = trigger.get_next_fire_time(None, calendar.local(ctx.now()))
     answer = f"Đã đặt nhắc việc định kỳ #{rule.id}: {schedule.label}."
     if first is not None:
-        slot = calendar.slot_at_or_before(first)
-        answer += f" Lần đầu: {slot:%H:%M} {calendar.describe_day(slot.date())}."
+        answer += f" Lần đầu: {first:%H:%M} {calendar.describe_day(first.date())}."
     return [Reply(answer)]
 
 
@@ -471,14 +511,24 @@ def remind_every(ctx: Context, msg: Incoming) -> list[Reply]:
 
 
 def _rule_from_args(ctx: Context, msg: Incoming) -> ReminderRule | Reply:
-    number = msg.args.strip().lstrip("#")
-    if not number.isdigit():
+    """The rule numbered as /nhacviec shows it (#12 or 12), or the reply to give instead."""
+    match = _RULE_NUMBER.match(msg.args.strip())
+    if match is None:
         return Reply(
             f"Anh/chị gõ số của nhắc việc, ví dụ: /{msg.command} 3. Gõ /nhacviec để xem các số."
         )
-    rule = ctx.session.get(ReminderRule, int(number))
-    if rule is None or rule.kind == ReminderKind.ALERTS.value:
-        return Reply(f"Không có nhắc việc #{number}. Gõ /nhacviec để xem danh sách.")
+    digits = match.group(1).lstrip("0") or "0"
+    if len(digits) > len(str(_MAX_RULE_NUMBER)) or int(digits) > _MAX_RULE_NUMBER:
+        shown = f"{digits}." if len(digits) <= 12 else f"{digits[:12]}…"
+        return Reply(f"Không có nhắc việc nào mang số {shown} Gõ /nhacviec để xem danh sách.")
+    rule = ctx.session.get(ReminderRule, int(digits))
+    if rule is None:
+        return Reply(f"Không có nhắc việc #{digits}. Gõ /nhacviec để xem danh sách.")
+    if rule.kind == ReminderKind.ALERTS.value:
+        return Reply(
+            f"Nhắc việc #{rule.id} là cảnh báo của hệ thống cho quản trị viên nên luôn bật, "
+            "không tạm dừng hay hủy được."
+        )
     return rule
 
 

@@ -14,11 +14,26 @@ WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu
 _MAX_SEARCH_DAYS = 60  # longest run of days off we step over (Tết is about 9)
 
 
+class OutOfRange(ValueError):
+    """A calendar step would leave the dates Python can represent (years 1…9999)."""
+
+
+def add_days(day: date, days: int) -> date:
+    """day + days, raising OutOfRange (never OverflowError) at the ends of the calendar."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        raise OutOfRange(f"{day} {days:+d} days is outside years 1-9999") from None
+
+
 def as_utc(moment: datetime) -> datetime:
     """An aware UTC datetime (SQLite hands back naive values, stored as UTC)."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(f"{moment} is outside years 1-9999 in UTC") from None
 
 
 def parse_clock(text: str) -> time:
@@ -92,7 +107,7 @@ class WorkCalendar:
         for _ in range(_MAX_SEARCH_DAYS):
             if self.is_working_day(day):
                 return day
-            day -= timedelta(days=1)
+            day = add_days(day, -1)
         raise ValueError("no working day found")
 
     def working_day_at_or_after(self, day: date) -> date:
@@ -100,20 +115,23 @@ class WorkCalendar:
         for _ in range(_MAX_SEARCH_DAYS):
             if self.is_working_day(day):
                 return day
-            day += timedelta(days=1)
+            day = add_days(day, 1)
         raise ValueError("no working day found")
 
     def add_working_days(self, day: date, count: int) -> date:
         """The working day count working days after day (count ≥ 1)."""
         for _ in range(count):
-            day = self.working_day_at_or_after(day + timedelta(days=1))
+            day = self.working_day_at_or_after(add_days(day, 1))
         return day
 
     # -- instants -------------------------------------------------------------------------
 
     def local(self, moment: datetime) -> datetime:
-        """moment in the calendar's time zone."""
-        return as_utc(moment).astimezone(self.tz)
+        """moment in the calendar's time zone (OutOfRange past 31/12/9999 local time)."""
+        try:
+            return as_utc(moment).astimezone(self.tz)
+        except OverflowError:
+            raise OutOfRange(f"{moment} is outside years 1-9999 in {self.timezone}") from None
 
     def at(self, day: date, clock: time) -> datetime:
         """The aware local datetime of day at clock."""
@@ -143,7 +161,7 @@ class WorkCalendar:
         day, clock = local.date(), local.time().replace(tzinfo=None)
         if self.is_working_day(day) and clock >= self.hours.start:
             return local if clock <= self.hours.last_slot else self.at(day, self.hours.last_slot)
-        previous = self.working_day_at_or_before(day - timedelta(days=1))
+        previous = self.working_day_at_or_before(add_days(day, -1))
         return self.at(previous, self._clamp(clock))
 
     def slot_at_or_after(self, moment: datetime) -> datetime:
@@ -155,8 +173,8 @@ class WorkCalendar:
                 return self.at(day, self.hours.start)
             if clock <= self.hours.last_slot:
                 return local
-            return self.at(self.working_day_at_or_after(day + timedelta(days=1)), self.hours.start)
-        following = self.working_day_at_or_after(day + timedelta(days=1))
+            return self.at(self.working_day_at_or_after(add_days(day, 1)), self.hours.start)
+        following = self.working_day_at_or_after(add_days(day, 1))
         return self.at(following, self._clamp(clock))
 
     def describe_day(self, day: date) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from bot.model import ChatEvent, Incoming, Reply
 from bot.settings import Settings
 from scheduler.config import ReminderConfig
+from scheduler.horizon import horizon
 from scheduler.service import SenderFactory
 
 EXIT_USAGE = 2
@@ -90,6 +91,10 @@ def _preview(settings: Settings, args: argparse.Namespace) -> int:
     database = _open(settings)
     try:
         with database.session() as session:
+            span = horizon(session)
+            if start not in span or end not in span:
+                print(f"Chỉ xem trước được các ngày {span.describe()}.", file=sys.stderr)
+                return EXIT_USAGE
             found = preview(session, settings, start, end, config=config)
             session.rollback()  # a preview never writes (default rules stay virtual)
     finally:
@@ -115,6 +120,12 @@ def _run_once(settings: Settings, args: argparse.Namespace, open_senders: Sender
             now = now.replace(tzinfo=ReminderConfig.from_settings(settings).calendar().tz)
     database = _open(settings)
     try:
+        if now is not None:
+            with database.session() as session:
+                span = horizon(session)
+            if now.date() not in span:
+                print(f"Thời điểm --now phải trong khoảng {span.describe()}.", file=sys.stderr)
+                return EXIT_USAGE
         report = asyncio.run(run_once(settings, database, _NoCore(), open_senders, now=now))
     finally:
         database.engine.dispose()

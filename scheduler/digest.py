@@ -77,8 +77,13 @@ def resolve_digest(
     plan: Plan,
     directory: Directory,
     timezone: str = st.DEFAULT_TIMEZONE,
+    *,
+    texts: bool = True,
 ) -> list[Occurrence]:
-    """The digest of one week for the coordinating agency (its group, else admins)."""
+    """The digest of one week for the coordinating agency (its group, else admins).
+
+    texts=False: without the digest's text (costly), for listings of what comes next.
+    """
     programme = rule.programme
     if programme is None:
         return []
@@ -87,13 +92,17 @@ def resolve_digest(
         agency = directory.agencies[programme.coordinating_agency_id]
         coordinator = directory.ref(directory.current[agency.id], [agency.name])
     destinations = directory.destinations(coordinator.id) if coordinator else []
-    text = digest_text(
-        session,
-        programme,
-        since=plan.due - WEEK,
-        until=plan.due,
-        timezone=timezone,
-        coordinator=coordinator.name if coordinator else "",
+    text = (
+        digest_text(
+            session,
+            programme,
+            since=plan.due - WEEK,
+            until=plan.due,
+            timezone=timezone,
+            coordinator=coordinator.name if coordinator else "",
+        )
+        if texts
+        else ""
     )
     return [
         Occurrence(

@@ -163,3 +163,13 @@ def rejected_text(platform: str, chat_id: str, label: str, error: str) -> str:
         f"⚠️ Nền tảng {platform} từ chối nhắc việc gửi tới {label} ({chat_id}): "
         f"{short(error, 120)}. Nhắc việc này sẽ không được gửi lại."
     )
+
+
+def broken_rule_text(rule_id: int, what: str) -> str:
+    """Admins: one rule's reminders cannot be worked out, so it is skipped (others still go)."""
+    detail = f" ({what})" if what else ""
+    return (
+        f"⚠️ Không tính được lịch gửi của nhắc việc #{rule_id}{detail}, nên nhắc việc này đang "
+        "bị bỏ qua; các nhắc việc khác vẫn gửi bình thường. Đề nghị kiểm tra lại, ví dụ đặt lại "
+        f"hạn bằng /hanchot <mã nhiệm vụ> <ngày>, hoặc tạm dừng bằng /tamdung {rule_id}."
+    )

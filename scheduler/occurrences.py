@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from scheduler.calendar import WorkCalendar
 from scheduler.config import ReminderConfig
 from scheduler.rules import Plan, plans
 
+log = logging.getLogger(__name__)
 LEAD = "lead"
 PARTNER = "partner"
 
@@ -106,6 +108,7 @@ class Directory:
     obligations: dict[int, dict[int, list[TaskRef]]] = field(default_factory=dict)
     # (programme id, current agency id) -> names under which it appears in that programme
     names: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    _missing: dict[tuple[int, int], tuple[list[Missing], int]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, settings: Settings | None = None) -> Directory:
@@ -181,25 +184,34 @@ class Directory:
         if cached is not None:
             return cached
         owed: dict[int, dict[int, TaskRef]] = defaultdict(dict)
-        tasks = session.scalars(
-            select(Task)
-            .options(selectinload(Task.partners).selectinload(TaskPartner.agency))
+        # Plain column queries: agencies are already in self.agencies, and ORM eager loading
+        # cost more than the rest of /nhacviec together.
+        partners: dict[int, list[int]] = defaultdict(list)
+        for task_id, agency_id in session.execute(
+            select(TaskPartner.task_id, TaskPartner.agency_id)
+            .join(Task, Task.id == TaskPartner.task_id)
+            .where(Task.programme_id == programme_id)
+            .order_by(TaskPartner.task_id, TaskPartner.position)
+        ):
+            partners[task_id].append(agency_id)
+        tasks = session.execute(
+            select(Task.id, Task.code, Task.title, Task.position, Task.lead_agency_id)
             .where(Task.programme_id == programme_id)
             .order_by(Task.position)
         )
-        for task in tasks:
+        for task_id, code, title, position, lead_id in tasks:
             named: list[tuple[Agency, str]] = []
-            if task.lead_agency_id is not None:
-                named.append((self.agencies[task.lead_agency_id], LEAD))
-            named += [(partner.agency, PARTNER) for partner in task.partners]
+            if lead_id is not None:
+                named.append((self.agencies[lead_id], LEAD))
+            named += [(self.agencies[agency_id], PARTNER) for agency_id in partners[task_id]]
             for agency, role in named:
                 if not self.reachable(agency):
                     continue
                 home = self.current[agency.id]
                 self.names.setdefault((programme_id, home), []).append(agency.name)
-                if task.id in owed[home] and owed[home][task.id].role == LEAD:
+                if task_id in owed[home] and owed[home][task_id].role == LEAD:
                     continue
-                owed[home][task.id] = TaskRef(task.id, task.code, task.title, role, task.position)
+                owed[home][task_id] = TaskRef(task_id, code, title, role, position)
         result = {
             home: sorted(refs.values(), key=lambda ref: ref.position) for home, refs in owed.items()
         }
@@ -212,6 +224,17 @@ class Directory:
 
     def missing(self, session: Session, programme_id: int, year: int) -> tuple[list[Missing], int]:
         """Agencies with tasks not yet reported for year, and how many agencies report at all."""
+        cached = self._missing.get((programme_id, year))
+        if cached is None:
+            cached = self._missing[(programme_id, year)] = self._find_missing(
+                session, programme_id, year
+            )
+        found, total = cached
+        return list(found), total
+
+    def _find_missing(
+        self, session: Session, programme_id: int, year: int
+    ) -> tuple[list[Missing], int]:
         owed = self.obligations_of(session, programme_id)
         found: list[Missing] = []
         for home, refs in owed.items():
@@ -265,6 +288,17 @@ def active_rules(session: Session) -> list[ReminderRule]:
     return list(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class RuleFailure:
+    """A rule whose reminders could not be worked out in one pass (skipped, others go on)."""
+
+    rule_id: int
+    error: str
+
+
+_logged: set[RuleFailure] = set()
+
+
 def occurrences(
     session: Session,
     rules: Sequence[ReminderRule],
@@ -275,21 +309,45 @@ def occurrences(
     end: datetime,
     *,
     latest_only: bool = False,
+    per_rule: int | None = None,
+    failures: list[RuleFailure] | None = None,
+    texts: bool = True,
 ) -> list[Occurrence]:
-    """Occurrences of the rules with start < due ≤ end (latest_only: one plan per rule)."""
+    """Occurrences of the rules with start < due ≤ end (latest_only: one plan per rule).
+
+    per_rule: only each rule's first few instants; texts=False leaves out texts that are costly
+    to write (the weekly digest) when only who and when matter. A rule whose computation fails
+    is left out (logged, and added to `failures`) so that one broken rule never stops the others.
+    """
     found: list[Occurrence] = []
     for rule in rules:
-        planned = plans(rule, calendar, config, start, end)
-        if latest_only:
-            planned = planned[-1:]
-        for plan in planned:
-            found += resolve(session, rule, plan, directory)
+        try:
+            planned = plans(rule, calendar, config, start, end, limit=per_rule)
+            if latest_only:
+                planned = planned[-1:]
+            mine = [
+                occ
+                for plan in planned
+                for occ in resolve(session, rule, plan, directory, texts=texts)
+            ]
+        except Exception as exc:  # any defect in one rule's data or arithmetic
+            failure = RuleFailure(rule.id, f"{type(exc).__name__}: {exc}")
+            # Every tick meets the same broken rule: once per process is enough. One line; the
+            # traceback only at debug level (admins get a notice in the chat as well).
+            if failure not in _logged:
+                _logged.add(failure)
+                log.warning("reminder rule #%s skipped: %s", rule.id, failure.error)
+                log.debug("reminder rule #%s", rule.id, exc_info=True)
+            if failures is not None:
+                failures.append(failure)
+            continue
+        found += mine
     found.sort(key=lambda occ: (occ.due, occ.rule_id, occ.agency.name if occ.agency else ""))
     return found
 
 
 def resolve(
-    session: Session, rule: ReminderRule, plan: Plan, directory: Directory
+    session: Session, rule: ReminderRule, plan: Plan, directory: Directory, *, texts: bool = True
 ) -> list[Occurrence]:
     """Turn one planned instant of a rule into occurrences for the agencies it concerns."""
     kind = rule.kind
@@ -302,7 +360,7 @@ def resolve(
     if kind == ReminderKind.DIGEST:
         from scheduler.digest import resolve_digest
 
-        return resolve_digest(session, rule, plan, directory)
+        return resolve_digest(session, rule, plan, directory, texts=texts)
     return []
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, inspect, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -71,21 +72,25 @@ def insert_ignoring_conflicts(
 ) -> int:
     """INSERT … ON CONFLICT (keys) DO NOTHING; returns how many rows were new.
 
-    No savepoints: with pysqlite, releasing a savepoint outside a transaction commits.
+    The new rows are counted with RETURNING: the driver's rowcount of a multi-row INSERT is
+    -1 with psycopg 3. No savepoints: with pysqlite, releasing one outside a transaction commits.
     """
     if not values:
         return 0
     dialect = session.get_bind().dialect.name
+    primary_key = inspect(model).primary_key
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         lite = sqlite_insert(model).values(values).on_conflict_do_nothing(index_elements=keys)
-        return int(session.execute(lite).rowcount or 0)  # type: ignore[attr-defined]
+        if sqlite3.sqlite_version_info < (3, 35):  # no RETURNING; pysqlite's rowcount is right
+            return int(session.execute(lite).rowcount or 0)  # type: ignore[attr-defined]
+        return len(session.execute(lite.returning(*primary_key)).all())
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         pg = pg_insert(model).values(values).on_conflict_do_nothing(index_elements=keys)
-        return int(session.execute(pg).rowcount or 0)  # type: ignore[attr-defined]
+        return len(session.execute(pg.returning(*primary_key)).all())
     added = 0
     for value in values:  # other databases: one savepoint per row
         try:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.models import Programme, ReminderKind, ReminderRule, RuleStatus, Task
-from scheduler.calendar import WorkCalendar, as_utc, parse_clock
+from scheduler import cron
+from scheduler.calendar import OutOfRange, WorkCalendar, add_days, as_utc, parse_clock
 from scheduler.config import ReminderConfig
 from scheduler.outbox import insert_ignoring_conflicts
 
 ALERTS_KEY = "system:alerts"
 _MAX_CRON_FIRES = 5000  # per planning window; guards against "every minute" rules
-_SHIFT_LOOKAHEAD = timedelta(days=20)  # fire times this far past a window may shift into it
+_TICK = timedelta(microseconds=1)
 
 
 class Kind:
@@ -68,8 +72,10 @@ def default_params(config: ReminderConfig) -> dict[str, Any]:
     }
 
 
-def ensure_defaults(session: Session, config: ReminderConfig, now: datetime) -> list[ReminderRule]:
-    """Create the missing default rules (each programme's cycle, escalation, compile; alerts)."""
+def _missing_defaults(
+    session: Session, config: ReminderConfig, now: datetime
+) -> list[tuple[dict[str, Any], Programme | None]]:
+    """Column values of the default rules not stored yet (with their programme)."""
     wanted: list[tuple[str, ReminderKind, Programme | None]] = [
         (ALERTS_KEY, ReminderKind.ALERTS, None)
     ]
@@ -82,27 +88,47 @@ def ensure_defaults(session: Session, config: ReminderConfig, now: datetime) -> 
         ):
             wanted.append((_key(found, kind), kind, found))
     existing = set(session.scalars(select(ReminderRule.key).where(ReminderRule.key.is_not(None))))
-    missing = [
-        {
-            "key": key,
-            "kind": kind.value,
-            "status": RuleStatus.ACTIVE.value,
-            "programme_id": programme.id if programme is not None else None,
-            "text": "",
-            "params": default_params(config) if programme is not None else {},
-            "created_by": "system",
-            "created_at": as_utc(now),
-            "updated_at": as_utc(now),
-        }
+    return [
+        (
+            {
+                "key": key,
+                "kind": kind.value,
+                "status": RuleStatus.ACTIVE.value,
+                "programme_id": programme.id if programme is not None else None,
+                "text": "",
+                "params": default_params(config) if programme is not None else {},
+                "created_by": "system",
+                "created_at": as_utc(now),
+                "updated_at": as_utc(now),
+            },
+            programme,
+        )
         for key, kind, programme in wanted
         if key not in existing
     ]
+
+
+def ensure_defaults(session: Session, config: ReminderConfig, now: datetime) -> list[ReminderRule]:
+    """Create the missing default rules (each programme's cycle, escalation, compile; alerts)."""
+    missing = [values for values, _programme in _missing_defaults(session, config, now)]
     # Another instance may create the same defaults at the same moment: ignore conflicts.
     insert_ignoring_conflicts(session, ReminderRule, missing, ["key"])
     if not missing:
         return []
     keys = [value["key"] for value in missing]
     return list(session.scalars(select(ReminderRule).where(ReminderRule.key.in_(keys))))
+
+
+def unsaved_defaults(session: Session, config: ReminderConfig, now: datetime) -> list[ReminderRule]:
+    """The default rules the reminder service will create, as unsaved objects (for read-only
+    views before its first tick). They carry ids -1, -2, … and are never added to the session.
+    """
+    found = []
+    for number, (values, programme) in enumerate(_missing_defaults(session, config, now), 1):
+        rule = ReminderRule(id=-number, **values)
+        rule.programme = programme  # no backref: the unsaved rule stays out of the session
+        found.append(rule)
+    return found
 
 
 def alerts_rule(session: Session, config: ReminderConfig, now: datetime) -> ReminderRule:
@@ -180,13 +206,22 @@ def plans(
     config: ReminderConfig,
     start: datetime,
     end: datetime,
+    *,
+    limit: int | None = None,
 ) -> list[Plan]:
-    """The rule's planned instants with start < due ≤ end, earliest first, one per instant."""
+    """The rule's planned instants with start < due ≤ end, earliest first, one per instant.
+
+    limit: only the first few (cheap for rules that fire every minute).
+    """
     if rule.kind == ReminderKind.DIGEST:
         from scheduler.digest import weekly_plans
 
-        return weekly_plans(rule, calendar, config, start, end)
+        return weekly_plans(rule, calendar, config, start, end)[:limit]
     start, end = as_utc(start), as_utc(end)
+    if rule.kind == ReminderKind.RECURRING:
+        if not rule.cron:
+            return []
+        return list(islice(_recurring(rule, calendar, start, end), limit))
     params = _Params.of(rule, config)
     found: dict[datetime, Plan] = {}
     for plan in _all_plans(rule, calendar, params, start, end):
@@ -194,7 +229,7 @@ def plans(
             continue
         # Two offsets can collapse onto one slot (D-1 and D on a weekend): keep the later one.
         found[plan.due] = plan
-    return [found[due] for due in sorted(found)]
+    return [found[due] for due in sorted(found)][:limit]
 
 
 def _all_plans(
@@ -214,12 +249,10 @@ def _all_plans(
             yield from _task_deadline(rule, task.deadline, calendar, params)
     elif kind == ReminderKind.ONCE and rule.fire_at is not None:
         yield Plan(rule.id, _utc(calendar.slot_at_or_before(as_utc(rule.fire_at))), Kind.ONCE)
-    elif kind == ReminderKind.RECURRING and rule.cron:
-        yield from _recurring(rule, calendar, start, end)
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
+    return as_utc(moment)
 
 
 def _countdown(
@@ -234,9 +267,13 @@ def _countdown(
     """D-n reminders, each pulled back to a working slot so none falls after the deadline."""
     before, on_the_day = kinds
     for offset in sorted(set(offsets), reverse=True):
-        moment = calendar.slot_at_or_before(calendar.at(deadline - timedelta(days=offset), clock))
+        try:
+            moment = calendar.slot_at_or_before(calendar.at(add_days(deadline, -offset), clock))
+            due = _utc(moment)
+        except OutOfRange:
+            continue  # a deadline at the very edge of the calendar: skip what cannot exist
         kind = on_the_day if offset == 0 else before
-        yield Plan(rule_id, _utc(moment), kind, deadline, year)
+        yield Plan(rule_id, due, kind, deadline, year)
 
 
 def _after(
@@ -252,13 +289,16 @@ def _after(
     limit: int | None = None,
 ) -> Iterator[Plan]:
     """The first working day after the deadline, then every `every` working days."""
-    day = calendar.add_working_days(deadline, 1)
     count = 0
-    while (until is None or day <= until) and (limit is None or count < limit):
-        moment = calendar.slot_at_or_after(calendar.at(day, clock))
-        yield Plan(rule_id, _utc(moment), kind, deadline, year)
-        count += 1
-        day = calendar.add_working_days(day, every)
+    try:
+        day = calendar.add_working_days(deadline, 1)
+        while (until is None or day <= until) and (limit is None or count < limit):
+            moment = calendar.slot_at_or_after(calendar.at(day, clock))
+            yield Plan(rule_id, _utc(moment), kind, deadline, year)
+            count += 1
+            day = calendar.add_working_days(day, every)
+    except OutOfRange:
+        return  # the calendar ends (31/12/9999) before the reminders do
 
 
 def _programme_year(
@@ -333,26 +373,106 @@ def _task_deadline(
     )
 
 
+@lru_cache(maxsize=256)
 def cron_trigger(expression: str, timezone: str) -> Any:
-    """An APScheduler CronTrigger for a 5-field crontab line (ValueError when invalid)."""
-    from apscheduler.triggers.cron import CronTrigger
+    """An APScheduler trigger for a standard 5-field crontab line (CronError when invalid).
 
-    fields = expression.split()
-    if len(fields) != 5:
-        raise ValueError("cron expression needs 5 fields: minute hour day month weekday")
-    return CronTrigger.from_crontab(expression, timezone=timezone)
+    Cached: building one costs more than computing a few fire times, and a trigger keeps no
+    state between get_next_fire_time calls.
+    """
+    return cron.trigger(expression, timezone)
 
 
 def cron_fire_times(
     expression: str, timezone: str, start: datetime, end: datetime
 ) -> list[datetime]:
     """Fire times of a crontab line with start ≤ t ≤ end (at most a few thousand)."""
-    trigger = cron_trigger(expression, timezone)
-    found: list[datetime] = []
+    return list(islice(_fires(cron_trigger(expression, timezone), start, end), _MAX_CRON_FIRES))
+
+
+def _fires(trigger: Any, start: datetime, end: datetime) -> Iterator[datetime]:
+    """Fire times with start ≤ t ≤ end, earliest first, computed one at a time."""
     moment: datetime | None = trigger.get_next_fire_time(None, start)
-    while moment is not None and moment <= end and len(found) < _MAX_CRON_FIRES:
-        found.append(moment)
+    while moment is not None and moment <= end:
+        yield moment
         moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+
+
+def _first_fire(trigger: Any, start: datetime, before: datetime) -> datetime | None:
+    return next(_fires(trigger, start, before - _TICK), None)
+
+
+def working_slots(
+    trigger: Any, calendar: WorkCalendar, start: datetime, end: datetime
+) -> Iterator[datetime]:
+    """The distinct working slots (slot_at_or_before) of a trigger's fire times, earliest first.
+
+    Lazy and cheap however often the trigger fires: every slot lies on a working day P, and the
+    fire times that move onto P are those from P's opening to the next working day's opening.
+    Those are read as a few ordered streams (P's own office hours, each day off's office hours)
+    and single probes (any fire after hours, or before opening), merged in order; so the first
+    few slots of an every-minute rule cost a few dozen trigger calls, not thousands.
+    """
+    start, end = as_utc(start), as_utc(end)
+    hours = calendar.hours
+    day = calendar.working_day_at_or_before(calendar.today(start))
+    cursor = calendar.at(day, hours.start)
+    last_day = calendar.today(end)
+    while (fire := trigger.get_next_fire_time(None, cursor)) is not None:
+        day = calendar.slot_at_or_before(fire).date()
+        if day > last_day:
+            return
+        following = calendar.working_day_at_or_after(add_days(day, 1))
+        previous: datetime | None = None
+        for slot in heapq.merge(*_streams(trigger, calendar, day, following, start)):
+            if slot == previous:
+                continue
+            previous = slot
+            if as_utc(slot) > end:
+                return
+            if as_utc(slot) > start:
+                yield slot
+        cursor = calendar.at(following, hours.start)
+
+
+def _streams(
+    trigger: Any, calendar: WorkCalendar, day: date, following: date, start: datetime
+) -> list[Iterator[datetime]]:
+    """Ordered streams of the slots on working day `day` later than start (see working_slots)."""
+    hours = calendar.hours
+    floor = hours.start  # the earliest time of day worth reading on `day`
+    if calendar.today(start) == day:
+        floor = max(floor, calendar.local(start).time().replace(tzinfo=None))
+
+    def later(clock: time) -> bool:
+        return calendar.at(day, clock) > start
+
+    def moved(fires: Iterator[datetime]) -> Iterator[datetime]:
+        for fire in fires:
+            yield calendar.at(day, calendar.local(fire).time().replace(tzinfo=None))
+
+    def probe(begin: datetime, before: datetime, slot: time) -> Iterator[datetime]:
+        if later(slot) and _first_fire(trigger, begin, before) is not None:
+            yield calendar.at(day, slot)
+
+    def after_hours(on: date) -> Iterator[datetime]:
+        begin = calendar.at(on, hours.last_slot) + _TICK
+        return probe(begin, calendar.at(add_days(on, 1), time(0)), hours.last_slot)
+
+    found = [
+        _fires(trigger, calendar.at(day, floor), calendar.at(day, hours.last_slot)),
+        after_hours(day),
+    ]
+    off = add_days(day, 1)
+    while off < following:
+        opening, last = calendar.at(off, hours.start), calendar.at(off, hours.last_slot)
+        found.append(probe(calendar.at(off, time(0)), opening, hours.start))
+        found.append(moved(_fires(trigger, calendar.at(off, floor), last)))
+        found.append(after_hours(off))
+        off = add_days(off, 1)
+    found.append(
+        probe(calendar.at(following, time(0)), calendar.at(following, hours.start), hours.start)
+    )
     return found
 
 
@@ -360,6 +480,9 @@ def _recurring(
     rule: ReminderRule, calendar: WorkCalendar, start: datetime, end: datetime
 ) -> Iterator[Plan]:
     assert rule.cron is not None
-    for moment in cron_fire_times(rule.cron, calendar.timezone, start, end + _SHIFT_LOOKAHEAD):
-        shifted = calendar.slot_at_or_before(moment)
-        yield Plan(rule.id, _utc(shifted), Kind.RECURRING)
+    trigger = cron_trigger(rule.cron, calendar.timezone)
+    try:
+        for slot in islice(working_slots(trigger, calendar, start, end), _MAX_CRON_FIRES):
+            yield Plan(rule.id, _utc(slot), Kind.RECURRING)
+    except OutOfRange:
+        return

@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session
 from bot.ports import MessageHandler
 from bot.settings import Settings
 from data.db import Database
+from data.models import ReminderRule
 from scheduler import messages, outbox
 from scheduler.config import ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport
-from scheduler.occurrences import Directory, Occurrence, active_rules, occurrences
+from scheduler.failures import report_failures
+from scheduler.occurrences import Directory, Occurrence, RuleFailure, active_rules, occurrences
 from scheduler.outbox import NewRow
-from scheduler.rules import Kind, ensure_defaults, plans
+from scheduler.rules import Kind, Plan, ensure_defaults, plans
 from scheduler.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -52,9 +54,16 @@ class TickReport:
 
 
 def outbox_rows(
-    found: list[Occurrence], directory: Directory, config: ReminderConfig, now: datetime
+    found: list[Occurrence],
+    directory: Directory,
+    config: ReminderConfig,
+    now: datetime,
+    failures: list[RuleFailure] | None = None,
 ) -> list[NewRow]:
-    """One row per (rule, chat, due), merging occurrences; agencies nobody can reach → admins."""
+    """One row per (rule, chat, due), merging occurrences; agencies nobody can reach → admins.
+
+    An occurrence whose text cannot be written is left out and added to `failures`.
+    """
     calendar = config.calendar()
     today = calendar.today(now)
     grouped: dict[tuple[int, str, str, datetime], list[tuple[Occurrence, str]]] = defaultdict(list)
@@ -64,7 +73,13 @@ def outbox_rows(
         if occ.kind in _STALE_AFTER_DEADLINE and deadline is not None and today > deadline:
             continue  # caught up after the deadline: the overdue reminder speaks instead
         if occ.destinations:
-            text = messages.render(occ, today, calendar)
+            try:
+                text = messages.render(occ, today, calendar)
+            except Exception as exc:  # one bad occurrence must not stop the others
+                log.warning("reminder rule #%s: occurrence skipped: %s", occ.rule_id, exc)
+                if failures is not None:
+                    failures.append(RuleFailure(occ.rule_id, f"{type(exc).__name__}: {exc}"))
+                continue
             for target in occ.destinations:
                 grouped[(occ.rule_id, target.platform, target.chat_id, occ.due)].append((occ, text))
         elif occ.agency is not None:
@@ -133,6 +148,7 @@ class ReminderService:
     def _materialise(self, session: Session, now: datetime) -> int:
         ensure_defaults(session, self.config, now)
         directory = Directory.load(session, self.settings)
+        failures: list[RuleFailure] = []
         found = occurrences(
             session,
             active_rules(session),
@@ -142,10 +158,12 @@ class ReminderService:
             now - self.config.catch_up,
             now,
             latest_only=True,  # after downtime, only each rule's most recent reminder
+            failures=failures,
         )
-        rows = outbox_rows(found, directory, self.config, now)
+        rows = outbox_rows(found, directory, self.config, now, failures)
         created = outbox.insert(session, rows, now)
         outbox.expire(session, now - self.config.expire_after)
+        report_failures(session, failures, directory, now)
         return created
 
     def next_due(self, after: datetime) -> datetime | None:
@@ -153,15 +171,22 @@ class ReminderService:
         with self.database.unit_of_work() as session:
             ensure_defaults(session, self.config, after)
             rules = active_rules(session)
-            for horizon in _NEXT_DUE_HORIZONS:  # a short look first: cron rules are costly
+            for horizon in _NEXT_DUE_HORIZONS:  # a short look first
                 upcoming = [
                     found[0].due
                     for rule in rules
-                    if (found := plans(rule, self.calendar, self.config, after, after + horizon))
+                    if (found := self._first_plan(rule, after, after + horizon))
                 ]
                 if upcoming:
                     return min(upcoming)
         return None
+
+    def _first_plan(self, rule: ReminderRule, start: datetime, end: datetime) -> list[Plan]:
+        try:
+            return plans(rule, self.calendar, self.config, start, end, limit=1)
+        except Exception:  # a broken rule is reported by the ticks; the others still count
+            log.warning("reminder rule #%s skipped when looking ahead", rule.id, exc_info=True)
+            return []
 
     # -- ticks ----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.settings import Settings
 from data.models import Programme, ReminderKind, ReminderRule, Task
+from handlers.reminders import Schedule
 from scheduler.calendar import WorkCalendar, WorkingHours
 from scheduler.config import ReminderConfig
 from scheduler.rules import Kind, cron_fire_times, plans
@@ -161,16 +162,16 @@ def test_task_deadline_plans_then_a_few_overdue() -> None:
 
 
 def test_cron_rules_use_standard_weekday_numbers() -> None:
-    from handlers.reminders import parse_schedule, standard_cron
+    from handlers.reminders import parse_schedule
 
-    assert standard_cron("30 8 * * 1") == "30 8 * * mon"
-    assert standard_cron("0 9 * * 0,7") == "0 9 * * sun,sun"
-    fires = cron_fire_times("30 8 * * mon", "Asia/Ho_Chi_Minh", vn(2026, 12, 1), vn(2026, 12, 15))
+    fires = cron_fire_times("30 8 * * 1", "Asia/Ho_Chi_Minh", vn(2026, 12, 1), vn(2026, 12, 15))
     assert [f.astimezone(VN).date() for f in fires] == [date(2026, 12, 7), date(2026, 12, 14)]
     schedule = parse_schedule("thu2 08:30 Cập nhật tiến độ")
     assert not isinstance(schedule, str) and schedule.cron == "30 8 * * mon"
     assert parse_schedule("ngay5 9h Nộp số liệu").cron == "0 9 5 * *"  # type: ignore[union-attr]
+    assert parse_schedule("0 9 * * 0,7 Họp").cron == "0 9 * * 0,7"  # type: ignore[union-attr]
     assert isinstance(parse_schedule("thu9 08:30 x"), str)
+    assert isinstance(parse_schedule("hangngay 8 Nhắc về báo cáo quý"), Schedule)
 
 
 def test_one_off_on_a_sunday_moves_to_friday() -> None:
@@ -179,3 +180,17 @@ def test_one_off_on_a_sunday_moves_to_friday() -> None:
     (plan,) = plans(rule, CAL, CONFIG, vn(2029, 8, 1, 0, 0), vn(2029, 9, 30, 0, 0))
     assert plan.due == vn(2029, 8, 31, 9, 0)
     assert plan.due - vn(2029, 8, 31, 9, 0) == timedelta(0)
+
+
+EDGE_DEADLINES = [date.max, date(9999, 12, 30), date(9999, 12, 24), date.min, date(1, 1, 2)]
+
+
+@pytest.mark.parametrize("deadline", EDGE_DEADLINES, ids=str)
+def test_deadlines_at_the_ends_of_the_calendar_never_overflow(deadline: date) -> None:
+    """Dates already stored, however absurd, plan without OverflowError (defence in depth)."""
+    rule = ReminderRule(id=9, kind=ReminderKind.TASK_DEADLINE.value, params={})
+    rule.task = Task(code="2.4", title="", deadline=deadline)
+    assert plans(rule, CAL, CONFIG, vn(2026, 11, 1, 0, 0), vn(2027, 2, 1, 0, 0)) == []
+    low, high = datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC)
+    around = plans(rule, CAL, CONFIG, low, high)  # the whole calendar
+    assert around and all(low < plan.due <= high for plan in around)

@@ -250,7 +250,6 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
     """Two delivery loops with separate engines claiming concurrently; every send recorded."""
     log: list = []
     errors: list[BaseException] = []
-    per_instance: dict[str, int] = {}
     start = threading.Barrier(2)
 
     def run(name: str) -> None:
@@ -265,7 +264,6 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
                 pass  # connect before the start line so neither instance starts late
             start.wait()
             asyncio.run(delivery.deliver_due())
-            per_instance[name] = len(sender.attempts)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -278,16 +276,17 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
     for thread in threads:
         thread.join(60)
     assert errors == []
-    assert all(per_instance.get(name) for name in ("a", "b")), per_instance  # both took part
+    # Which instance sends what depends on timing (under load one may take everything); what
+    # must hold is that every row is sent exactly once, checked by _assert_each_row_once.
     return [(s.chat_id, line) for s in log for line in s.text.split("\n\n")]
 
 
 def _assert_each_row_once(database: Database, sent: list[tuple[str, str]]) -> None:
+    """Every row went out exactly once, to its own chat, and was recorded as sent once."""
     rows = _rows(database)
     assert {row.status for row in rows} == {OutboxStatus.SENT.value}
-    counts = Counter(text for _, text in sent)
-    assert sorted(counts) == sorted(row.text for row in rows)
-    assert set(counts.values()) == {1}
+    assert Counter(sent) == Counter((row.chat_id, row.text) for row in rows)
+    assert all(row.message_ids and row.attempts == 1 for row in rows)
 
 
 def test_two_instances_on_sqlite_never_send_twice(tmp_path: object) -> None:

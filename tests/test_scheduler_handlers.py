@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app import CAPABILITIES
 from bot.router import Router
@@ -14,20 +15,28 @@ from bot.settings import Settings
 from data.db import Database
 from data.models import ReminderRule, RuleStatus, Task
 from handlers.reminders import is_admin
+from scheduler.config import ReminderConfig
+from scheduler.rules import ensure_defaults
 from tests.bot_harness import Bot, Clock
 from tests.scheduler_support import add_person
 
-pytest_plugins = ("tests.bot_harness",)
+pytest_plugins = ("tests.bot_harness", "tests.scheduler_support")
 
 ADMIN = "admin-1"
 
 
 @pytest.fixture
-def admin_bot(seeded_db: Database, search_engine: Any) -> Bot:
+def admin_bot(any_seeded_db: Database, search_engine: Any) -> Bot:
     """The router with one admin (from settings), on 26/11/2026 09:00 in Vietnam."""
     clock = Clock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
     settings = Settings(admins=(f"console:{ADMIN}",))
-    return Bot(Router(seeded_db, search_engine, settings, CAPABILITIES, now=clock), clock)
+    return Bot(Router(any_seeded_db, search_engine, settings, CAPABILITIES, now=clock), clock)
+
+
+def _save_defaults(bot: Bot) -> None:
+    """What the reminder service's first tick does: store the default rules."""
+    with bot.router.database.unit_of_work() as session:
+        ensure_defaults(session, ReminderConfig(), bot.clock.now)
 
 
 def _rules(bot: Bot) -> list[ReminderRule]:
@@ -92,14 +101,14 @@ def test_recurring_reminder(admin_bot: Bot) -> None:
     assert "08:30 thứ Hai hằng tuần" in answer and "Lần đầu: 08:30 Thứ Hai, 30/11/2026" in answer
     assert _rules(admin_bot)[-1].cron == "30 8 * * mon"
     cron = admin_bot.say("/nhaclap 0 9 * * 1-5 Điểm danh", user=ADMIN)
-    assert "Đã đặt nhắc việc định kỳ" in cron and _rules(admin_bot)[-1].cron == "0 9 * * mon-fri"
+    assert "Đã đặt nhắc việc định kỳ" in cron and _rules(admin_bot)[-1].cron == "0 9 * * 1-5"
     assert "không hiểu lịch" in admin_bot.say("/nhaclap sometimes 08:30 x", user=ADMIN)
     listed = admin_bot.say("/nhacviec", user=ADMIN)
     assert "Nhắc định kỳ 08:30 thứ Hai hằng tuần: Cập nhật tiến độ nhiệm vụ" in listed
 
 
 def test_pause_resume_cancel(admin_bot: Bot) -> None:
-    admin_bot.say("/nhacviec", user=ADMIN)  # creates the default rules
+    _save_defaults(admin_bot)
     cycle = next(rule for rule in _rules(admin_bot) if rule.kind == "cycle")
     assert "chỉ dành cho quản trị viên" in admin_bot.say(f"/tamdung {cycle.id}", user="x")
     assert "Đã tạm dừng nhắc việc" in admin_bot.say(f"/tamdung {cycle.id}", user=ADMIN)
@@ -120,3 +129,134 @@ def test_admin_role_from_people(admin_bot: Bot) -> None:
         assert is_admin(session, Settings(), "console", "u-77")
         assert not is_admin(session, Settings(), "telegram", "u-77")
     assert "Tất cả nhắc việc" in admin_bot.say("/nhacviec", user="u-77")
+
+
+# -- dates typed by admins -------------------------------------------------------------------
+
+HORIZON = "từ 01/01/2021 đến 31/12/2035"
+# (typed date, what the answer must say): far future, far past, impossible, huge numbers.
+BAD_DATES = [
+    ("31/12/9999", HORIZON),
+    ("01/01/2036", HORIZON),
+    ("15/06/2100", HORIZON),
+    ("01/01/0001", "đã qua"),
+    ("31/12/1999", "đã qua"),
+    ("29/02/2027", "chưa đúng dạng"),  # 2027 is not a leap year
+    ("31/04/2027", "chưa đúng dạng"),
+    ("00/13/2026", "chưa đúng dạng"),
+    ("32/01/2027", "chưa đúng dạng"),
+    ("00/00/0000", "chưa đúng dạng"),
+    ("1/1/99999", "chưa đúng dạng"),
+    ("99999999999999999999/12/2026", "chưa đúng dạng"),
+    ("12/99999999999999999999/2026", "chưa đúng dạng"),
+    ("١٢/١٢/٢٠٢٧", "chưa đúng dạng"),  # Arabic-Indic digits are not a date here
+]
+
+
+@pytest.mark.parametrize(("typed", "said"), BAD_DATES)
+def test_deadline_dates_outside_the_programme_are_refused(
+    admin_bot: Bot, typed: str, said: str
+) -> None:
+    answer = admin_bot.say(f"/hanchot 2.4 {typed}", user=ADMIN)
+    assert said in answer and "Xin lỗi" not in answer
+    if said == HORIZON:
+        assert "ví dụ: /hanchot 2.4 30/06/2027" in answer
+    with admin_bot.router.database.session() as session:
+        assert session.scalars(select(Task).where(Task.code == "2.4")).one().deadline is None
+        assert not session.scalars(select(ReminderRule)).all()
+
+
+@pytest.mark.parametrize(("typed", "said"), BAD_DATES)
+def test_one_off_dates_outside_the_programme_are_refused(
+    admin_bot: Bot, typed: str, said: str
+) -> None:
+    answer = admin_bot.say(f"/nhacmot {typed} 09:00 Họp giao ban", user=ADMIN)
+    assert not answer.startswith("Đã đặt") and "Xin lỗi" not in answer
+    assert (HORIZON in answer) == (said == HORIZON)
+    assert not _rules(admin_bot)
+
+
+def test_the_last_day_of_the_horizon_is_accepted(admin_bot: Bot) -> None:
+    assert "Đã đặt hạn chót" in admin_bot.say("/hanchot 2.4 31/12/2035", user=ADMIN)
+    assert "Đã đặt nhắc việc" in admin_bot.say("/nhacmot 31/12/2035 Tổng kết", user=ADMIN)
+
+
+# -- crontab lines -------------------------------------------------------------------------------
+
+# (line, first reminder said): fire times on days off move to the working day before.
+GOOD_CRON = [
+    ("0 8 * * */2", "Lần đầu: 08:00 Thứ Sáu, 27/11/2026"),  # Saturday 28/11 → Friday
+    ("0 8 * * 0-6", "Lần đầu: 08:00 Thứ Sáu, 27/11/2026"),
+    ("30 8 * * 1", "Lần đầu: 08:30 Thứ Hai, 30/11/2026"),
+    ("0 10 * * 4", "Lần đầu: 10:00 Thứ Năm, 26/11/2026"),
+    ("0 8 * * 7", "Lần đầu: 08:00 Thứ Sáu, 27/11/2026"),  # Sunday → Friday
+    ("0 8 2 * */2", "Lần đầu: 08:00 Thứ Năm, 31/12/2026"),  # Saturday 02/01/2027, after 1/1
+]
+BAD_CRON = ["* * * * 8", "60 8 * * *", "0 8 * * 6-1", "0 8 * * */0", "0 0 31 2 *", "0 8 L * *"]
+ENGLISH = ("must", "value", "field", "expression", "nvalid", "error", "range", "Unrecognized")
+
+
+@pytest.mark.parametrize(("line", "first"), GOOD_CRON)
+def test_standard_crontab_lines_are_accepted(admin_bot: Bot, line: str, first: str) -> None:
+    answer = admin_bot.say(f"/nhaclap {line} Cập nhật tiến độ", user=ADMIN)
+    assert answer.startswith("Đã đặt nhắc việc định kỳ") and first in answer
+    assert _rules(admin_bot)[-1].cron == line
+
+
+@pytest.mark.parametrize("line", BAD_CRON)
+def test_invalid_crontab_lines_are_explained_in_vietnamese(admin_bot: Bot, line: str) -> None:
+    answer = admin_bot.say(f"/nhaclap {line} Cập nhật tiến độ", user=ADMIN)
+    assert answer.startswith("Chưa đặt được nhắc việc") and "5 trường" in answer
+    assert not any(word in answer for word in ENGLISH), answer
+    assert not _rules(admin_bot)
+
+
+# -- /nhacviec reads only ----------------------------------------------------------------------
+
+
+def test_listing_writes_nothing_and_runs_few_statements(admin_bot: Bot) -> None:
+    for number in range(20):
+        admin_bot.say(f"/nhaclap * * * * * Nhắc mỗi phút {number}", user=ADMIN)
+    admin_bot.say("/lienket so y te", group=True, user=ADMIN)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        statements.append(sql.split(None, 1)[0].upper())
+
+    engine = admin_bot.router.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listed = admin_bot.say("/nhacviec", user=ADMIN)
+        grouped = admin_bot.say("/nhacviec", group=True, user="someone")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert "Nhắc báo cáo kết quả năm" in listed and "Lần nhắc sắp tới:" in listed
+    assert grouped.startswith("Nhắc việc áp dụng cho Sở Y tế:")
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements), statements
+    assert len(statements) <= 40, statements  # two answers: no query per rule or per reminder
+    assert not _rules(admin_bot)[20:]  # the default rules were shown, not saved
+
+
+# -- rule numbers ----------------------------------------------------------------------------------
+
+
+def test_every_number_the_list_shows_is_one_the_commands_accept(admin_bot: Bot) -> None:
+    _save_defaults(admin_bot)
+    admin_bot.say("/hanchot 2.4 30/06/2027", user=ADMIN)
+    listed = admin_bot.say("/nhacviec", user=ADMIN)
+    numbers = [int(n) for n in re.findall(r"^#(\d+) ", listed, re.MULTILINE)]
+    assert numbers[0] == 1 and numbers == sorted(numbers)  # the list starts at #1
+    for number in numbers:
+        answer = admin_bot.say(f"/tamdung {number}", user=ADMIN)
+        assert "Không có" not in answer
+        assert answer.startswith("Đã tạm dừng") or "cảnh báo của hệ thống" in answer
+
+
+HUGE = ["999999999999999999999999999999", "2147483648", "#99999999999", "0", "00000000000000001"]
+
+
+@pytest.mark.parametrize("command", ["/tamdung", "/tieptuc", "/huynhac"])
+@pytest.mark.parametrize("number", HUGE)
+def test_huge_rule_numbers_are_answered_politely(admin_bot: Bot, command: str, number: str) -> None:
+    answer = admin_bot.say(f"{command} {number}", user=ADMIN)
+    assert answer.startswith("Không có nhắc việc") and "/nhacviec" in answer

@@ -169,3 +169,57 @@ def test_cli_run_once_prints_console_reminders(seeded_url: str) -> None:
     assert "[Nhắc việc → console-group]" in result.stdout
     assert "Kính gửi Sở Y tế: còn 14 ngày đến hạn báo cáo" in result.stdout
     assert "đã gửi 1 tin nhắn" in result.stdout
+
+
+def test_cli_run_once_delivers_around_a_broken_rule(seeded_url: str) -> None:
+    database = Database.connect(seeded_url, migrate=False)
+    with database.unit_of_work() as session:
+        link_chat(session, "Sở Y tế", "console-group", platform="console")
+        task = session.scalars(select(Task).where(Task.code == "2.4")).one()
+        task.deadline = date(9999, 12, 31)  # stored before dates were checked
+        moment = datetime(2026, 11, 1)
+        session.add(
+            ReminderRule(
+                kind="task_deadline",
+                key=f"task:{task.id}:deadline",
+                task_id=task.id,
+                params={},
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+        session.add(
+            ReminderRule(
+                kind="recurring",
+                platform="console",
+                chat_id="console-group",
+                cron="0 8 * * 8",  # never valid
+                params={},
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+    database.engine.dispose()
+    result = _daumoi("remind", "run-once", "--now", "2026-12-01T08:31:00+07:00", url=seeded_url)
+    assert result.returncode == 0, result.stderr
+    assert "Kính gửi Sở Y tế: còn 14 ngày đến hạn báo cáo" in result.stdout
+    assert "Đã tạo 1 nhắc việc mới; đã gửi 1 tin nhắn" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("preview", "--from", "2026-12-01", "--to", "9999-12-31"),
+        ("preview", "--from", "0001-01-01", "--to", "2026-12-01"),
+        ("run-once", "--now", "9999-12-31T23:59:00+07:00"),
+    ],
+)
+def test_cli_refuses_dates_far_outside_the_programme(
+    seeded_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+) -> None:
+    code, _, err = _in_process(monkeypatch, capsys, seeded_url, "remind", *args)
+    assert code == 2 and "01/01/2021 đến 31/12/2035" in err and "Traceback" not in err

@@ -182,3 +182,20 @@ def test_a_title_ending_in_an_apostrophe_makes_a_valid_sheet_name() -> None:
 
     assert not sheet_title(1, "Du lịch '").endswith("'")
     assert sheet_title(3, "x" * 40, "9" * 70 + "/QĐ") == "3"
+
+
+@pytest.mark.parametrize(
+    "name", ["$\\frac{1 lỗi $x^", "Dịch vụ $x$", "giá 5$ và 6$", "\\$", "$", "$$", "$\\$"]
+)
+def test_dollar_signs_in_sector_names_do_not_break_the_chart(
+    db: Database, tmp_path: Path, name: str
+) -> None:
+    rows = [*_rows()[:1], ["1", name, "", "", "5/QĐ-UBND"], ["1.1", "Việc A", "Sở Y tế", "", ""]]
+    path = tmp_path / "bang.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with db.unit_of_work() as session:
+        import_file(session, path)
+    with db.session() as session:
+        content, summary = report_bytes(session, Scope(2026, NOW), "png")
+    assert content[:4] == b"\x89PNG" and summary.overall.total == 1

@@ -133,14 +133,20 @@ def test_a_normal_workbook_passes_the_zip_checks(db: Database, tmp_path: Path) -
         assert import_file(session, path, "5/QĐ-UBND").tasks == 1
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
 def test_a_rejected_bomb_import_stays_small_in_memory(tmp_path: Path) -> None:
-    """The acceptance measure: peak RSS of a real `daumoi import` of a 200 MB bomb."""
+    """The acceptance measure: peak RSS of a real `daumoi import` of a 200 MB bomb.
+
+    VmHWM belongs to the process image, so unlike ru_maxrss it does not include the pytest
+    process the child was forked from.
+    """
     path = _bomb(tmp_path / "bom.xlsx", 200 * MB)
     script = (
-        "import resource, sys\n"
+        "import re, sys\n"
         "from bot.cli import main\n"
         "code = main(['import', sys.argv[1], '--decision', '5/QĐ-UBND'])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, code)\n"
+        "status = open('/proc/self/status').read()\n"
+        "print(re.search(r'VmHWM:\\s*(\\d+) kB', status).group(1), code)\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAUMOI_")}
     env["DAUMOI_DATABASE_URL"] = f"sqlite:///{tmp_path / 'daumoi.sqlite3'}"
@@ -155,65 +161,6 @@ def test_a_rejected_bomb_import_stays_small_in_memory(tmp_path: Path) -> None:
     assert code == "1" and "giải nén" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
     assert int(peak_kb) <= 300 * 1024, f"peak RSS {int(peak_kb) // 1024} MB"
-
-
-def _sheet(rows: Iterator[bytes], prolog: bytes = b"") -> Iterator[bytes]:
-    yield prolog + b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    yield b"<sheetData>"
-    yield from rows
-    yield b"</sheetData></worksheet>"
-
-
-def _numbered_rows(count: int) -> Iterator[bytes]:
-    yield b'<row r="1">' + b"".join(_cell(1, c, n) for c, n in zip("ABCD", HEADER, strict=False))
-    yield b"</row>"
-    for row in range(2, count + 1):
-        yield b'<row r="%d"><c r="A%d"><v>%d</v></c></row>' % (row, row, row)
-
-
-@pytest.fixture
-def no_openpyxl(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make opening a workbook with openpyxl fail the test."""
-    import openpyxl
-
-    def never(*args: object, **kwargs: object) -> None:
-        raise AssertionError("openpyxl opened the file")
-
-    monkeypatch.setattr(openpyxl, "load_workbook", never)
-
-
-def test_a_long_sheet_is_refused_before_openpyxl_opens_it(
-    db: Database, tmp_path: Path, no_openpyxl: None
-) -> None:
-    path = _raw_xlsx(tmp_path / "bang.xlsx", _sheet(_numbered_rows(100_000)))
-    assert "có hơn 20.000 dòng" in _rejected(db, path, "5/QĐ-UBND")
-
-
-def test_too_many_xml_elements_are_refused_before_openpyxl_opens_it(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_openpyxl: None
-) -> None:
-    from data import xlsx_check
-
-    monkeypatch.setattr(xlsx_check, "MAX_XML_ELEMENTS", 1_000)
-    empty_rows = (b'<row r="%d"/>' % row for row in range(1, 1_001))
-    path = _raw_xlsx(tmp_path / "bang.xlsx", _sheet(empty_rows))
-    assert "quá phức tạp (hơn 1.000 phần tử XML)" in _rejected(db, path, "5/QĐ-UBND")
-
-
-def test_a_row_wider_than_excel_allows_is_refused_before_openpyxl_opens_it(
-    db: Database, tmp_path: Path, no_openpyxl: None
-) -> None:
-    cells = b"".join(b'<c r="A1"/>' for _ in range(limits.MAX_CELLS_PER_ROW + 1))
-    path = _raw_xlsx(tmp_path / "bang.xlsx", _sheet(iter([b'<row r="1">' + cells + b"</row>"])))
-    assert "có hơn 16.384 ô" in _rejected(db, path, "5/QĐ-UBND")
-
-
-def test_a_sheet_with_a_dtd_is_refused_before_openpyxl_opens_it(
-    db: Database, tmp_path: Path, no_openpyxl: None
-) -> None:
-    laughs = b'<!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-    path = _raw_xlsx(tmp_path / "bang.xlsx", _sheet(_numbered_rows(3), prolog=laughs))
-    assert "không phải bảng Excel (.xlsx) hợp lệ" in _rejected(db, path, "5/QĐ-UBND")
 
 
 # --- file size ----------------------------------------------------------------------------------

@@ -200,6 +200,8 @@ def _run_console(settings: Settings, router: Router) -> int:
 
 
 def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.app import connect_database
     from data.decision_text import DecisionFormatError
     from data.importer import import_file
@@ -210,6 +212,12 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             report = import_file(session, args.path, args.decision)
     except DecisionFormatError as exc:
         _error(f"Không nhập được tệp {args.path}: {exc}")
+        return 1
+    except SQLAlchemyError as exc:  # the importer checks first; this is the last line of defence
+        _error(
+            f"Không nhập được tệp {args.path}: cơ sở dữ liệu từ chối dữ liệu "
+            f"({type(exc).__name__}); chưa có thay đổi nào được ghi."
+        )
         return 1
     finally:
         database.engine.dispose()

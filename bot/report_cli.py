@@ -39,10 +39,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from data.importer import ensure_seed
     from data.report_data import Scope
     from data.report_files import filename, write_report
+    from data.report_years import report_years
     from data.repositories import programme_by_number
 
     now = datetime.now(UTC)
-    year = args.year or st.reporting_year(now, settings.timezone)
+    this_year = st.reporting_year(now, settings.timezone)
+    year = this_year if args.year is None else args.year
     if not 2000 <= year <= 2100:
         print(f"Năm báo cáo không hợp lệ: {year}.", file=sys.stderr)
         return EXIT_USAGE
@@ -57,6 +59,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"Không có quyết định {args.decision} trong dữ liệu.", file=sys.stderr)
                     return EXIT_USAGE
                 programme_id = found.id
+            years = report_years(session, this_year, programme_id)
+            if year not in years:
+                print(
+                    f"Năm báo cáo {year} nằm ngoài thời gian thực hiện chương trình "
+                    f"({years.label}); hãy chọn --year từ {years.first} đến {years.last}.",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
             scope = Scope(year, now, settings.timezone, programme_id)
             output = args.output or filename(args.format, year)
             if output == "-":

@@ -20,6 +20,8 @@ from data.agency_names import (
 )
 from data.db import Database
 from data.decision_text import DecisionFormatError, ParsedDecision, parse_decision
+from data.import_lengths import SOURCE_NAME_CHARS, check_lengths
+from data.import_limits import MAX_REPORT_ITEMS, check_text_lines, read_limited
 from data.models import (
     Agency,
     AliasKind,
@@ -69,22 +71,34 @@ class ImportReport:
             f"- {self.agencies} đơn vị (trong đó {self.collectives} nhóm đơn vị).",
         ]
         if self.removed_tasks:
-            out.append("- Đã xóa nhiệm vụ không còn trong tệp: " + ", ".join(self.removed_tasks))
+            shown = self.removed_tasks[:MAX_REPORT_ITEMS]
+            hidden = len(self.removed_tasks) - len(shown)
+            more = f" và {hidden} nhiệm vụ khác" if hidden else ""
+            out.append("- Đã xóa nhiệm vụ không còn trong tệp: " + ", ".join(shown) + more)
         if self.merged:
             out.append("- Đã gộp các cách viết khác nhau của cùng một đơn vị:")
-            out.extend(f"  • “{variant}” → “{name}”" for variant, name in self.merged.items())
+            merges = [f"“{variant}” → “{name}”" for variant, name in self.merged.items()]
+            out.extend(_bullets(merges, "cách viết"))
         if self.succession:
             out.append("- Đơn vị đã sắp xếp lại (2025):")
-            out.extend(f"  • {line}" for line in self.succession)
+            out.extend(_bullets(self.succession, "đơn vị"))
         if self.unattached_measures:
             out.append(
                 f"- {len(self.unattached_measures)} giải pháp không gắn được với nhiệm vụ nào:"
             )
-            out.extend(f"  • {_short(text)}" for text in self.unattached_measures)
+            out.extend(_bullets([_short(text) for text in self.unattached_measures], "giải pháp"))
         if self.warnings:
             out.append("- Lưu ý:")
-            out.extend(f"  • {warning}" for warning in self.warnings)
+            out.extend(_bullets(self.warnings, "lưu ý"))
         return out
+
+
+def _bullets(items: list[str], noun: str) -> list[str]:
+    """At most MAX_REPORT_ITEMS bullet lines, then how many were left out."""
+    lines = [f"  • {_short(item, 300)}" for item in items[:MAX_REPORT_ITEMS]]
+    if len(items) > MAX_REPORT_ITEMS:
+        lines.append(f"  … và {len(items) - MAX_REPORT_ITEMS} {noun} khác.")
+    return lines
 
 
 def _short(text: str, limit: int = 100) -> str:
@@ -93,17 +107,17 @@ def _short(text: str, limit: int = 100) -> str:
 
 def read_text_file(path: Path) -> str:
     """Read a text file as UTF-8 (with or without BOM, or UTF-16); reject binary content."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DecisionFormatError(f"Không mở được tệp {path.name}: {exc.strerror}.") from exc
+    data = read_limited(path)
     if not data.strip():
         raise DecisionFormatError(f"Tệp {path.name} rỗng, không có nội dung để nhập.")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             pass
+        else:
+            if "\x00" not in text:  # PostgreSQL cannot store NUL; a text never holds one
+                return text
     elif b"\x00" not in data:
         try:
             return data.decode("utf-8-sig")
@@ -119,7 +133,9 @@ def parse_file(path: Path | str, decision_number: str | None = None) -> ParsedDe
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
-        return parse_decision(read_text_file(path), path.name, decision_number=decision_number)
+        text = read_text_file(path)
+        check_text_lines(path.name, text)
+        return parse_decision(text, path.name, decision_number=decision_number)
     if suffix in TABLE_SUFFIXES:
         from data.table_file import parse_table
 
@@ -142,6 +158,7 @@ def import_text(
     session: Session, text: str, source_name: str = "", decision_number: str | None = None
 ) -> ImportReport:
     """Parse a decision text and upsert its programme."""
+    check_text_lines(source_name or "văn bản", text)
     parsed = parse_decision(text, source_name, decision_number=decision_number)
     return import_parsed(session, parsed, source_name)
 
@@ -168,6 +185,8 @@ def import_parsed(
             resolver.add(task.lead)
         for partner in task.partners:
             resolver.add(partner)
+    check_lengths(parsed, resolver)  # before the first write: the database stays unchanged
+    source_name = source_name[:SOURCE_NAME_CHARS]
     agencies = _upsert_agencies(session, resolver, table)
 
     programme = session.scalars(

@@ -28,6 +28,7 @@ DPI = 110
 
 
 def _label(text: str, width: int = 34) -> str:
+    text = text.replace("$", r"\$")  # matplotlib reads $…$ as mathematics (and fails on it)
     return "\n".join(textwrap.wrap(unicodedata.normalize("NFC", text), width)) or text
 
 

@@ -60,6 +60,8 @@ AGENCY_HEADERS = (
     "Nhiệm vụ chưa báo cáo",
 )
 SUMMARY_SHEET = "Tổng hợp"
+# What spreadsheet apps read as the start of a formula (tab and CR too, for CSV-style pastes).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PAPER_A4 = "9"  # ECMA-376 paper size code
 _FONT = "Times New Roman"
 _THIN = Side(style="thin", color="808080")
@@ -119,9 +121,9 @@ def sheet_title(number: int, name: str, programme: str = "") -> str:
     short = _BAD_TITLE.sub(" ", short[:1].upper() + short[1:])
     prefix = f"{programme.split('/')[0]}-" if programme else ""
     words = f"{prefix}{number}. {short}".split()
-    while len(" ".join(words)) > 31 or fold(words[-1]) in _TRAILING:
+    while words and (len(" ".join(words)) > 31 or fold(words[-1]) in _TRAILING):
         words.pop()
-    return " ".join(words) or f"{number}"
+    return " ".join(words).rstrip("'") or f"{number}"  # Excel refuses a name ending in '
 
 
 class _Writer:
@@ -163,6 +165,8 @@ class _Writer:
         for value, style in zip(values, names, strict=True):
             cell = WriteOnlyCell(sheet, value=_clean(value))
             cell._style = copy(self._style_array(sheet, style))  # a named-style lookup is slow
+            if isinstance(cell.value, str):
+                _as_text(cell)
             cells.append(cell)
         sheet.append(cells)
 
@@ -173,6 +177,14 @@ class _Writer:
             template.style = name
             found = self._arrays[name] = template._style
         return found
+
+
+def _as_text(cell: WriteOnlyCell) -> None:
+    """Keep text text: openpyxl turns "=…" into a formula, and spreadsheet apps evaluate
+    "=", "+", "-", "@" once the cell is edited unless it carries the quote prefix."""
+    cell.data_type = "s"
+    if cell.value.startswith(FORMULA_STARTS):
+        cell._style.quotePrefix = 1
 
 
 def _clean(value: Any) -> Any:

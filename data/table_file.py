@@ -18,7 +18,16 @@ from data.decision_text import (
     number_in,
     target_years,
 )
+from data.import_limits import (
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    check_cell,
+    read_limited,
+    too_many_rows,
+)
 from data.textnorm import folded_key, nfc
+from data.xlsx_check import check_xlsx
 
 COLUMNS_MISSING = (
     "Không tìm thấy dòng tiêu đề của bảng nhiệm vụ. Bảng cần có các cột: "
@@ -76,25 +85,51 @@ def _decode(data: bytes, name: str) -> str:
         raise DecisionFormatError(f"Tệp {name} không phải văn bản UTF-8.") from exc
 
 
+def bounded_rows(rows: Iterable[Sequence[object]], name: str) -> list[list[str]]:
+    """Rows as text, up to the last non-empty one; reject too many rows or too long cells.
+
+    Blank rows past the limit are skipped without being kept: spreadsheets often carry
+    formatting far below the table.
+    """
+    kept: list[list[str]] = []
+    blanks = 0
+    for number, row in enumerate(rows, start=1):
+        raw = ["" if value is None else str(value) for value in row[:MAX_COLUMNS]]
+        if not any(cell.strip() for cell in raw):
+            blanks += 1
+            continue
+        if number > MAX_ROWS:
+            raise too_many_rows(name)
+        for cell in raw:
+            check_cell(name, number, cell)
+        kept.extend([] for _ in range(blanks))
+        blanks = 0
+        kept.append([_cell_text(value) for value in row[:MAX_COLUMNS]])
+    return kept
+
+
 def read_csv_rows(path: Path) -> list[list[str]]:
     """Read a CSV (UTF-8 with or without BOM; comma or semicolon separated)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DecisionFormatError(f"Không mở được tệp {path.name}: {exc.strerror}.") from exc
+    data = read_limited(path)
     if not data.strip():
         raise DecisionFormatError(f"Tệp {path.name} rỗng, không có nội dung để nhập.")
     text = _decode(data, path.name)
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        return [[nfc(c) for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        return bounded_rows(reader, path.name)
     except csv.Error as exc:
-        raise DecisionFormatError(f"Tệp {path.name} không đọc được như bảng CSV: {exc}.") from exc
+        # csv's own messages are English; the line number is what helps the operator.
+        raise DecisionFormatError(
+            f"Tệp {path.name} không đọc được như bảng CSV (lỗi ở dòng {reader.line_num}; "
+            f"có thể một ô dài quá {MAX_CELL_CHARS} ký tự hoặc thiếu dấu ngoặc kép đóng)."
+        ) from exc
 
 
 def read_xlsx_rows(path: Path) -> list[list[str]]:
-    """Read the first worksheet that has the task table header."""
+    """Read the first worksheet that has the task table header (streamed, within the limits)."""
+    check_xlsx(path)  # before openpyxl inflates or parses anything
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -107,12 +142,19 @@ def read_xlsx_rows(path: Path) -> list[list[str]]:
     try:
         first: list[list[str]] | None = None
         for sheet in workbook.worksheets:
-            rows = [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            cells = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            rows = bounded_rows(cells, path.name)
             if first is None:
                 first = rows
             if _find_header(rows) is not None:
                 return rows
         return first or []
+    except DecisionFormatError:
+        raise
+    except Exception as exc:  # a damaged sheet fails inside lxml, zlib or openpyxl in many ways
+        raise DecisionFormatError(
+            f"Tệp {path.name} không phải bảng Excel (.xlsx) hợp lệ hoặc đã bị hỏng."
+        ) from exc
     finally:
         workbook.close()
 

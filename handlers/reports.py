@@ -28,6 +28,7 @@ from data.report_data import (
 )
 from data.report_files import FORMATS, filename, report_bytes
 from data.report_text import class_label, day
+from data.report_years import YearRange, report_years
 from data.succession import current_agency
 from data.textnorm import fold
 from handlers.context import Context
@@ -96,12 +97,12 @@ def report(ctx: Context, msg: Incoming) -> list[Reply]:
     fmt, year, understood = parse_args(msg.args)
     if not understood:
         return [Reply(f"Chưa rõ loại báo cáo “{_short(msg.args, 40)}”. {USAGE}")]
+    this_year = st.reporting_year(ctx.now(), ctx.settings.timezone)
+    years = report_years(ctx.session, this_year)
+    if year is not None and year not in years:
+        return [Reply(year_outside(year, years, this_year))]
     who = people.actor(ctx.session, ctx.settings, msg.platform, msg.user.id)
-    scope = Scope(
-        year or st.reporting_year(ctx.now(), ctx.settings.timezone),
-        ctx.now(),
-        ctx.settings.timezone,
-    )
+    scope = Scope(year or this_year, ctx.now(), ctx.settings.timezone)
     if fmt is None:
         summary = summarise(iter_task_reports(ctx.session, scope), scope)
         return [Reply(summary_text(summary, who))]
@@ -132,6 +133,15 @@ def _group_may_see(ctx: Context, msg: Incoming, who: people.Actor) -> bool:
         .options(selectinload(Agency.successor))
     )
     return any(current_agency(agency).id == linked for agency in coordinators)
+
+
+def year_outside(year: int, years: YearRange, this_year: int) -> str:
+    """The answer to a year outside the programme's period."""
+    return (
+        f"Năm {year} nằm ngoài thời gian thực hiện chương trình ({years.label}), nên không có "
+        f"số liệu báo cáo. Anh/chị chọn một năm từ {years.first} đến {years.last}, ví dụ: "
+        f"/baocao {years.clamp(this_year)}."
+    )
 
 
 def _file_reply(fmt: str, content: bytes, summary: Summary) -> Reply:

@@ -120,3 +120,20 @@ def test_another_year_and_unknown_words(reports_desk: Desk) -> None:
 )
 def test_parse_args(args: str, expected: tuple[object, ...]) -> None:
     assert parse_args(args) == expected
+
+
+# --- years outside the programme ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [2000, 2019, 2020, 2031, 2045, 2099])
+@pytest.mark.parametrize("kind", ["", "xlsx "])
+def test_a_year_outside_the_programme_is_refused(reports_desk: Desk, year: int, kind: str) -> None:
+    text = reports_desk.say(f"/baocao {kind}{year}")
+    assert f"Năm {year} nằm ngoài thời gian thực hiện chương trình (2021–2030)" in text
+    assert "/baocao 2026" in text
+    assert "quá hạn" not in text and "Tệp" not in text
+
+
+@pytest.mark.parametrize("year", [2021, 2026, 2030])
+def test_a_year_inside_the_programme_is_reported(reports_desk: Desk, year: int) -> None:
+    assert reports_desk.say(f"/baocao {year}").startswith(f"📊 Báo cáo năm {year}")

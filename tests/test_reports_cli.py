@@ -120,3 +120,29 @@ def test_png_and_docx_default_names_and_a_bad_decision(
     assert list(tmp_path.glob("du_thao_bao_cao_*.docx"))
     code, _, err = _run(monkeypatch, capsys, url, "--decision", "999/QĐ-UBND")
     assert code == 2 and "Không có quyết định 999/QĐ-UBND" in err
+
+
+@pytest.mark.parametrize(
+    ("year", "message"),
+    [
+        ("2020", "Năm báo cáo 2020 nằm ngoài thời gian thực hiện chương trình (2021–"),
+        ("2015", "Năm báo cáo 2015 nằm ngoài thời gian thực hiện chương trình (2021–"),
+        ("2099", "Năm báo cáo 2099 nằm ngoài thời gian thực hiện chương trình (2021–"),
+        ("0", "Năm báo cáo không hợp lệ: 0."),
+    ],
+)
+def test_a_year_outside_the_programme_is_refused(
+    tmp_path: Path,
+    seeded_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    year: str,
+    message: str,
+) -> None:
+    target = tmp_path / "daumoi.sqlite3"
+    shutil.copy(seeded_file, target)
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{target}"
+    code, out, err = _run(monkeypatch, capsys, url, "--year", year, "--format", "json")
+    assert code == 2 and err.startswith(message) and len(err.splitlines()) == 1
+    assert out == "" and not list(tmp_path.glob("bao_cao_*"))

@@ -19,6 +19,7 @@ from data.agency_names import (
     is_collective,
 )
 from data.db import Database
+from data.facts import store_facts
 from data.decision_text import DecisionFormatError, ParsedDecision, parse_decision
 from data.models import (
     Agency,
@@ -205,6 +206,7 @@ def import_parsed(
         ).first()
     )
     report.succession = apply_succession(session)
+    store_facts(programme, parsed.preamble)
     session.flush()
 
     used = {a.id for key, a in agencies.items()}

@@ -46,6 +46,8 @@ TOP_K = 30
 FUZZY_K = 10  # of which this many best get partial_ratio and may be returned
 # Calibrated on queries_dev.tsv and bench/queries_large.tsv (see bench/search_bench.py).
 NONE_BELOW = 63.0  # best score under this: nothing is shown
+# With words from the vocabulary the best reachable score is lower (they count EXPANSION_FACTOR).
+EXPANDED_NONE_BELOW = 45.0
 TIE_WITHIN = 4.0  # answers this close to the best make the outcome ambiguous
 LIST_WITHIN = 25.0  # answers this close to the best follow it as "see also"
 
@@ -58,6 +60,8 @@ MIN_FUZZY_LEN = 3  # shorter words are never typo-corrected
 FREE_FUZZY_LEN = 6  # shorter words are corrected only when a neighbour confirms the fix
 BIGRAM_BM25_WEIGHT = 0.6
 EXPANSION_FACTOR = 0.7  # a word from the vocabulary counts for less than a typed one
+KNOWN_EXPANSION_FACTOR = 0.35  # ... and less still beside the decision's own word
+UNKNOWN_SHARE = 0.5  # a word the decision does not hold weighs this much against the rest
 # A task matched only by words this common (share of tasks holding them) is no answer.
 GENERIC_SHARE = 0.12
 AGENCY_FIRST = 80.0  # an agency this sure is the answer to "what does X do" / "what is X now"
@@ -100,6 +104,14 @@ class _Term:
     text: str
     factor: float  # 1.0 typed or decoded, FUZZY_FACTOR corrected, 0.0 unknown
     fuzzy: bool = False
+    expanded: bool = False  # from the vocabulary: its best is its factor, not 1
+
+    @property
+    def ideal(self) -> float:
+        """How much of its weight the term can earn at best (unknown words count half)."""
+        if self.expanded:
+            return self.factor
+        return UNKNOWN_SHARE if self.factor == 0.0 else 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,12 +301,12 @@ class _TaskIndex:
                 continue
             if term.text not in found:
                 found.append(term.text)
-            if term.factor >= FUZZY_FACTOR and self.word_df[tid] <= limit:
+            if term.factor >= EXPANSION_FACTOR and self.word_df[tid] <= limit:
                 specific = True
         for (a, b), bigram in zip(query.pairs, query.bigrams, strict=True):
             pid = self.pair_ids.get(bigram)
             trust = min(query.terms[a].factor, query.terms[b].factor)
-            if pid is not None and trust >= FUZZY_FACTOR and self.pairs.present(pid, at)[0]:
+            if pid is not None and trust >= EXPANSION_FACTOR and self.pairs.present(pid, at)[0]:
                 if bigram.split()[0] not in _PAIR_STOP and bigram.split()[1] not in _PAIR_STOP:
                     specific = True
         return found, specific
@@ -335,7 +347,8 @@ class _TaskIndex:
         bm = scores[cands] / ideal
 
         weights = np.array([self.idf(t.text) for _, t in uni], dtype=np.float64)
-        total = float(weights.sum()) or 1.0
+        ideals = np.array([t.ideal for _, t in uni], dtype=np.float64)
+        total = float((weights * ideals).sum()) or 1.0
         absent = np.zeros(cands.shape, dtype=bool)
         present: list[npt.NDArray[np.bool_]] = []
         cov = np.zeros(cands.shape, dtype=np.float64)
@@ -618,7 +631,8 @@ class SearchEngine:
             _, specific = self._tasks.matched(parsed, ranked[0][2])
             if not specific:
                 return SearchOutcome(query, Confidence.NONE)
-        confidence, shown = _verdict([r[0] for r in ranked], limit)
+        floor = EXPANDED_NONE_BELOW if any(t.expanded for t in parsed.terms) else NONE_BELOW
+        confidence, shown = _verdict([r[0] for r in ranked], limit, floor)
         hits = tuple(
             self._task_hit(i, s, parsed) if kind == 0 else self._agency_hit(i, s)
             for s, kind, i in ranked[:shown]
@@ -723,17 +737,19 @@ class SearchEngine:
             if i in spans:
                 end, entry = spans[i]
                 literal = tokens[i:end]
-                keep = all(t in self._vocab for t in literal) and (
-                    len(literal) == 1 or " ".join(literal[:2]) in self._bigrams
+                keep = all(t in self._vocab for t in literal) and all(
+                    f"{a} {b}" in self._bigrams for a, b in itertools.pairwise(literal)
                 )
                 if keep:
                     slots.append([_Term(t, 1.0) for t in literal])
                     groups.append(group)
+                # A term the decision itself uses counts as typed; its meaning only nudges.
+                factor = KNOWN_EXPANSION_FACTOR if keep else EXPANSION_FACTOR
                 seen = set(literal) if keep else set()
                 expansion = [
-                    _Term(w, EXPANSION_FACTOR)
+                    _Term(w, factor, expanded=True)
                     for w in entry.means
-                    if w not in seen and w in self._vocab
+                    if w in self._vocab and w not in seen
                 ]
                 if expansion:
                     group += 1
@@ -815,7 +831,8 @@ class SearchEngine:
             # Short words have many neighbours within one edit: only fix one that forms a
             # known pair with a word typed next to it ("an nin mang" -> ninh,
             # but not "gia xang dau" -> "gia tang dau", where "tang dau" is no phrase).
-            found = [c for c in found if context(c[0]) >= 1]
+            neighbours = (prev is not None) + (nxt is not None)
+            found = [c for c in found if context(c[0]) >= max(1, neighbours)]
             if not found:
                 return None
 
@@ -894,12 +911,14 @@ def _first_text(slot: list[_Term] | str) -> str | None:
     return slot[0].text if slot else None
 
 
-def _verdict(scores: Sequence[float], limit: int) -> tuple[Confidence, int]:
+def _verdict(
+    scores: Sequence[float], limit: int, none_below: float = NONE_BELOW
+) -> tuple[Confidence, int]:
     """From scores sorted best first: none, one clear answer or a choice, and how many to show."""
-    if not scores or scores[0] < NONE_BELOW:
+    if not scores or scores[0] < none_below:
         return Confidence.NONE, 0
     top = scores[0]
-    floor = max(NONE_BELOW, top - LIST_WITHIN)
+    floor = max(none_below, top - LIST_WITHIN)
     shown = min(limit, sum(1 for s in scores if s >= floor))
     tied = sum(1 for s in scores if s >= top - TIE_WITHIN)
     return (Confidence.AMBIGUOUS if tied > 1 else Confidence.CONFIDENT), shown

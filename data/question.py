@@ -107,7 +107,7 @@ _ASK = frozenset({"ai", "nao", "gi", "khong", "ko", "chua", "sao"})
 _LINKS = frozenset(
     {"do", "thi", "se", "duoc", "dang", "hien", "nay", "gio", "la", "cua", "cac", "thuoc", "co"}
 )
-# "đâu" only where it asks ("ở đâu", "vào đâu", or last); elsewhere "dau" is "đầu" ("đầu tư").
+# "đâu" only where it asks ("ở đâu", "vào đâu"); elsewhere "dau" is "đầu" ("đầu tư").
 _WHERE_BEFORE = frozenset({"o", "vao", "ve", "di", "tu"})
 _MANY = _phrases("bao nhieu", "may", "nhung", "cac")
 _TELEX_FRAME = frozenset(
@@ -234,7 +234,7 @@ def _near(toks: Sequence[str], span: tuple[int, int], framed: set[int]) -> bool:
 
 
 def _asks_where(toks: Sequence[str], i: int) -> bool:
-    return i == len(toks) - 1 or (i > 0 and toks[i - 1] in _WHERE_BEFORE)
+    return i > 0 and toks[i - 1] in _WHERE_BEFORE
 
 
 def _beside(i: int, drop: set[int]) -> bool:

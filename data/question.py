@@ -154,6 +154,9 @@ def parse_question(tokens: Sequence[str], question_mark: bool = False) -> Questi
         task_spans.append(marks["task"][0])  # "nhiệm vụ của sở giáo dục là gì"
     # "làm gì", "lo những việc gì": what an agency does.
     does = [(i, i + 1) for i, t in enumerate(toks[:-1]) if t in {"lam", "lo"} and toks[i + 1] == "gi"]
+    lead_ends = {end for _, end in (*marks["lead"], *marks["partner"], *marks["who"])}
+    # "ai chủ trì nhiệm vụ logistics": the task noun right after the verb is frame too.
+    task_spans += [s for s in marks["task"] if s[0] in lead_ends and s not in task_spans]
     many = marks["many"] if task_spans else []
     framed = {i for start, end in (*marks["who"], *task_spans, *many) for i in range(start, end)}
     lead_spans = [s for s in marks["lead"] if _near(toks, s, framed)]

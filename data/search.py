@@ -105,6 +105,7 @@ class _Term:
     factor: float  # 1.0 typed or decoded, FUZZY_FACTOR corrected, 0.0 unknown
     fuzzy: bool = False
     expanded: bool = False  # from the vocabulary: its best is its factor, not 1
+    guess: bool = False  # a short word fixed by one edit that its neighbours do not both confirm
 
     @property
     def ideal(self) -> float:
@@ -301,12 +302,12 @@ class _TaskIndex:
                 continue
             if term.text not in found:
                 found.append(term.text)
-            if term.factor >= EXPANSION_FACTOR and self.word_df[tid] <= limit:
+            if _trusted(term) and self.word_df[tid] <= limit:
                 specific = True
         for (a, b), bigram in zip(query.pairs, query.bigrams, strict=True):
             pid = self.pair_ids.get(bigram)
-            trust = min(query.terms[a].factor, query.terms[b].factor)
-            if pid is not None and trust >= EXPANSION_FACTOR and self.pairs.present(pid, at)[0]:
+            trusted = _trusted(query.terms[a]) and _trusted(query.terms[b])
+            if pid is not None and trusted and self.pairs.present(pid, at)[0]:
                 if bigram.split()[0] not in _PAIR_STOP and bigram.split()[1] not in _PAIR_STOP:
                     specific = True
         return found, specific
@@ -663,18 +664,39 @@ class SearchEngine:
             return outcome
         top = outcome.hits[0]
         answer = ""
-        if top.kind is HitKind.TASK:
+        tasks = [h for h in outcome.hits if h.kind is HitKind.TASK]
+        several = outcome.confidence is Confidence.AMBIGUOUS and len(tasks) > 1
+        if top.kind is HitKind.TASK and several and not question.partner:
+            answer = self._leads_answer(tasks, top.score)
+        elif top.kind is HitKind.TASK:
             answer = self._task_answer(top, question)
         else:
             answer = self._agency_answer(top, question)
         return replace(outcome, answer=answer) if answer else outcome
 
-    def _task_answer(self, hit: Hit, question: Question) -> str:
+    def _index_of(self, hit: Hit) -> int | None:
         tasks = self._tasks
-        index = next(
+        return next(
             (i for i in tasks.by_code.get(hit.key, []) if tasks.programmes[i] == hit.programme),
             None,
         )
+
+    def _leads_answer(self, hits: list[Hit], top: float) -> str:
+        """Close answers: each lead agency with the tasks it leads among them."""
+        by_lead: dict[str, list[str]] = {}
+        for hit in hits:
+            index = self._index_of(hit)
+            if index is None or hit.score < top - TIE_WITHIN:
+                continue
+            lead = self._tasks.leads[index] or "(chưa ghi đơn vị chủ trì)"
+            by_lead.setdefault(lead, []).append(hit.key)
+        return "; ".join(
+            f"{lead} chủ trì nhiệm vụ {', '.join(codes)}" for lead, codes in by_lead.items()
+        )
+
+    def _task_answer(self, hit: Hit, question: Question) -> str:
+        tasks = self._tasks
+        index = self._index_of(hit)
         if index is None:
             return ""
         title = _short(tasks.titles[index], 70)
@@ -774,7 +796,14 @@ class SearchEngine:
             decoded = telex_decode(slot)
             if fixed is None and decoded != slot:
                 fixed = self._closest(decoded, prev, nxt)
-            terms.append(_Term(fixed, FUZZY_FACTOR, True) if fixed else _Term(slot, 0.0))
+            if fixed:
+                confirmed = int(f"{prev} {fixed}" in self._bigrams) + int(
+                    f"{fixed} {nxt}" in self._bigrams
+                )
+                guess = len(fixed) < FREE_FUZZY_LEN and confirmed < 2
+                terms.append(_Term(fixed, FUZZY_FACTOR, True, guess=guess))
+            else:
+                terms.append(_Term(slot, 0.0))
             term_groups.append(groups[n])
         pairs = tuple(
             (a, a + 1) for a in range(len(terms) - 1) if term_groups[a] == term_groups[a + 1]
@@ -847,6 +876,15 @@ class SearchEngine:
             ),
         )
         return str(best[0])
+
+
+def _trusted(term: _Term) -> bool:
+    """A word that may make a match specific: typed, or from the vocabulary, or a long fix.
+
+    A short word corrected by one edit and confirmed by one neighbour only is a guess
+    ("gia vang" -> "gia tang"): it ranks, never decides.
+    """
+    return not term.guess and term.factor >= EXPANSION_FACTOR
 
 
 def _answer_name(agency: AgencyDoc) -> str:

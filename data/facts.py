@@ -15,8 +15,9 @@ from data.textnorm import folded_key, nfc, words
 
 FACTS_FILE = Path(__file__).parent / "seed" / "decision_facts.csv"
 FACTS_ENV = "DAUMOI_FACTS_FILE"  # an operator's file used instead of the shipped one
-_SENTENCE_END_RE = re.compile(r"(?<=[.;])\s+(?=[A-ZĐÀ-Ỹ0-9])")
+_SENTENCE_END_RE = re.compile(r"(?<=[.])\s+(?=[A-ZĐÀ-Ỹ0-9])")
 MAX_SENTENCE = 400
+MIN_SENTENCE = 12
 
 
 class FactsError(ValueError):
@@ -99,7 +100,15 @@ def fact_specs() -> tuple[FactSpec, ...]:
 def find_sentences(lines: Iterable[str], specs: Sequence[FactSpec]) -> dict[str, str]:
     """Per fact kind, the first sentence of the decision holding its quote words."""
     found: dict[str, str] = {}
-    sentences = [s for line in lines for s in _SENTENCE_END_RE.split(nfc(line)) if s]
+    sentences: list[str] = []
+    for line in lines:
+        pieces = [p for p in _SENTENCE_END_RE.split(nfc(line)) if p]
+        for i, piece in enumerate(pieces):
+            # "Điều 1." and "1." are labels of the sentence that follows, not sentences.
+            if i and len(pieces[i - 1]) < MIN_SENTENCE:
+                sentences[-1] = f"{sentences[-1]} {piece}"
+            else:
+                sentences.append(piece)
     keyed = [(f" {folded_key(s)} ", s) for s in sentences]
     for spec in specs:
         if not spec.quote:

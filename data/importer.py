@@ -19,8 +19,8 @@ from data.agency_names import (
     is_collective,
 )
 from data.db import Database
-from data.facts import store_facts
 from data.decision_text import DecisionFormatError, ParsedDecision, parse_decision
+from data.facts import store_facts
 from data.models import (
     Agency,
     AliasKind,

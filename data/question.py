@@ -104,6 +104,7 @@ _SUCCESSION = _phrases(
 _WHAT = _phrases("la gi", "nghia la gi", "la sao", "noi gi", "gom gi", "the nao")
 _TAILS = frozenset({"nao", "gi", "khong", "ko", "k", "chua", "vay", "a", "ha", "nhe", "oi", "the"})
 _ASK = frozenset({"ai", "nao", "gi", "khong", "ko", "chua", "sao"})
+_END_ONLY = frozenset({"khong", "ko", "k", "chua"})
 _LINKS = frozenset(
     {"do", "thi", "se", "duoc", "dang", "hien", "nay", "gio", "la", "cua", "cac", "thuoc", "co"}
 )
@@ -129,7 +130,7 @@ def parse_question(tokens: Sequence[str], question_mark: bool = False) -> Questi
     asked = (
         question_mark
         or bool(where)
-        or any(t in _ASK for t in toks)
+        or any(t in _ASK and _ends(toks, i, t) for i, t in enumerate(toks))
         or _has(toks, _phrases("bao nhieu"))
     )
     if not asked:
@@ -153,13 +154,15 @@ def parse_question(tokens: Sequence[str], question_mark: bool = False) -> Questi
     if marks["what"] and marks["task"] and marks["task"][0][0] == 0:
         task_spans.append(marks["task"][0])  # "nhiệm vụ của sở giáo dục là gì"
     # "làm gì", "lo những việc gì": what an agency does.
-    does = [(i, i + 1) for i, t in enumerate(toks[:-1]) if t in {"lam", "lo"} and toks[i + 1] == "gi"]
+    does = [
+        (i, i + 1) for i, t in enumerate(toks[:-1]) if t in {"lam", "lo"} and toks[i + 1] == "gi"
+    ]
     lead_ends = {end for _, end in (*marks["lead"], *marks["partner"], *marks["who"])}
     # "ai chủ trì nhiệm vụ logistics": the task noun right after the verb is frame too.
     task_spans += [s for s in marks["task"] if s[0] in lead_ends and s not in task_spans]
     many = marks["many"] if task_spans else []
     framed = {i for start, end in (*marks["who"], *task_spans, *many) for i in range(start, end)}
-    lead_spans = [s for s in marks["lead"] if _near(toks, s, framed)]
+    lead_spans = [s for s in marks["lead"] if _near(toks, s, framed) and not _road(toks, s)]
     for spans in (
         marks["succession"],
         marks["what"],
@@ -177,9 +180,10 @@ def parse_question(tokens: Sequence[str], question_mark: bool = False) -> Questi
     drop.update(where)
     for _ in range(2):  # links next to links ("do ... thì sẽ") go too
         for i, t in enumerate(toks):
-            if t in _TAILS or (t in _LINKS and _beside(i, drop)):
-                drop.add(i)
-            elif t in {"co", "ve"} and (i == 0 or _beside(i, drop)):
+            tail = t in _TAILS and _ends(toks, i, t)
+            link = t in _LINKS and _beside(i, drop)
+            lead_in = t in {"co", "ve"} and (i == 0 or _beside(i, drop))
+            if tail or link or lead_in:
                 drop.add(i)
     keep = tuple(i for i in everything if i not in drop)
     if not keep:
@@ -230,10 +234,22 @@ def _near(toks: Sequence[str], span: tuple[int, int], framed: set[int]) -> bool:
     """A verb next to a question word or a task noun ("sở nào lo", "có lo không")."""
     start, end = span
     around = [*range(start - 2, start), *range(end, end + 2)]
-    for i in around:
-        if i in framed or (0 <= i < len(toks) and toks[i] in _TAILS):
-            return True
-    return False
+    return any(i in framed or (0 <= i < len(toks) and toks[i] in _TAILS) for i in around)
+
+
+def _ends(toks: Sequence[str], i: int, token: str) -> bool:
+    """ "không", "chưa" ask only at the end ("có … không"); inside they mean "not"."""
+    return token not in _END_ONLY or i == len(toks) - 1
+
+
+def _road(toks: Sequence[str], span: tuple[int, int]) -> bool:
+    """ "lộ" of a road ("quốc lộ 24", "lộ 1A"), not the verb "lo"."""
+    start, end = span
+    if toks[start] != "lo":
+        return False
+    before = toks[start - 1] if start else ""
+    after = toks[end] if end < len(toks) else ""
+    return before in {"quoc", "tinh", "huyen"} or after[:1].isdigit()
 
 
 def _asks_where(toks: Sequence[str], i: int) -> bool:

@@ -61,9 +61,10 @@ FREE_FUZZY_LEN = 6  # shorter words are corrected only when a neighbour confirms
 BIGRAM_BM25_WEIGHT = 0.6
 EXPANSION_FACTOR = 0.7  # a word from the vocabulary counts for less than a typed one
 KNOWN_EXPANSION_FACTOR = 0.35  # ... and less still beside the decision's own word
+BONUS_SHARE = 0.08  # at most this much of a score comes from such nudges
 UNKNOWN_SHARE = 0.5  # a word the decision does not hold weighs this much against the rest
 # A task matched only by words this common (share of tasks holding them) is no answer.
-GENERIC_SHARE = 0.12
+GENERIC_SHARE = 0.25
 AGENCY_FIRST = 80.0  # an agency this sure is the answer to "what does X do" / "what is X now"
 # VNI tone digits typed inside a word ("sa6n" = "sân"); a digit after letters, then letters.
 _VNI_RE = re.compile(r"(?<![\w])([^\W\d_]+[1-9][^\W_]*)(?![\w])")
@@ -106,10 +107,13 @@ class _Term:
     fuzzy: bool = False
     expanded: bool = False  # from the vocabulary: its best is its factor, not 1
     guess: bool = False  # a short word fixed by one edit that its neighbours do not both confirm
+    bonus: bool = False  # the meaning of a word the decision uses: it adds, never dilutes
 
     @property
     def ideal(self) -> float:
         """How much of its weight the term can earn at best (unknown words count half)."""
+        if self.bonus:
+            return 0.0
         if self.expanded:
             return self.factor
         return UNKNOWN_SHARE if self.factor == 0.0 else 1.0
@@ -307,9 +311,12 @@ class _TaskIndex:
         for (a, b), bigram in zip(query.pairs, query.bigrams, strict=True):
             pid = self.pair_ids.get(bigram)
             trusted = _trusted(query.terms[a]) and _trusted(query.terms[b])
-            if pid is not None and trusted and self.pairs.present(pid, at)[0]:
-                if bigram.split()[0] not in _PAIR_STOP and bigram.split()[1] not in _PAIR_STOP:
-                    specific = True
+            if pid is None or self.pair_df[pid] > limit:
+                continue  # a common phrase ("phát triển") is as generic as a common word
+            first, second = bigram.split()
+            phrase = first not in _PAIR_STOP and second not in _PAIR_STOP
+            if trusted and phrase and self.pairs.present(pid, at)[0]:
+                specific = True
         return found, specific
 
     def words_df(self) -> dict[str, int]:
@@ -354,22 +361,29 @@ class _TaskIndex:
         present: list[npt.NDArray[np.bool_]] = []
         cov = np.zeros(cands.shape, dtype=np.float64)
         tcov = np.zeros(cands.shape, dtype=np.float64)
+        bonus = np.zeros(cands.shape, dtype=np.float64)
+        bonus_total = 0.0
         for (tid, term), w in zip(uni, weights, strict=True):
             if tid is None or term.factor == 0.0:
                 present.append(absent)
                 continue
             here = self.body.present(tid, cands)
             present.append(here)
+            if term.bonus:
+                bonus += w * here
+                bonus_total += w
+                continue
             cov += w * term.factor * here
             tcov += w * term.factor * self.title.present(tid, cands)
-        cov /= total
-        tcov /= total
+        cov = np.minimum(cov / total, 1.0)
+        tcov = np.minimum(tcov / total, 1.0)
         # Pairs with a function word ("về 5G") say nothing about phrasing.
         phrased = [
             (pairs[n], pid)
             for n, pid in enumerate(big)
             if uni[pairs[n][0]][1].text not in _PAIR_STOP
             and uni[pairs[n][1]][1].text not in _PAIR_STOP
+            and not uni[pairs[n][0]][1].bonus
         ]
         if phrased:
             # An adjacent pair counts fully; two rare words apart count by their rarity.
@@ -386,6 +400,8 @@ class _TaskIndex:
             bcov = cov
         w = FUSION
         fused = 100.0 * (w[0] * cov + w[1] * tcov + w[2] * bcov + w[4] * bm)
+        if bonus_total:
+            fused += 100.0 * BONUS_SHARE * bonus / bonus_total
         # partial_ratio is the costly part: only the leaders can still change places with it.
         order = np.argsort(-fused)[:FUZZY_K]
         return [
@@ -724,9 +740,7 @@ class SearchEngine:
             listed = ", ".join(codes[i] for i in partnered[:12]) or "không có"
             return f"{key} phối hợp {len(partnered)} nhiệm vụ: {listed}."
         listed = ", ".join(codes[i] for i in led[:12]) or "không có"
-        return (
-            f"{key} chủ trì {len(led)} nhiệm vụ: {listed}; phối hợp {len(partnered)} nhiệm vụ."
-        )
+        return f"{key} chủ trì {len(led)} nhiệm vụ: {listed}; phối hợp {len(partnered)} nhiệm vụ."
 
     def _task_hit(self, index: int, score: float, query: _Query | None = None) -> Hit:
         tasks = self._tasks
@@ -769,7 +783,7 @@ class SearchEngine:
                 factor = KNOWN_EXPANSION_FACTOR if keep else EXPANSION_FACTOR
                 seen = set(literal) if keep else set()
                 expansion = [
-                    _Term(w, factor, expanded=True)
+                    _Term(w, factor, expanded=True, bonus=keep)
                     for w in entry.means
                     if w in self._vocab and w not in seen
                 ]

@@ -120,11 +120,6 @@ def find_sentences(lines: Iterable[str], specs: Sequence[FactSpec]) -> dict[str,
     return found
 
 
-def _present(tokens: Sequence[str], phrase: Phrase) -> bool:
-    size = len(phrase)
-    return any(tuple(tokens[i : i + size]) == phrase for i in range(len(tokens) - size + 1))
-
-
 class FactIndex:
     """Match a question against the fact kinds of the loaded decisions."""
 
@@ -137,10 +132,13 @@ class FactIndex:
     def match(self, tokens: Sequence[str]) -> list[FactDoc]:
         """The facts whose every cue group the question holds (best-covered kind first)."""
         best: tuple[int, str] | None = None
+        if not self.specs:
+            return []
+        text = f" {' '.join(tokens)} "
         for spec in self.specs:
             hits = 0
             for group in spec.cues:
-                matched = [p for p in group if _present(tokens, p)]
+                matched = [p for p in group if f" {' '.join(p)} " in text]
                 if not matched:
                     break
                 hits += max(len(p) for p in matched)

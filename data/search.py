@@ -290,34 +290,41 @@ class _TaskIndex:
         tid = self.word_ids.get(token)
         return self.idf_unknown if tid is None else _lucene_idf(float(self.word_df[tid]), self.n)
 
-    def matched(self, query: _Query, doc: int) -> tuple[list[str], bool]:
-        """The query words found in a task, and whether any is specific to few tasks.
+    def matched(self, query: _Query, docs: Sequence[int]) -> list[tuple[tuple[str, ...], bool]]:
+        """Per task: the query words it holds, and whether any is specific to few tasks.
 
-        Specific: a typed word held by at most GENERIC_SHARE of the tasks, or a typed phrase
-        of two words the task holds side by side.
+        Specific: a trusted word held by at most GENERIC_SHARE of the tasks, or such a pair
+        of words the task holds side by side. One posting look-up per word for all tasks.
         """
-        found: list[str] = []
-        specific = False
-        at = np.array([doc], dtype=np.int64)
+        at = np.asarray(docs, dtype=np.int64)
+        found: list[list[str]] = [[] for _ in docs]
+        specific = np.zeros(at.shape, dtype=bool)
         limit = max(1.0, GENERIC_SHARE * self.n)
-        for term in query.terms:
+        for term in dict((t.text, t) for t in reversed(query.terms)).values():
             tid = self.word_ids.get(term.text)
-            if tid is None or term.factor == 0.0 or not self.body.present(tid, at)[0]:
+            if tid is None or term.factor == 0.0:
                 continue
-            if term.text not in found:
-                found.append(term.text)
+            here = self.body.present(tid, at)
+            for j in np.flatnonzero(here):
+                found[j].append(term.text)
             if _trusted(term) and self.word_df[tid] <= limit:
-                specific = True
-        for (a, b), bigram in zip(query.pairs, query.bigrams, strict=True):
-            pid = self.pair_ids.get(bigram)
-            trusted = _trusted(query.terms[a]) and _trusted(query.terms[b])
+                specific |= here
+        terms = query.terms
+        for a, b in query.pairs:
+            first, second = terms[a], terms[b]
+            if first.text in _PAIR_STOP or second.text in _PAIR_STOP:
+                continue
+            if not (_trusted(first) and _trusted(second)):
+                continue
+            pid = self.pair_ids.get(f"{first.text} {second.text}")
             if pid is None or self.pair_df[pid] > limit:
                 continue  # a common phrase ("phát triển") is as generic as a common word
-            first, second = bigram.split()
-            phrase = first not in _PAIR_STOP and second not in _PAIR_STOP
-            if trusted and phrase and self.pairs.present(pid, at)[0]:
-                specific = True
-        return found, specific
+            specific |= self.pairs.present(pid, at)
+        order = {t.text: n for n, t in enumerate(terms)}
+        return [
+            (tuple(sorted(words, key=order.__getitem__)), bool(flag))
+            for words, flag in zip(found, specific, strict=True)
+        ]
 
     def words_df(self) -> dict[str, int]:
         """Words of the index with their document frequency."""
@@ -644,14 +651,16 @@ class SearchEngine:
         ranked = [(s * scale, 0, i) for i, s in self._tasks.search(parsed)]
         ranked += [(s, 1, a) for a, s in agencies.items()]
         ranked.sort(key=lambda r: (-r[0], r[1], r[2]))
-        if ranked and ranked[0][1] == 0:
-            _, specific = self._tasks.matched(parsed, ranked[0][2])
-            if not specific:
-                return SearchOutcome(query, Confidence.NONE)
         floor = EXPANDED_NONE_BELOW if any(t.expanded for t in parsed.terms) else NONE_BELOW
         confidence, shown = _verdict([r[0] for r in ranked], limit, floor)
+        if not shown:
+            return SearchOutcome(query, Confidence.NONE)
+        task_rows = [i for _, kind, i in ranked[:shown] if kind == 0]
+        matched = dict(zip(task_rows, self._tasks.matched(parsed, task_rows), strict=True))
+        if ranked[0][1] == 0 and not matched[ranked[0][2]][1]:
+            return SearchOutcome(query, Confidence.NONE)  # generic words alone never answer
         hits = tuple(
-            self._task_hit(i, s, parsed) if kind == 0 else self._agency_hit(i, s)
+            self._task_hit(i, s, matched[i][0]) if kind == 0 else self._agency_hit(i, s)
             for s, kind, i in ranked[:shown]
         )
         return self._answered(SearchOutcome(query, confidence, hits), question)
@@ -742,9 +751,8 @@ class SearchEngine:
         listed = ", ".join(codes[i] for i in led[:12]) or "không có"
         return f"{key} chủ trì {len(led)} nhiệm vụ: {listed}; phối hợp {len(partnered)} nhiệm vụ."
 
-    def _task_hit(self, index: int, score: float, query: _Query | None = None) -> Hit:
+    def _task_hit(self, index: int, score: float, matched: tuple[str, ...] = ()) -> Hit:
         tasks = self._tasks
-        matched = tuple(tasks.matched(query, index)[0]) if query is not None else ()
         return Hit(
             HitKind.TASK,
             tasks.codes[index],

@@ -97,12 +97,13 @@ def _schema_is_current(database: Database) -> bool:
 
 def build_search(database: Database) -> SearchEngine:
     """Index every task and agency currently stored."""
-    from data.documents import documents
+    from data.documents import documents, fact_documents
     from data.search import SearchEngine
 
     with database.unit_of_work() as session:
         tasks, agencies = documents(session)
-    return SearchEngine.build(tasks, agencies)
+        facts = fact_documents(session)
+    return SearchEngine.build(tasks, agencies, facts)
 
 
 def build_app(settings: Settings, *, now: Callable[[], datetime] | None = None) -> App:

@@ -264,13 +264,21 @@ def search_json(outcome: SearchOutcome) -> dict[str, Any]:
                 results.append(
                     {"kind": "agency", "name": hit.key, "current_name": hit.label, "score": score}
                 )
-    return {"query": outcome.query, "confidence": outcome.confidence.value, "results": results}
+    return {
+        "query": outcome.query,
+        "confidence": outcome.confidence.value,
+        "results": results,
+        "answer": outcome.answer,
+    }
 
 
 def _search_text(outcome: SearchOutcome) -> str:
     if not outcome.found:
-        return f"{outcome.query}: không tìm thấy"
+        suffix = f" — {outcome.answer}" if outcome.answer else ""
+        return f"{outcome.query}: không tìm thấy{suffix}"
     lines = [f"{outcome.query} ({outcome.confidence.value}):"]
+    if outcome.answer:
+        lines.append(f"  → {outcome.answer}")
     lines += [f"  {hit.score:5.1f}  {hit.key} — {hit.label}" for hit in outcome.hits[:5]]
     return "\n".join(lines)
 

@@ -92,6 +92,7 @@ class ParsedDecision:
     warnings: list[str] = field(default_factory=list)
     coordinator: str = ""  # the agency reports go through ("thông qua Sở …")
     report_by: tuple[int, int] | None = None  # (day, month) of the yearly report deadline
+    preamble: list[str] = field(default_factory=list)  # lines before the table (facts live here)
 
     def tasks(self) -> list[ParsedTask]:
         """Return all tasks in table order."""
@@ -142,6 +143,7 @@ def parse_decision(
         warnings=warnings,
         coordinator=_coordinator(lines[:table_at]),
         report_by=_report_by(lines[:table_at]),
+        preamble=lines[:table_at],
     )
     blocks = _narrative_blocks(lines[:table_at])
     attach_measures(decision, blocks)

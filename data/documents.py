@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from data.agency_names import default_table
+from data.facts import FactDoc, FactSpec, fact_specs, render_answer
 from data.models import Agency, AliasKind, Programme, Task, TaskPartner
 from data.search_types import AgencyDoc, TaskDoc
 from data.succession import current_agency, display_name
@@ -23,6 +25,7 @@ def task_documents(session: Session) -> list[TaskDoc]:
             selectinload(Task.sector),
             selectinload(Task.measures),
             selectinload(Task.lead_agency).selectinload(Agency.successor),
+            selectinload(Task.partners).selectinload(TaskPartner.agency),
         )
         .order_by(Programme.id, Task.position)
     ).all()
@@ -41,6 +44,8 @@ def task_documents(session: Session) -> list[TaskDoc]:
                 sector=task.sector.name,
                 measures=tuple(measures),
                 lead=display_name(task.lead_agency) if task.lead_agency else "",
+                lead_answer=answer_name(task.lead_agency) if task.lead_agency else "",
+                partners=tuple(answer_name(p.agency) for p in task.partners),
             )
         )
     return docs
@@ -84,8 +89,71 @@ def agency_documents(session: Session) -> list[AgencyDoc]:
                 abbreviations=tuple(abbreviations),
                 successor_names=tuple(successor_names),
                 is_collective=agency.is_collective,
+                succession=_succession_note(agency),
             )
         )
+    return docs
+
+
+def _succession_note(agency: Agency) -> str:
+    if agency.successor is None:
+        return ""
+    parts = []
+    if agency.successor_effective_on is not None:
+        parts.append(f"từ {agency.successor_effective_on:%d/%m/%Y}")
+    if agency.successor_basis:
+        parts.append(agency.successor_basis.rstrip("."))
+    if not agency.successor_confirmed:
+        parts.append("chưa được xác nhận chính thức")
+    return "; ".join(parts)
+
+
+def answer_name(agency: Agency) -> str:
+    """Today's name first, with the 2021 name where it changed: "Sở Xây dựng (năm 2021: …)"."""
+    current = current_agency(agency)
+    return agency.name if current is agency else f"{current.name} (năm 2021: {agency.name})"
+
+
+def _coordinator_name(agency: Agency | None) -> str:
+    if agency is None:
+        return "cơ quan đầu mối"
+    current = current_agency(agency)
+    return agency.name if current is agency else f"{agency.name} (nay là {current.name})"
+
+
+def fact_documents(session: Session, specs: Sequence[FactSpec] | None = None) -> list[FactDoc]:
+    """The facts of every imported decision, with the sentences stored at import."""
+    specs = fact_specs() if specs is None else specs
+    programmes = session.scalars(
+        select(Programme)
+        .options(
+            selectinload(Programme.facts),
+            selectinload(Programme.coordinating_agency).selectinload(Agency.successor),
+        )
+        .order_by(Programme.id)
+    ).all()
+    docs: list[FactDoc] = []
+    for programme in programmes:
+        sentences = {fact.kind: fact.sentence for fact in programme.facts}
+        coordinator = programme.coordinating_agency
+        values = {
+            "report_date": f"{programme.report_day:02d}/{programme.report_month:02d}",
+            "coordinator": _coordinator_name(coordinator),
+            "decision": programme.decision_number,
+            "issued_on": f"{programme.issued_on:%d/%m/%Y}" if programme.issued_on else "(chưa rõ)",
+            "issuer": programme.issuer or "UBND tỉnh",
+        }
+        for spec in specs:
+            names = (coordinator.name,) if spec.names_coordinator and coordinator else ()
+            docs.append(
+                FactDoc(
+                    programme=programme.decision_number,
+                    kind=spec.kind,
+                    answer=render_answer(spec, values),
+                    sentence=sentences.get(spec.kind, ""),
+                    agencies=names,
+                )
+            )
     return docs
 
 
@@ -116,6 +184,25 @@ def _seed_documents() -> tuple[tuple[TaskDoc, ...], tuple[AgencyDoc, ...]]:
         return tuple(tasks), tuple(agencies)
     finally:
         database.engine.dispose()
+
+
+@lru_cache(maxsize=1)
+def _seed_facts() -> tuple[FactDoc, ...]:
+    from data.db import Database
+    from data.importer import ensure_seed
+
+    database = Database.connect("sqlite://")
+    try:
+        ensure_seed(database)
+        with database.session() as session:
+            return tuple(fact_documents(session))
+    finally:
+        database.engine.dispose()
+
+
+def seed_facts() -> list[FactDoc]:
+    """Facts of the packaged seed decision."""
+    return list(_seed_facts())
 
 
 def seed_documents() -> tuple[list[TaskDoc], list[AgencyDoc]]:

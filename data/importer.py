@@ -20,6 +20,7 @@ from data.agency_names import (
 )
 from data.db import Database
 from data.decision_text import DecisionFormatError, ParsedDecision, parse_decision
+from data.facts import store_facts
 from data.import_lengths import SOURCE_NAME_CHARS, check_lengths
 from data.import_limits import MAX_REPORT_ITEMS, check_text_lines, read_limited
 from data.models import (
@@ -224,6 +225,7 @@ def import_parsed(
         ).first()
     )
     report.succession = apply_succession(session)
+    store_facts(programme, parsed.preamble)
     session.flush()
 
     used = {a.id for key, a in agencies.items()}

@@ -87,6 +87,21 @@ class Programme(Base):
         back_populates="programme", order_by="Task.position", cascade="all, delete-orphan"
     )
     coordinating_agency: Mapped[Agency | None] = relationship()
+    facts: Mapped[list[ProgrammeFact]] = relationship(
+        order_by="ProgrammeFact.kind", cascade="all, delete-orphan"
+    )
+
+
+class ProgrammeFact(Base):
+    """A sentence of a decision that states one fact about it (deadline, period, …)."""
+
+    __tablename__ = "programme_fact"
+    __table_args__ = (UniqueConstraint("programme_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    sentence: Mapped[str] = mapped_column(Text, default="")
 
 
 class Sector(Base):

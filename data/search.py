@@ -9,13 +9,13 @@ import re
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import bm25s
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from data.acronyms import (
     EXPANSIONS,
@@ -25,6 +25,8 @@ from data.acronyms import (
     name_acronyms,
     telex_decode,
 )
+from data.facts import FactDoc, FactIndex, fact_specs
+from data.question import Intent, Question, parse_question
 from data.search_types import (
     AgencyDoc,
     Confidence,
@@ -33,7 +35,8 @@ from data.search_types import (
     SearchOutcome,
     TaskDoc,
 )
-from data.textnorm import WORD_RE, fold, words
+from data.textnorm import WORD_RE, fold, nfc, words
+from data.vocabulary import Vocabulary, accented_words, load_vocabulary
 
 # Input beyond these sizes is cut: a lookup never needs more, and it bounds the work.
 MAX_INPUT_CHARS = 400
@@ -43,6 +46,8 @@ TOP_K = 30
 FUZZY_K = 10  # of which this many best get partial_ratio and may be returned
 # Calibrated on queries_dev.tsv and bench/queries_large.tsv (see bench/search_bench.py).
 NONE_BELOW = 63.0  # best score under this: nothing is shown
+# With words from the vocabulary the best reachable score is lower (they count EXPANSION_FACTOR).
+EXPANDED_NONE_BELOW = 45.0
 TIE_WITHIN = 4.0  # answers this close to the best make the outcome ambiguous
 LIST_WITHIN = 25.0  # answers this close to the best follow it as "see also"
 
@@ -54,6 +59,15 @@ AGENCY_INTENT_TASK_SCALE = 0.9
 MIN_FUZZY_LEN = 3  # shorter words are never typo-corrected
 FREE_FUZZY_LEN = 6  # shorter words are corrected only when a neighbour confirms the fix
 BIGRAM_BM25_WEIGHT = 0.6
+EXPANSION_FACTOR = 0.7  # a word from the vocabulary counts for less than a typed one
+KNOWN_EXPANSION_FACTOR = 0.35  # ... and less still beside the decision's own word
+BONUS_SHARE = 0.08  # at most this much of a score comes from such nudges
+UNKNOWN_SHARE = 0.5  # a word the decision does not hold weighs this much against the rest
+# A task matched only by words this common (share of tasks holding them) is no answer.
+GENERIC_SHARE = 0.25
+AGENCY_FIRST = 80.0  # an agency this sure is the answer to "what does X do" / "what is X now"
+# VNI tone digits typed inside a word ("sa6n" = "sân"); a digit after letters, then letters.
+_VNI_RE = re.compile(r"(?<![\w])([^\W\d_]+[1-9][^\W_]*)(?![\w])")
 TITLE_REPEAT = 2  # title words count twice in BM25 (a cheap field boost)
 
 _CODE_RE = re.compile(r"^(?:(?:nv|nhiem\s*vu|task|ma)\s*(?:so\s*)?)?(\d{1,2})[.,](\d{1,2})\.?$")
@@ -91,6 +105,18 @@ class _Term:
     text: str
     factor: float  # 1.0 typed or decoded, FUZZY_FACTOR corrected, 0.0 unknown
     fuzzy: bool = False
+    expanded: bool = False  # from the vocabulary: its best is its factor, not 1
+    guess: bool = False  # a short word fixed by one edit that its neighbours do not both confirm
+    bonus: bool = False  # the meaning of a word the decision uses: it adds, never dilutes
+
+    @property
+    def ideal(self) -> float:
+        """How much of its weight the term can earn at best (unknown words count half)."""
+        if self.bonus:
+            return 0.0
+        if self.expanded:
+            return self.factor
+        return UNKNOWN_SHARE if self.factor == 0.0 else 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +124,14 @@ class _Query:
     """A normalised query: repaired words, their bigrams, text for fuzzy scoring."""
 
     terms: tuple[_Term, ...]
-    bigrams: tuple[str, ...]
+    pairs: tuple[tuple[int, int], ...]  # adjacent term positions that form a phrase
     text: str
     compacts: tuple[str, ...]
+
+    @property
+    def bigrams(self) -> tuple[str, ...]:
+        """The phrase pairs as "word word"."""
+        return tuple(f"{self.terms[a].text} {self.terms[b].text}" for a, b in self.pairs)
 
     @property
     def any_fuzzy(self) -> bool:
@@ -180,7 +211,11 @@ class _TaskIndex:
         self.codes: list[str] = []
         self.titles: list[str] = []
         self.texts: list[str] = []
+        self.leads: list[str] = []
+        self.partners: list[tuple[str, ...]] = []
         self.by_code: dict[str, list[int]] = {}
+        self.led_by: dict[str, list[int]] = {}
+        self.partnered_by: dict[str, list[int]] = {}
         # A missing key gets the next id; map() over it keeps tokenising at C speed.
         words_ids: defaultdict[str, int] = defaultdict()
         words_ids.default_factory = words_ids.__len__
@@ -195,6 +230,13 @@ class _TaskIndex:
             self.codes.append(task.code)
             self.titles.append(task.title)
             self.by_code.setdefault(task.code, []).append(i)
+            lead = interned.setdefault(task.lead_answer, task.lead_answer)
+            self.leads.append(lead)
+            self.partners.append(task.partners)
+            if lead:
+                self.led_by.setdefault(lead, []).append(i)
+            for partner in task.partners:
+                self.partnered_by.setdefault(partner, []).append(i)
             title, *measures = (
                 WORD_RE.findall(fold(part)) for part in (task.title, *task.measures)
             )
@@ -248,6 +290,42 @@ class _TaskIndex:
         tid = self.word_ids.get(token)
         return self.idf_unknown if tid is None else _lucene_idf(float(self.word_df[tid]), self.n)
 
+    def matched(self, query: _Query, docs: Sequence[int]) -> list[tuple[tuple[str, ...], bool]]:
+        """Per task: the query words it holds, and whether any is specific to few tasks.
+
+        Specific: a trusted word held by at most GENERIC_SHARE of the tasks, or such a pair
+        of words the task holds side by side. One posting look-up per word for all tasks.
+        """
+        at = np.asarray(docs, dtype=np.int64)
+        found: list[list[str]] = [[] for _ in docs]
+        specific = np.zeros(at.shape, dtype=bool)
+        limit = max(1.0, GENERIC_SHARE * self.n)
+        for term in dict((t.text, t) for t in reversed(query.terms)).values():
+            tid = self.word_ids.get(term.text)
+            if tid is None or term.factor == 0.0:
+                continue
+            here = self.body.present(tid, at)
+            for j in np.flatnonzero(here):
+                found[j].append(term.text)
+            if _trusted(term) and self.word_df[tid] <= limit:
+                specific |= here
+        terms = query.terms
+        for a, b in query.pairs:
+            first, second = terms[a], terms[b]
+            if first.text in _PAIR_STOP or second.text in _PAIR_STOP:
+                continue
+            if not (_trusted(first) and _trusted(second)):
+                continue
+            pid = self.pair_ids.get(f"{first.text} {second.text}")
+            if pid is None or self.pair_df[pid] > limit:
+                continue  # a common phrase ("phát triển") is as generic as a common word
+            specific |= self.pairs.present(pid, at)
+        order = {t.text: n for n, t in enumerate(terms)}
+        return [
+            (tuple(sorted(words, key=order.__getitem__)), bool(flag))
+            for words, flag in zip(found, specific, strict=True)
+        ]
+
     def words_df(self) -> dict[str, int]:
         """Words of the index with their document frequency."""
         return {t: int(self.word_df[i]) for t, i in self.word_ids.items()}
@@ -258,6 +336,7 @@ class _TaskIndex:
             return []
         uni = [(self.word_ids.get(t.text), t) for t in query.terms]
         big = [self.pair_ids.get(b) for b in query.bigrams]
+        pairs = query.pairs
         scores = np.zeros(self.n, dtype=np.float32)
         ideal = 0.0
         indptr, indices = self.body.indptr, self.body.indices
@@ -283,34 +362,43 @@ class _TaskIndex:
         bm = scores[cands] / ideal
 
         weights = np.array([self.idf(t.text) for _, t in uni], dtype=np.float64)
-        total = float(weights.sum()) or 1.0
+        ideals = np.array([t.ideal for _, t in uni], dtype=np.float64)
+        total = float((weights * ideals).sum()) or 1.0
         absent = np.zeros(cands.shape, dtype=bool)
         present: list[npt.NDArray[np.bool_]] = []
         cov = np.zeros(cands.shape, dtype=np.float64)
         tcov = np.zeros(cands.shape, dtype=np.float64)
+        bonus = np.zeros(cands.shape, dtype=np.float64)
+        bonus_total = 0.0
         for (tid, term), w in zip(uni, weights, strict=True):
             if tid is None or term.factor == 0.0:
                 present.append(absent)
                 continue
             here = self.body.present(tid, cands)
             present.append(here)
+            if term.bonus:
+                bonus += w * here
+                bonus_total += w
+                continue
             cov += w * term.factor * here
             tcov += w * term.factor * self.title.present(tid, cands)
-        cov /= total
-        tcov /= total
+        cov = np.minimum(cov / total, 1.0)
+        tcov = np.minimum(tcov / total, 1.0)
         # Pairs with a function word ("về 5G") say nothing about phrasing.
         phrased = [
-            (j, pid)
-            for j, pid in enumerate(big)
-            if uni[j][1].text not in _PAIR_STOP and uni[j + 1][1].text not in _PAIR_STOP
+            (pairs[n], pid)
+            for n, pid in enumerate(big)
+            if uni[pairs[n][0]][1].text not in _PAIR_STOP
+            and uni[pairs[n][1]][1].text not in _PAIR_STOP
+            and not uni[pairs[n][0]][1].bonus
         ]
         if phrased:
             # An adjacent pair counts fully; two rare words apart count by their rarity.
             rarity = np.minimum(weights / self.idf_unknown, 1.0)
             bcov = np.zeros(cands.shape, dtype=np.float64)
-            for j, pid in phrased:
-                trust = min(uni[j][1].factor, uni[j + 1][1].factor)
-                apart = (present[j] & present[j + 1]) * min(rarity[j], rarity[j + 1])
+            for (a, b), pid in phrased:
+                trust = min(uni[a][1].factor, uni[b][1].factor)
+                apart = (present[a] & present[b]) * min(rarity[a], rarity[b])
                 if pid is not None:
                     apart = np.maximum(self.pairs.present(pid, cands), apart)
                 bcov += trust * apart
@@ -319,6 +407,8 @@ class _TaskIndex:
             bcov = cov
         w = FUSION
         fused = 100.0 * (w[0] * cov + w[1] * tcov + w[2] * bcov + w[4] * bm)
+        if bonus_total:
+            fused += 100.0 * BONUS_SHARE * bonus / bonus_total
         # partial_ratio is the costly part: only the leaders can still change places with it.
         order = np.argsort(-fused)[:FUZZY_K]
         return [
@@ -472,9 +562,17 @@ class _AgencyIndex:
 class SearchEngine:
     """Ranked lookup of tasks (by code or words) and agencies, with a confidence verdict."""
 
-    def __init__(self, tasks: _TaskIndex, agencies: _AgencyIndex) -> None:
+    def __init__(
+        self,
+        tasks: _TaskIndex,
+        agencies: _AgencyIndex,
+        facts: FactIndex | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self._tasks = tasks
         self._agencies = agencies
+        self._facts = facts or FactIndex((), ())
+        self._vocabulary = vocabulary if vocabulary is not None else Vocabulary(())
         df = tasks.words_df()
         for word, count in agencies.words.items():
             df[word] = df.get(word, 0) + count
@@ -484,27 +582,50 @@ class SearchEngine:
         self._bigrams = tasks.pair_ids
 
     @classmethod
-    def build(cls, tasks: Iterable[TaskDoc], agencies: Iterable[AgencyDoc]) -> SearchEngine:
-        """Index the given tasks and agencies."""
+    def build(
+        cls,
+        tasks: Iterable[TaskDoc],
+        agencies: Iterable[AgencyDoc],
+        facts: Iterable[FactDoc] = (),
+        vocabulary: Vocabulary | None = None,
+    ) -> SearchEngine:
+        """Index the given tasks, agencies and decision facts (vocabulary: the shipped one)."""
         # Indexing allocates millions of short-lived lists and no cycles: without pausing
         # the cyclic collector, its rescans of the growing heap double the build time.
         paused = gc.isenabled()
         gc.disable()
         try:
-            return cls(_TaskIndex(tasks), _AgencyIndex(list(agencies)))
+            return cls(
+                _TaskIndex(tasks),
+                _AgencyIndex(list(agencies)),
+                FactIndex(facts, fact_specs()),
+                vocabulary if vocabulary is not None else load_vocabulary(),
+            )
         finally:
             if paused:
                 gc.enable()
 
     def search(self, query: str, limit: int = 5) -> SearchOutcome:
-        """Return the best hits for a free-text query, a task code or an agency name."""
+        """Return the best hits for a free-text query, a task code, an agency or a question."""
         limit = max(1, limit)
-        raw = query[: MAX_INPUT_CHARS * 2]
-        folded = fold(raw)[:MAX_INPUT_CHARS]
+        text = _undo_vni(nfc(query[: MAX_INPUT_CHARS * 2]), self._vocab)
+        folded = fold(text)[:MAX_INPUT_CHARS]
         code = _CODE_RE.match(folded.strip())
         if code:
             return self._by_code(query, f"{int(code[1])}.{int(code[2])}", limit)
-        parsed = self._parse(folded)
+        tokens = words(folded)[:MAX_TOKENS]
+        accented = accented_words(text)[:MAX_TOKENS]
+        facts = self._facts.match(tokens)
+        if facts:
+            return self._fact_outcome(query, facts, limit)
+        question = parse_question(tokens, "?" in query)
+        content = [tokens[i] for i in question.keep]
+        raw = [accented[i] for i in question.keep] if len(accented) == len(tokens) else None
+        code = _CODE_RE.match(" ".join(content)) if question.asked else None
+        if code:
+            outcome = self._by_code(query, f"{int(code[1])}.{int(code[2])}", limit)
+            return self._answered(outcome, question)
+        parsed = self._parse(content, raw)
         if not parsed.terms:
             return SearchOutcome(query, Confidence.NONE)
         exact = self._agencies.exact_hits(parsed)
@@ -513,18 +634,36 @@ class SearchEngine:
                 (self._agency_hit(a, s) for a, s in exact.items()),
                 key=lambda h: (-h.score, h.key),
             )
-            return SearchOutcome(query, Confidence.EXACT, tuple(named[:limit]))
+            outcome = SearchOutcome(query, Confidence.EXACT, tuple(named[:limit]))
+            return self._answered(outcome, question)
         agencies, agency_intent = self._agencies.search(parsed, self._vocab)
+        about_agency = question.intent in (Intent.TASKS_OF, Intent.SUCCESSION)
+        if about_agency and agencies and max(agencies.values()) >= AGENCY_FIRST:
+            best = max(agencies.values())
+            named = sorted(
+                (self._agency_hit(a, s) for a, s in agencies.items() if s >= best - TIE_WITHIN),
+                key=lambda h: (-h.score, h.key),
+            )
+            confidence = Confidence.CONFIDENT if len(named) == 1 else Confidence.AMBIGUOUS
+            outcome = SearchOutcome(query, confidence, tuple(named[:limit]))
+            return self._answered(outcome, question)
         scale = AGENCY_INTENT_TASK_SCALE if agency_intent else 1.0
         ranked = [(s * scale, 0, i) for i, s in self._tasks.search(parsed)]
         ranked += [(s, 1, a) for a, s in agencies.items()]
         ranked.sort(key=lambda r: (-r[0], r[1], r[2]))
-        confidence, shown = _verdict([r[0] for r in ranked], limit)
+        floor = EXPANDED_NONE_BELOW if any(t.expanded for t in parsed.terms) else NONE_BELOW
+        confidence, shown = _verdict([r[0] for r in ranked], limit, floor)
+        if not shown:
+            return SearchOutcome(query, Confidence.NONE)
+        task_rows = [i for _, kind, i in ranked[:shown] if kind == 0]
+        matched = dict(zip(task_rows, self._tasks.matched(parsed, task_rows), strict=True))
+        if ranked[0][1] == 0 and not matched[ranked[0][2]][1]:
+            return SearchOutcome(query, Confidence.NONE)  # generic words alone never answer
         hits = tuple(
-            self._task_hit(i, s) if kind == 0 else self._agency_hit(i, s)
+            self._task_hit(i, s, matched[i][0]) if kind == 0 else self._agency_hit(i, s)
             for s, kind, i in ranked[:shown]
         )
-        return SearchOutcome(query, confidence, hits)
+        return self._answered(SearchOutcome(query, confidence, hits), question)
 
     def _by_code(self, query: str, code: str, limit: int) -> SearchOutcome:
         found = self._tasks.by_code.get(code, [])
@@ -534,7 +673,85 @@ class SearchEngine:
         confidence = Confidence.EXACT if len(found) == 1 else Confidence.AMBIGUOUS
         return SearchOutcome(query, confidence, hits)
 
-    def _task_hit(self, index: int, score: float) -> Hit:
+    def _fact_outcome(self, query: str, facts: list[FactDoc], limit: int) -> SearchOutcome:
+        """A fact about the decision: the answer line, and the agency it names as hits."""
+        fact = facts[0]
+        by_name = {a.name: i for i, a in enumerate(self._agencies.agencies)}
+        hits = tuple(
+            self._agency_hit(by_name[name], 100.0) for name in fact.agencies if name in by_name
+        )[:limit]
+        confidence = Confidence.EXACT if hits else Confidence.NONE
+        return SearchOutcome(query, confidence, hits, answer=fact.answer, source=fact.sentence)
+
+    def _answered(self, outcome: SearchOutcome, question: Question) -> SearchOutcome:
+        """Add the one-line answer the question's frame asks for."""
+        if not outcome.found or not question.asked:
+            return outcome
+        top = outcome.hits[0]
+        answer = ""
+        tasks = [h for h in outcome.hits if h.kind is HitKind.TASK]
+        several = outcome.confidence is Confidence.AMBIGUOUS and len(tasks) > 1
+        if top.kind is HitKind.TASK and several and not question.partner:
+            answer = self._leads_answer(tasks, top.score)
+        elif top.kind is HitKind.TASK:
+            answer = self._task_answer(top, question)
+        else:
+            answer = self._agency_answer(top, question)
+        return replace(outcome, answer=answer) if answer else outcome
+
+    def _index_of(self, hit: Hit) -> int | None:
+        tasks = self._tasks
+        return next(
+            (i for i in tasks.by_code.get(hit.key, []) if tasks.programmes[i] == hit.programme),
+            None,
+        )
+
+    def _leads_answer(self, hits: list[Hit], top: float) -> str:
+        """Close answers: each lead agency with the tasks it leads among them."""
+        by_lead: dict[str, list[str]] = {}
+        for hit in hits:
+            index = self._index_of(hit)
+            if index is None or hit.score < top - TIE_WITHIN:
+                continue
+            lead = self._tasks.leads[index] or "(chưa ghi đơn vị chủ trì)"
+            by_lead.setdefault(lead, []).append(hit.key)
+        return "; ".join(
+            f"{lead} chủ trì nhiệm vụ {', '.join(codes)}" for lead, codes in by_lead.items()
+        )
+
+    def _task_answer(self, hit: Hit, question: Question) -> str:
+        tasks = self._tasks
+        index = self._index_of(hit)
+        if index is None:
+            return ""
+        title = _short(tasks.titles[index], 70)
+        lead = tasks.leads[index] or "(chưa ghi đơn vị chủ trì)"
+        if question.partner and tasks.partners[index]:
+            names = "; ".join(tasks.partners[index][:4])
+            more = "…" if len(tasks.partners[index]) > 4 else ""
+            return f"Phối hợp nhiệm vụ {hit.key} ({title}): {names}{more}; chủ trì: {lead}."
+        return f"{lead} chủ trì nhiệm vụ {hit.key}: {title}"
+
+    def _agency_answer(self, hit: Hit, question: Question) -> str:
+        agency = next((a for a in self._agencies.agencies if a.name == hit.key), None)
+        if agency is None:
+            return ""
+        if question.intent is Intent.SUCCESSION:
+            if agency.current_name != agency.name:
+                note = f" ({agency.succession})" if agency.succession else ""
+                return f"{agency.name} nay là {agency.current_name}{note}."
+            return f"{agency.name} vẫn giữ tên như trong quyết định năm 2021."
+        key = _answer_name(agency)
+        led = self._tasks.led_by.get(key, [])
+        partnered = self._tasks.partnered_by.get(key, [])
+        codes = self._tasks.codes
+        if question.partner:
+            listed = ", ".join(codes[i] for i in partnered[:12]) or "không có"
+            return f"{key} phối hợp {len(partnered)} nhiệm vụ: {listed}."
+        listed = ", ".join(codes[i] for i in led[:12]) or "không có"
+        return f"{key} chủ trì {len(led)} nhiệm vụ: {listed}; phối hợp {len(partnered)} nhiệm vụ."
+
+    def _task_hit(self, index: int, score: float, matched: tuple[str, ...] = ()) -> Hit:
         tasks = self._tasks
         return Hit(
             HitKind.TASK,
@@ -542,34 +759,87 @@ class SearchEngine:
             tasks.titles[index],
             round(score, 2),
             tasks.programmes[index],
+            matched,
         )
 
     def _agency_hit(self, index: int, score: float) -> Hit:
         agency = self._agencies.agencies[index]
         return Hit(HitKind.AGENCY, agency.name, agency.current_name, round(score, 2))
 
-    def _parse(self, folded: str) -> _Query:
-        """Split, repair (abbreviations, Telex, joined words, typos) and pair the words."""
-        tokens = _drop_filler_phrases(words(folded)[:MAX_TOKENS])
-        slots: list[list[_Term] | str] = [self._repair(t) for t in tokens]
+    def _parse(self, tokens: list[str], raw: list[str] | None = None) -> _Query:
+        """Repair (abbreviations, vocabulary, Telex, joined words, typos) and pair the words."""
+        tokens = _drop_filler_phrases(tokens)
+        if raw is not None and len(raw) != len(tokens):
+            raw = None
+        spans = {start: (end, entry) for start, end, entry in self._vocabulary.matches(tokens, raw)}
+        # Each slot: repaired terms, or a word still to correct, or an expansion's words.
+        slots: list[list[_Term] | str] = []
+        groups: list[int] = []  # which phrase group a slot belongs to (pairs stay inside one)
+        i = 0
+        group = 0
+        while i < len(tokens):
+            if i in spans:
+                end, entry = spans[i]
+                literal = tokens[i:end]
+                keep = all(t in self._vocab for t in literal) and all(
+                    f"{a} {b}" in self._bigrams for a, b in itertools.pairwise(literal)
+                )
+                if keep:
+                    slots.append([_Term(t, 1.0) for t in literal])
+                    groups.append(group)
+                # A term the decision itself uses counts as typed; its meaning only nudges.
+                factor = KNOWN_EXPANSION_FACTOR if keep else EXPANSION_FACTOR
+                seen = set(literal) if keep else set()
+                expansion = [
+                    _Term(w, factor, expanded=True, bonus=keep)
+                    for w in entry.means
+                    if w in self._vocab and w not in seen
+                ]
+                if expansion:
+                    group += 1
+                    slots.append(expansion)
+                    groups.append(group)
+                group += 1
+                i = end
+                continue
+            slots.append(self._repair(tokens[i]))
+            groups.append(group)
+            i += 1
         terms: list[_Term] = []
-        for i, slot in enumerate(slots):
+        term_groups: list[int] = []
+        for n, slot in enumerate(slots):
             if isinstance(slot, list):
                 terms.extend(slot)
+                term_groups.extend([groups[n]] * len(slot))
                 continue
-            prev = _last_text(slots[i - 1]) if i > 0 else None
-            nxt = _first_text(slots[i + 1]) if i + 1 < len(slots) else None
+            prev = _last_text(slots[n - 1]) if n > 0 else None
+            nxt = _first_text(slots[n + 1]) if n + 1 < len(slots) else None
             fixed = self._closest(slot, prev, nxt)
             decoded = telex_decode(slot)
             if fixed is None and decoded != slot:
                 fixed = self._closest(decoded, prev, nxt)
-            terms.append(_Term(fixed, FUZZY_FACTOR, True) if fixed else _Term(slot, 0.0))
-        texts = [t.text for t in terms]
-        bigrams = tuple(f"{a} {b}" for a, b in itertools.pairwise(texts))
+            if fixed:
+                confirmed = int(f"{prev} {fixed}" in self._bigrams) + int(
+                    f"{fixed} {nxt}" in self._bigrams
+                )
+                guess = len(fixed) < FREE_FUZZY_LEN and confirmed < 2
+                terms.append(_Term(fixed, FUZZY_FACTOR, True, guess=guess))
+            else:
+                terms.append(_Term(slot, 0.0))
+            term_groups.append(groups[n])
+        pairs = tuple(
+            (a, a + 1) for a in range(len(terms) - 1) if term_groups[a] == term_groups[a + 1]
+        )
+        folded = " ".join(tokens)
         compacts = [compact(folded)]
         if len(tokens) >= 2:
             compacts.append(tokens[0][0] + "".join(tokens[1:]))
-        return _Query(tuple(terms), bigrams, " ".join(texts), tuple(c for c in compacts if c))
+        return _Query(
+            tuple(terms),
+            pairs,
+            " ".join(t.text for t in terms),
+            tuple(c for c in compacts if c),
+        )
 
     def _repair(self, token: str) -> list[_Term] | str:
         """Repair one word without context; return it unchanged when a typo fix is needed."""
@@ -581,6 +851,9 @@ class SearchEngine:
             return []
         if not token.isalpha():
             return [_Term(token, 0.0)]
+        for variant in _iy_variants(token):
+            if variant in self._vocab:
+                return [_Term(variant, 1.0)]
         decoded = telex_decode(token)
         if decoded in self._vocab:
             return [_Term(decoded, 1.0)]
@@ -595,8 +868,9 @@ class SearchEngine:
         if len(token) < MIN_FUZZY_LEN:
             return None
         limit = 1 if len(token) < 7 else 2
+        # OSA: a swapped pair of letters ("lihc") is one edit, like a dropped one ("thuog").
         found = process.extract(
-            token, self._vocab_list, scorer=Levenshtein.distance, score_cutoff=limit, limit=30
+            token, self._vocab_list, scorer=OSA.distance, score_cutoff=limit, limit=30
         )
         if not found:
             return None
@@ -606,7 +880,7 @@ class SearchEngine:
 
         if len(token) < FREE_FUZZY_LEN:
             # Short words have many neighbours within one edit: only fix one that forms a
-            # known pair with each word typed correctly next to it ("an nin mang" -> ninh,
+            # known pair with a word typed next to it ("an nin mang" -> ninh,
             # but not "gia xang dau" -> "gia tang dau", where "tang dau" is no phrase).
             neighbours = (prev is not None) + (nxt is not None)
             found = [c for c in found if context(c[0]) >= max(1, neighbours)]
@@ -624,6 +898,51 @@ class SearchEngine:
             ),
         )
         return str(best[0])
+
+
+def _trusted(term: _Term) -> bool:
+    """A word that may make a match specific: typed, or from the vocabulary, or a long fix.
+
+    A short word corrected by one edit and confirmed by one neighbour only is a guess
+    ("gia vang" -> "gia tang"): it ranks, never decides.
+    """
+    return not term.guess and term.factor >= EXPANSION_FACTOR
+
+
+def _answer_name(agency: AgencyDoc) -> str:
+    """An agency as named in answers (and in TaskDoc.lead_answer)."""
+    if agency.current_name == agency.name:
+        return agency.name
+    return f"{agency.current_name} (năm 2021: {agency.name})"
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.-–") + "…"
+
+
+def _iy_variants(token: str) -> list[str]:
+    """Spellings with i and y swapped at the end of a syllable ("mi" -> "my", "ky" -> "ki")."""
+    out = []
+    if token.endswith("i"):
+        out.append(token[:-1] + "y")
+    if token.endswith("y"):
+        out.append(token[:-1] + "i")
+    return out
+
+
+def _undo_vni(text: str, vocabulary: set[str]) -> str:
+    """Drop VNI tone digits inside words ("sa6n bay" -> "san bay") when that gives a word."""
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(1)
+        bare = re.sub(r"[1-9]", "", word)
+        return bare if fold(bare) in vocabulary else word
+
+    return _VNI_RE.sub(fix, text)
 
 
 def _drop_filler_phrases(tokens: list[str]) -> list[str]:
@@ -652,12 +971,14 @@ def _first_text(slot: list[_Term] | str) -> str | None:
     return slot[0].text if slot else None
 
 
-def _verdict(scores: Sequence[float], limit: int) -> tuple[Confidence, int]:
+def _verdict(
+    scores: Sequence[float], limit: int, none_below: float = NONE_BELOW
+) -> tuple[Confidence, int]:
     """From scores sorted best first: none, one clear answer or a choice, and how many to show."""
-    if not scores or scores[0] < NONE_BELOW:
+    if not scores or scores[0] < none_below:
         return Confidence.NONE, 0
     top = scores[0]
-    floor = max(NONE_BELOW, top - LIST_WITHIN)
+    floor = max(none_below, top - LIST_WITHIN)
     shown = min(limit, sum(1 for s in scores if s >= floor))
     tied = sum(1 for s in scores if s >= top - TIE_WITHIN)
     return (Confidence.AMBIGUOUS if tied > 1 else Confidence.CONFIDENT), shown

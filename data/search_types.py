@@ -23,6 +23,8 @@ class TaskDoc:
     sector: str = ""
     measures: tuple[str, ...] = ()
     lead: str = ""
+    lead_answer: str = ""  # today's name, with the 2021 name where it changed
+    partners: tuple[str, ...] = ()  # cooperating agencies, named as lead_answer
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class AgencyDoc:
     abbreviations: tuple[str, ...] = ()
     successor_names: tuple[str, ...] = ()
     is_collective: bool = False
+    succession: str = ""  # "từ 01/03/2025, <basis>" when taken over
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Hit:
     label: str  # title or current name
     score: float
     programme: str = ""
+    matched: tuple[str, ...] = ()  # folded query words found in the task (for "khớp: …")
 
 
 class Confidence(StrEnum):
@@ -64,6 +68,8 @@ class SearchOutcome:
     query: str
     confidence: Confidence
     hits: tuple[Hit, ...] = field(default_factory=tuple)
+    answer: str = ""  # one line answering the question the query asks, if it asks one
+    source: str = ""  # the decision's sentence the answer comes from, if any
 
     @property
     def found(self) -> bool:

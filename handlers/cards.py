@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -238,3 +239,30 @@ def sector_heading(sector: SectorEntry, task_count: int, *, with_programme: bool
     if with_programme:
         heading += f"\n{programme_label(sector.programme)}"
     return heading
+
+
+def match_snippet(
+    title: str, measures: Sequence[str], matched: Sequence[str], width: int = 90
+) -> str:
+    """The measure holding most of the matched words, cut around them ("" when the title does)."""
+    wanted = set(matched)
+    in_title = wanted & set(folded_key(title).split())
+    if len(in_title) * 2 >= len(wanted):
+        return ""
+    best, best_key = "", (len(in_title), 0)
+    for measure in measures:
+        folded = folded_key(measure).split()
+        adjacent = sum(1 for a, b in itertools.pairwise(folded) if {a, b} <= wanted)
+        key = (len(wanted & set(folded)), adjacent)
+        if key > best_key:
+            best, best_key = measure, key
+    if not best:
+        return ""
+    raw = best.split()
+    keys = [folded_key(w) for w in raw]
+    pairs = [i for i in range(len(keys) - 1) if {keys[i], keys[i + 1]} <= wanted]
+    first = pairs[0] if pairs else next((i for i, k in enumerate(keys) if k in wanted), 0)
+    start = max(0, first - 3)
+    text = " ".join(raw[start:])
+    prefix = "…" if start else ""
+    return prefix + shorten(text, width)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.model import Choice, Incoming, Reply
 from data.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
@@ -33,6 +33,14 @@ SEARCH_TIPS = (
     "• Gõ tên hoặc tên viết tắt của đơn vị, ví dụ: SKHĐT, SYT, GTVT\n"
     "• Gõ vài từ khóa, không dấu cũng được, ví dụ: san bay chu lai\n"
     "Gõ /linhvuc để xem danh sách lĩnh vực và nhiệm vụ."
+)
+
+# What the bot can answer, offered when a question is outside the decision.
+SUGGESTIONS = (
+    "Anh/chị có thể hỏi, ví dụ:\n"
+    "• ai chủ trì nhiệm vụ sân bay Chu Lai\n"
+    "• sở y tế chủ trì những nhiệm vụ nào\n"
+    "• hạn nộp báo cáo khi nào"
 )
 
 
@@ -72,8 +80,10 @@ def _task_action(task: TaskEntry, with_programme: bool) -> str:
     return f"{action} {task.programme.decision_number}" if with_programme else action
 
 
-def _task_item(task: TaskEntry, with_programme: bool) -> Item:
+def _task_item(task: TaskEntry, with_programme: bool, reason: str = "") -> Item:
     line = cards.task_line(task, with_programme=with_programme)
+    if reason:
+        line += f"\n   {reason}"
     label = f"Nhiệm vụ {task.code}"
     if with_programme:
         label += f" ({task.programme.decision_number})"
@@ -102,26 +112,64 @@ def search(ctx: Context, msg: Incoming) -> list[Reply]:
 
 
 def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> list[Reply]:
-    """Answer a query: one card when sure, a list when several fit, tips when nothing does."""
+    """Answer a query: one card when sure, a list when several fit, tips when nothing does.
+
+    A question ("ai chủ trì …", "hạn báo cáo khi nào") gets its one-line answer first.
+    """
     outcome = ctx.search.search(query, limit=5)
     hits = [hit for hit in outcome.hits if only is None or hit.kind is only]
     with_programme = _several_programmes(ctx)
-    targets = [target for hit in hits if (target := _resolve(ctx, hit)) is not None]
+    resolved = [(hit, target) for hit in hits if (target := _resolve(ctx, hit)) is not None]
+    targets = [target for _, target in resolved]
+    answer = _answer_text(outcome.answer, outcome.source)
     if outcome.confidence is Confidence.NONE or not targets:
-        return [_not_found(query, only)]
+        if answer and only is None:
+            return [Reply(answer)]
+        return [_not_found(ctx, query, only)]
     sure = outcome.confidence in (Confidence.EXACT, Confidence.CONFIDENT)
     if sure and (len(targets) == 1 or _one_agency(targets)):
-        return _open(ctx, targets[0], with_programme)
+        replies = _open(ctx, targets[0], with_programme)
+        reason = _reason_of(resolved[0][0], targets[0])
+        lead = "\n".join(part for part in (answer, reason) if part)
+        return _prefixed(replies, lead)
     items = [
-        _task_item(t, with_programme) if isinstance(t, TaskEntry) else _agency_item(t)
-        for t in targets
+        _task_item(t, with_programme, _reason_of(hit, t))
+        if isinstance(t, TaskEntry)
+        else _agency_item(t)
+        for hit, t in resolved
     ]
     if sure or outcome.hits[0].score >= STRONG_MATCH:
         # Several strong answers (e.g. two tasks on Chu Lai airport) are all right, not guesses.
         header = f"Có {len(items)} kết quả phù hợp với {_quote(query)}:"
     else:
         header = f"Ý bạn là (tìm {_quote(query)}):"
+    if answer:
+        header = f"{answer}\n\n{header}"
     return [listing(ctx, header, items, "Chọn một mục để xem chi tiết.")]
+
+
+def _answer_text(answer: str, source: str) -> str:
+    """The one-line answer, with the decision's sentence it comes from."""
+    if not answer:
+        return ""
+    if not source:
+        return answer
+    return f"{answer}\nTheo quyết định: “{cards.shorten(source, 300)}”"
+
+
+def _prefixed(replies: list[Reply], lead: str) -> list[Reply]:
+    if not lead or not replies:
+        return replies
+    first = replies[0]
+    return [replace(first, text=f"{lead}\n\n{first.text}"), *replies[1:]]
+
+
+def _reason_of(hit: Hit, target: TaskEntry | AgencyEntry) -> str:
+    """ "khớp: …" — the measure that matched, when the title alone does not explain a hit."""
+    if not isinstance(target, TaskEntry) or not hit.matched:
+        return ""
+    snippet = cards.match_snippet(target.title, target.measures, hit.matched)
+    return f"khớp: {snippet}" if snippet else ""
 
 
 def _resolve(ctx: Context, hit: Hit) -> TaskEntry | AgencyEntry | None:
@@ -156,9 +204,15 @@ def _task_reply(ctx: Context, task: TaskEntry, with_programme: bool) -> Reply:
     )
 
 
-def _not_found(query: str, only: HitKind | None) -> Reply:
+def _not_found(ctx: Context, query: str, only: HitKind | None) -> Reply:
     what = _WHAT.get(only, "kết quả")
-    return Reply(f"Không tìm thấy {what} nào cho {_quote(query)}.\n\n{SEARCH_TIPS}")
+    if only is not None:
+        return Reply(f"Không tìm thấy {what} nào cho {_quote(query)}.\n\n{SEARCH_TIPS}")
+    decisions = ", ".join(p.decision_number for p in ctx.catalog.programmes) or "đã nạp"
+    return Reply(
+        f"Không tìm thấy {what} nào cho {_quote(query)}: nội dung này không có trong "
+        f"quyết định {decisions}.\n\n{SUGGESTIONS}\n\n{SEARCH_TIPS}"
+    )
 
 
 # --- /nhiemvu ---------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """search: sentences of a decision that state facts about it
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 03:30:00.000000
 """
 

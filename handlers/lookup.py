@@ -142,7 +142,7 @@ def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> lis
         # Several strong answers (e.g. two tasks on Chu Lai airport) are all right, not guesses.
         header = f"Có {len(items)} kết quả phù hợp với {_quote(query)}:"
     else:
-        header = f"Ý bạn là (tìm {_quote(query)}):"
+        header = f"Có thể anh/chị đang tìm một trong các mục sau (với {_quote(query)}):"
     if answer:
         header = f"{answer}\n\n{header}"
     return [listing(ctx, header, items, "Chọn một mục để xem chi tiết.")]

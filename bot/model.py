@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-MAX_TEXT = 4096  # Telegram's own limit for a message; longer input is cut here
+MAX_TEXT = 16_384  # 4x a Telegram message: no real message is cut, huge input is bounded
 MAX_NAME = 256  # display names, usernames, chat titles
 MAX_TOKEN = 64  # Telegram's callback_data limit in bytes
 # C0 controls except tab and newline, DEL, C1 controls, and lone surrogates: none can be stored

@@ -155,15 +155,33 @@ class Router:
             text = _MENTION_RE.sub("", text).strip()
         if not text:
             return [Reply("Anh/chị gõ từ khóa cần tìm, hoặc /trogiup để xem các lệnh.")]
-        if depth == 0:
-            in_flow = flows.continue_flow(ctx, replace(incoming, text=text), commands.FLOWS)
-            if in_flow is not None:
-                return in_flow
+        number = _NUMBER_RE.fullmatch(text)
+        if depth > 0:
+            return self._plain(ctx, incoming, text, number, depth)
+        continued = flows.continue_flow(
+            ctx, replace(incoming, text=text), commands.FLOWS, number=number is not None
+        )
+        if continued.replies is not None:
+            return continued.replies
+        replies = self._plain(ctx, incoming, text, number, depth)
+        if continued.pending is not None:
+            return [*replies, Reply(flows.reminder(continued.pending))]
+        return replies
+
+    def _plain(
+        self,
+        ctx: Context,
+        incoming: Incoming,
+        text: str,
+        number: re.Match[str] | None,
+        depth: int,
+    ) -> list[Reply]:
+        """Text that is no command and no flow's answer: a command name, a number, a search."""
+        in_group = incoming.chat.kind is ChatKind.GROUP
         typed_name = commands.find(fold(text).replace(" ", ""))
         if typed_name is not None and not in_group:
             # "tro giup" or "help" typed without the slash means the command, not a search.
             return typed_name.handler(ctx, replace(incoming, command=typed_name.name, args=""))
-        number = _NUMBER_RE.fullmatch(text)
         if number is not None and depth == 0:
             found = choices.by_number(
                 ctx.session,

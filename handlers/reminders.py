@@ -472,11 +472,12 @@ def remind_every(ctx: Context, msg: Incoming) -> list[Reply]:
 
 def _rule_from_args(ctx: Context, msg: Incoming) -> ReminderRule | Reply:
     number = msg.args.strip().lstrip("#")
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):
         return Reply(
             f"Anh/chị gõ số của nhắc việc, ví dụ: /{msg.command} 3. Gõ /nhacviec để xem các số."
         )
-    rule = ctx.session.get(ReminderRule, int(number))
+    # Longer than any rule id (and than PostgreSQL's integer): simply no such rule.
+    rule = ctx.session.get(ReminderRule, int(number)) if len(number) <= 9 else None
     if rule is None or rule.kind == ReminderKind.ALERTS.value:
         return Reply(f"Không có nhắc việc #{number}. Gõ /nhacviec để xem danh sách.")
     return rule

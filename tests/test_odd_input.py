@@ -53,6 +53,7 @@ ODD = [
 ]
 COMMANDS = sorted({f"/{c.name}" for c in map(commands.find, commands.all_names()) if c})
 _updates = itertools.count(1)
+ADMIN_SETTINGS = Settings(admins=("console:admin",))
 
 any_char = st.characters(exclude_categories=())  # surrogates included
 piece = st.text(any_char, max_size=40) | st.sampled_from(ODD)
@@ -167,3 +168,39 @@ def test_clean_token_is_short_ascii(token: str) -> None:
 def test_the_reported_surrogate_message_is_answered(bot: Bot) -> None:
     said = bot.say("\ud800 abc", platform="telegram")
     assert said.strip() and apology_incident(said) is None
+
+
+HUGE = "9" * 30
+TYPED_NUMBERS = [
+    f"/tamdung {HUGE}",
+    f"/tieptuc #{HUGE}",
+    f"/huynhac {HUGE}",
+    "/tamdung ²",
+    "/huynhac ١٢",
+    f"/linhvuc {HUGE}",
+    f"/nhiemvu {HUGE}.1",
+    f"/nhiemvu 2.{HUGE}",
+    f"/lichsu {HUGE}.1",
+    f"/capnhat {HUGE}.{HUGE} hoan thanh",
+    f"/baocao {HUGE}",
+    f"/baocao xlsx {HUGE}",
+    HUGE,
+    "١",
+    f"/capnhat #{HUGE} 1",
+]
+
+
+def _numbers_answered(router: Router) -> None:
+    for text in TYPED_NUMBERS:
+        incoming = Incoming("console", Chat("admin-chat"), User("admin"), text)
+        replies = router.handle(incoming)
+        assert replies and not any(apology_incident(r.text) for r in replies), text
+
+
+def test_typed_numbers_are_bounded_sqlite(seeded_db: Database, search_engine: Any) -> None:
+    _numbers_answered(Router(seeded_db, search_engine, ADMIN_SETTINGS, CAPABILITIES))
+
+
+@pytest.mark.postgres
+def test_typed_numbers_are_bounded_postgres(pg_router: Router) -> None:
+    _numbers_answered(Router(pg_router.database, pg_router.search, ADMIN_SETTINGS, CAPABILITIES))

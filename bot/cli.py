@@ -53,9 +53,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 128 + 13  # what a program killed by SIGPIPE reports (`cmd | head`)
+EXIT_INTERRUPTED = 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `daumoi` script."""
     _utf8_streams()
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`daumoi export --json | head`): nothing more to say to it.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command is None:
         _parser().print_help()
@@ -63,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.settings import Settings
 
     settings = Settings.from_env()
+    _configure_logging(settings, args)
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "chat": _chat,
         "run": _run,
@@ -74,6 +101,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
     }
     return commands[args.command](settings, args)
+
+
+def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
+    """Log to stderr with every secret masked: INFO when serving chat platforms, else WARNING."""
+    from bot import logsafe
+
+    serving = args.command == "run" and any(
+        name != "console" for name in _platform_names(getattr(args, "platform", None), settings)
+    )
+    import logging
+
+    level = settings.extra.get("DAUMOI_LOG_LEVEL", "").strip().upper()
+    if not isinstance(logging.getLevelName(level), int):  # unset or not a level name
+        level = "INFO" if serving else "WARNING"
+    logsafe.configure(settings, level)
 
 
 def _utf8_streams() -> None:

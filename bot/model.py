@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+MAX_TEXT = 16_384  # 4x a Telegram message: no real message is cut, huge input is bounded
+MAX_NAME = 256  # display names, usernames, chat titles
+MAX_TOKEN = 64  # Telegram's callback_data limit in bytes
+# C0 controls except tab and newline, DEL, C1 controls, and lone surrogates: none can be stored
+# (PostgreSQL refuses NUL) or encoded (UTF-8/UTF-16 refuse surrogates), none means anything.
+_UNWANTED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_TOKEN = re.compile(r"[^0-9A-Za-z._:-]")
+
+
+def clean_text(text: str, limit: int = MAX_TEXT) -> str:
+    """Text as the core may store and echo it: no controls or lone surrogates, NFC, capped."""
+    text = text[: limit * 2]  # bounded work for huge input; NFC only shortens text in practice
+    text = _UNWANTED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text[:limit]
+
+
+def clean_id(value: str) -> str:
+    """An id or key from a platform without characters a database column refuses."""
+    return _UNWANTED.sub("", value)
+
+
+def clean_token(token: str) -> str:
+    """Callback data reduced to the characters our tokens use (a forged one stays unknown)."""
+    return _NOT_TOKEN.sub("", token)[:MAX_TOKEN]
 
 
 class ChatKind(StrEnum):
@@ -22,6 +51,11 @@ class Chat:
     kind: ChatKind = ChatKind.PRIVATE
     title: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", clean_id(self.id))
+        if self.title is not None:
+            object.__setattr__(self, "title", clean_text(self.title, MAX_NAME))
+
 
 @dataclass(frozen=True)
 class User:
@@ -30,6 +64,12 @@ class User:
     id: str
     display_name: str = ""
     username: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", clean_id(self.id))
+        object.__setattr__(self, "display_name", clean_text(self.display_name, MAX_NAME))
+        if self.username is not None:
+            object.__setattr__(self, "username", clean_text(self.username, MAX_NAME))
 
 
 @dataclass(frozen=True)
@@ -49,6 +89,25 @@ class Incoming:
     file_ref: str | None = None  # the platform's id of an attached document or photo
     sender_is_chat_admin: bool | None = None  # group admin? None: the platform cannot tell
     raw: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Every adapter and the console build an Incoming: input is cleaned here, once.
+        cleaned = {
+            "text": clean_text(self.text),
+            "args": clean_text(self.args),
+            "message_id": clean_id(self.message_id),
+        }
+        if self.command is not None:
+            cleaned["command"] = clean_text(self.command, MAX_NAME)
+        if self.update_id is not None:
+            cleaned["update_id"] = clean_id(self.update_id)
+        if self.choice_token is not None:
+            cleaned["choice_token"] = clean_token(self.choice_token)
+        if self.file_ref is not None:
+            cleaned["file_ref"] = clean_id(self.file_ref)
+        for name, value in cleaned.items():
+            if value != getattr(self, name):
+                object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
@@ -36,10 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-APOLOGY = (
-    "Xin lỗi, tôi gặp sự cố khi xử lý yêu cầu này. Anh/chị vui lòng thử lại sau ít phút, "
-    "hoặc gõ /trogiup để xem cách dùng."
+APOLOGY_TEMPLATE = (
+    "Xin lỗi, tôi gặp sự cố khi xử lý yêu cầu này (mã sự cố: {incident}). Anh/chị vui lòng "
+    "thử lại sau ít phút, hoặc gõ /trogiup để xem cách dùng."
 )
+_APOLOGY_RE = re.compile(re.escape(APOLOGY_TEMPLATE).replace(r"\{incident\}", "([0-9a-f]{6})"))
 _COMMAND_RE = re.compile(r"/([^\s@]*)(?:@\S*)?(.*)", re.DOTALL)
 _NUMBER_RE = re.compile(r"(\d{1,3})\s*[.)]?")
 _MENTION_RE = re.compile(r"^(?:@\w+[\s,:]*)+")
@@ -106,13 +108,7 @@ class Router:
                 replies = self._dispatch(ctx, incoming, depth=0)
                 return self._with_tokens(ctx, incoming, replies)
         except Exception:
-            log.exception(
-                "failed to handle %s message %r in chat %s",
-                incoming.platform,
-                incoming.message_id,
-                incoming.chat.id,
-            )
-            return [Reply(APOLOGY)]
+            return _incident(incoming)
 
     def handle_event(self, event: ChatEvent) -> list[Reply]:
         """Record a chat event (bot added or removed, group migrated); never raises."""
@@ -159,15 +155,33 @@ class Router:
             text = _MENTION_RE.sub("", text).strip()
         if not text:
             return [Reply("Anh/chị gõ từ khóa cần tìm, hoặc /trogiup để xem các lệnh.")]
-        if depth == 0:
-            in_flow = flows.continue_flow(ctx, replace(incoming, text=text), commands.FLOWS)
-            if in_flow is not None:
-                return in_flow
+        number = _NUMBER_RE.fullmatch(text)
+        if depth > 0:
+            return self._plain(ctx, incoming, text, number, depth)
+        continued = flows.continue_flow(
+            ctx, replace(incoming, text=text), commands.FLOWS, number=number is not None
+        )
+        if continued.replies is not None:
+            return continued.replies
+        replies = self._plain(ctx, incoming, text, number, depth)
+        if continued.pending is not None:
+            return [*replies, Reply(flows.reminder(continued.pending))]
+        return replies
+
+    def _plain(
+        self,
+        ctx: Context,
+        incoming: Incoming,
+        text: str,
+        number: re.Match[str] | None,
+        depth: int,
+    ) -> list[Reply]:
+        """Text that is no command and no flow's answer: a command name, a number, a search."""
+        in_group = incoming.chat.kind is ChatKind.GROUP
         typed_name = commands.find(fold(text).replace(" ", ""))
         if typed_name is not None and not in_group:
             # "tro giup" or "help" typed without the slash means the command, not a search.
             return typed_name.handler(ctx, replace(incoming, command=typed_name.name, args=""))
-        number = _NUMBER_RE.fullmatch(text)
         if number is not None and depth == 0:
             found = choices.by_number(
                 ctx.session,
@@ -242,6 +256,33 @@ def _is_group_chatter(incoming: Incoming) -> bool:
         and parse_command(incoming.text) is None
         and not incoming.command
     )
+
+
+def apology_incident(text: str) -> str | None:
+    """The incident id when text is the router's apology for an internal error, else None."""
+    match = _APOLOGY_RE.fullmatch(text)
+    return match.group(1) if match else None
+
+
+def new_incident_id() -> str:
+    """A short random id that ties an apology to its log record."""
+    return secrets.token_hex(3)
+
+
+def _incident(incoming: Incoming) -> list[Reply]:
+    """Log the failure being handled under a new incident id; apologise in private chats only."""
+    incident = new_incident_id()
+    log.exception(
+        "incident %s: failed to handle %s message %r in %s chat %s",
+        incident,
+        incoming.platform,
+        incoming.message_id,
+        incoming.chat.kind.value,
+        incoming.chat.id,
+    )
+    if incoming.chat.kind is ChatKind.GROUP:
+        return []  # groups never see error messages
+    return [Reply(APOLOGY_TEMPLATE.format(incident=incident))]
 
 
 def _duplicate(incoming: Incoming) -> list[Reply]:

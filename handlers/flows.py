@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.model import Incoming, Reply
-from data.models import Flow
+from data.models import Flow, PendingChoice
 from data.status import aware
 from handlers.context import Context
 
@@ -23,10 +23,21 @@ ANSWER_RE = re.compile(r"#(\d{1,9})\s*(.*)", re.DOTALL)
 
 FlowHandler = Callable[[Context, Incoming, Flow], "list[Reply] | None"]
 
+# In flow.data: the newest choice list the user had been shown when the flow last asked.
+LIST_MARK = "_list_before_prompt"
+
 EXPIRED = (
     "Phiên thao tác trước của anh/chị đã hết hạn (sau 30 phút không có trả lời) nên tôi đã hủy. "
     "Anh/chị gõ lại lệnh để bắt đầu lại, ví dụ: /capnhat"
 )
+
+
+@dataclass(frozen=True)
+class Continued:
+    """What the flow made of free text: its answer, or None and the flow that still waits."""
+
+    replies: list[Reply] | None = None
+    pending: Flow | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +103,7 @@ def start(
             user_id=key.user_id,
             kind=kind,
             step=step,
-            data=dict(data),
+            data={**data, LIST_MARK: _latest_list_id(session, key)},
             version=1,
             updated_at=now,
             expires_at=now + IDLE_TIMEOUT,
@@ -108,8 +119,10 @@ def advance(
     session: Session, flow: Flow, *, step: str, data: dict[str, Any], now: datetime
 ) -> Flow:
     """Move to the next step; earlier buttons become stale."""
+    key = Key(flow.platform, flow.chat_id, flow.user_id)
     flow.step = step
-    flow.data = dict(data)  # a new dict, so SQLAlchemy sees the JSON change
+    # A new dict, so SQLAlchemy sees the JSON change.
+    flow.data = {**data, LIST_MARK: _latest_list_id(session, key)}
     flow.version += 1
     flow.updated_at = now
     flow.expires_at = now + IDLE_TIMEOUT
@@ -140,17 +153,57 @@ def parse_answer(args: str) -> tuple[int, str] | None:
     return int(match.group(1)), match.group(2).strip()
 
 
+def reminder(flow: Flow) -> str:
+    """One line saying that the flow still waits for an answer."""
+    return (
+        f"(Anh/chị vẫn còn thao tác /{flow.kind} đang làm dở: trả lời câu hỏi trước đó, "
+        "hoặc gõ /huy để hủy.)"
+    )
+
+
+def _latest_list(session: Session, key: Key) -> PendingChoice | None:
+    query = (
+        select(PendingChoice)
+        .where(
+            PendingChoice.platform == key.platform,
+            PendingChoice.chat_id == key.chat_id,
+            PendingChoice.user_id == key.user_id,
+        )
+        .order_by(PendingChoice.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def _latest_list_id(session: Session, key: Key) -> int:
+    found = _latest_list(session, key)
+    return found.id if found is not None else 0
+
+
+def _is_own_list(flow: Flow, shown: PendingChoice) -> bool:
+    prefix = f"/{flow.kind} #"
+    return any(str(action).startswith(prefix) for action in shown.actions)
+
+
 def continue_flow(
-    ctx: Context, incoming: Incoming, handlers: Mapping[str, FlowHandler]
-) -> list[Reply] | None:
-    """Give free text to the sender's open flow; None when there is none (or it declines)."""
-    flow = _row(ctx.session, Key.of(incoming))
+    ctx: Context, incoming: Incoming, handlers: Mapping[str, FlowHandler], *, number: bool
+) -> Continued:
+    """Give free text (number: a typed list number) to the sender's open flow, if it answers."""
+    key = Key.of(incoming)
+    flow = _row(ctx.session, key)
     if flow is None or not is_open(flow):
-        return None
+        return Continued()
     if is_expired(flow, ctx.now()):
         finish(ctx.session, flow, ctx.now())
-        return [Reply(EXPIRED)]
+        return Continued([Reply(EXPIRED)])
     handler = handlers.get(flow.kind)
     if handler is None:
-        return None
-    return handler(ctx, incoming, flow)
+        return Continued()
+    if number:
+        shown = _latest_list(ctx.session, key)
+        if shown is not None and shown.id > int(flow.data.get(LIST_MARK) or 0):
+            # A list came after the flow's question (its own choices, or a later search):
+            # the number picks from that list.
+            return Continued(pending=None if _is_own_list(flow, shown) else flow)
+    replies = handler(ctx, incoming, flow)
+    return Continued(replies, None if replies is not None else flow)

@@ -64,7 +64,6 @@ class Step:
     CONFIRM = "confirm"
 
 
-_CHOICE_STEPS = {Step.TASK, Step.STATUS, Step.CONFIRM}
 ENDED = "Phiên cập nhật này đã kết thúc. Gõ /capnhat để bắt đầu một phiên mới."
 STALE = "Lựa chọn này thuộc một bước trước đó nên không còn hiệu lực."
 GUIDED_IN_PRIVATE = (
@@ -255,11 +254,26 @@ def _start(ctx: Context, msg: Incoming, who: people.Actor, task: Task | None) ->
 
 
 def flow_text(ctx: Context, msg: Incoming, flow: Flow) -> list[Reply] | None:
-    """Free text typed while a guided update waits; digits at a choice step go to the list."""
+    """Free text typed while a guided update waits; None when it answers nothing asked."""
     text = msg.text.strip()
-    if flow.step in _CHOICE_STEPS and _NUMBER_RE.fullmatch(text):
+    if not _answers(flow.step, text):
         return None
     return _step(ctx, msg, _actor(ctx, msg), flow, text)
+
+
+def _answers(step: str, text: str) -> bool:
+    """Whether text is meant for the step (else it is a search or a command name)."""
+    word = fold(text)
+    if word in _CANCEL_WORDS or _NUMBER_RE.fullmatch(text) or step == Step.TEXT:
+        return True
+    if step == Step.TASK:
+        split = _split_code(text)
+        return split is not None and not split[1].strip()
+    if step == Step.STATUS:
+        return parse_status(text) is not None
+    if step == Step.PROGRESS:
+        return any(char.isdigit() for char in text)
+    return word in _CONFIRM_WORDS or word in _EDIT_WORDS
 
 
 def _answer(ctx: Context, msg: Incoming, version: int, value: str) -> list[Reply]:

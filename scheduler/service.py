@@ -225,6 +225,10 @@ class ReminderService:
     async def _safe_tick(self) -> None:
         try:
             await self.tick()
+        except asyncio.CancelledError:
+            # Shutdown cancelled the tick mid-way: its database work finishes in its thread,
+            # and what was not sent stays due in the outbox for the next start.
+            log.debug("reminder tick cancelled by shutdown")
         except Exception:
             log.exception("reminder tick failed")
 

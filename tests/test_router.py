@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot import commands
 from bot.model import ChatEvent, ChatEventKind, ChatKind, Reply
-from bot.router import APOLOGY, parse_command
+from bot.router import apology_incident, parse_command
 from data.models import ChatRecord, PendingChoice
 
 if TYPE_CHECKING:
@@ -162,11 +162,44 @@ def test_handler_exception_rolls_back_and_apologises(
 
     monkeypatch.setattr(commands, "find", find)
     before = _count(bot, ChatRecord)
-    assert bot.say("/nhiemvu 2.4") == APOLOGY
+    incident = apology_incident(bot.say("/nhiemvu 2.4"))
+    assert incident is not None
     assert _count(bot, ChatRecord) == before
-    assert "boom" in caplog.text
-    # A command in a group was meant for the bot, so it gets the apology too.
-    assert bot.replies("/nhiemvu 2.4", group=True, addressed=False) == [Reply(APOLOGY)]
+    assert "boom" in caplog.text and f"incident {incident}" in caplog.text
+
+
+@pytest.mark.parametrize("platform", ["console", "telegram", "zalo"])
+@pytest.mark.parametrize("text", ["/nhacviec@daumoi_bot", "/nhiemvu 2.4", "@daumoi_bot so y te"])
+def test_internal_error_in_a_group_is_logged_not_posted(
+    bot: Bot,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    platform: str,
+    text: str,
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> list[Reply]:
+        raise RuntimeError("boom in group")
+
+    monkeypatch.setattr(bot.router, "_dispatch", explode)
+    assert bot.replies(text, group=True, platform=platform, addressed=True) == []
+    [record] = [r for r in caplog.records if r.exc_info]
+    assert re.match(r"incident [0-9a-f]{6}: ", record.getMessage())
+    assert "boom in group" in caplog.text  # the traceback stays in the log
+
+
+def test_private_apology_names_the_logged_incident(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(*args: Any, **kwargs: Any) -> list[Reply]:
+        raise RuntimeError("boom in private")
+
+    monkeypatch.setattr(bot.router, "_dispatch", explode)
+    first, second = bot.say("/nhiemvu 2.4"), bot.say("/nhiemvu 2.4")
+    ids = [apology_incident(first), apology_incident(second)]
+    assert None not in ids and ids[0] != ids[1]
+    assert "mã sự cố: " in first
+    for incident in ids:
+        assert f"incident {incident}:" in caplog.text
 
 
 def test_failure_while_offering_choices_stores_nothing(
@@ -178,7 +211,7 @@ def test_failure_while_offering_choices_stores_nothing(
         raise RuntimeError("db full")
 
     monkeypatch.setattr(choices, "store", broken_store)
-    assert bot.say("/tim san bay chu lai", platform="telegram") == APOLOGY
+    assert apology_incident(bot.say("/tim san bay chu lai", platform="telegram"))
     assert _count(bot, PendingChoice) == 0
 
 
@@ -234,6 +267,6 @@ def test_concurrent_messages_are_each_answered_once(bot: Bot) -> None:
         thread.start()
     for thread in threads:
         thread.join(60)
-    assert len(answers) == 32 and APOLOGY not in answers
+    assert len(answers) == 32 and not any(map(apology_incident, answers))
     assert _count(bot, ProcessedUpdate) == 32
     assert _count(bot, PendingChoice) == 24  # every answer but the task card offers choices

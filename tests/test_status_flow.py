@@ -160,11 +160,16 @@ def test_cancel_and_edit(focal: Desk) -> None:
 
 def test_unclear_answers_repeat_the_question(focal: Desk) -> None:
     focal.say("/capnhat 2.4", "lan")
-    text = focal.say("chắc là sắp xong", "lan")
+    flow = _flow(focal)
+    assert flow is not None
+    text = focal.say(f"/capnhat #{flow.version} chắc là sắp xong", "lan")  # a garbled button
     assert "chọn một trong ba trạng thái" in text and "Hoàn thành" in text
+    # Typed text that is no status is not taken for one: it is searched, with a reminder.
+    assert "gõ /huy để hủy" in focal.say("chắc là sắp xong", "lan")
     focal.say("dang thuc hien", "lan")
     assert "từ 0 đến 100" in focal.say("150", "lan")
-    assert "từ 0 đến 100" in focal.say("nhiều lắm", "lan")
+    assert "từ 0 đến 100" in focal.say("khoảng 200 phần trăm", "lan")
+    assert "gõ /huy để hủy" in focal.say("nhiều lắm", "lan")
 
 
 def test_guided_flow_refusals(desk: Desk) -> None:

@@ -7,10 +7,12 @@ translated to the scheduler's typed ones.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from bot.model import TELEGRAM_CAPABILITIES
+from bot.platforms import startup
 from bot.platforms import telegram_bridge as bridge
 from bot.ports import MessageHandler
 from bot.render import split_text
@@ -58,6 +60,40 @@ class TelegramReminderSender:
         return ids
 
 
+class LazyTelegramSender:
+    """Opens the adapter on the first send, so an unreachable Bot API at start only delays
+    reminders (they wait in the outbox) instead of stopping the reminder service."""
+
+    platform = "telegram"
+    max_text_len = TELEGRAM_CAPABILITIES.max_text_len
+
+    def __init__(
+        self,
+        opener: Callable[[], AbstractAsyncContextManager[bridge.TelegramBridge]],
+        stack: AsyncExitStack,
+    ) -> None:
+        self._opener = opener
+        self._stack = stack
+        self._sender: TelegramReminderSender | None = None
+        self._opening = asyncio.Lock()
+
+    async def send(self, chat_id: str, text: str) -> list[str]:
+        """Open the adapter if needed, then send like TelegramReminderSender."""
+        return await (await self._opened()).send(chat_id, text)
+
+    async def _opened(self) -> TelegramReminderSender:
+        async with self._opening:
+            if self._sender is None:
+                try:
+                    opened = await self._stack.enter_async_context(self._opener())
+                except startup.TokenRejected:
+                    raise Transient("Telegram refused the token") from None
+                except (startup.PlatformUnreachable, bridge.TransientError) as exc:
+                    raise Transient(str(exc)) from None
+                self._sender = TelegramReminderSender(opened.api)
+            return self._sender
+
+
 def _timeout(settings: Settings) -> float:
     value = settings.extra.get("DAUMOI_TELEGRAM_TIMEOUT", "").strip()
     return float(value) if value else 10.0
@@ -79,8 +115,9 @@ async def open_senders(
                 flood_retries=0,
                 request_timeout=_timeout(settings),
             )
-            opened = await stack.enter_async_context(telegram.open_sender(settings, core, options))
-            senders["telegram"] = TelegramReminderSender(opened.api)
+            senders["telegram"] = LazyTelegramSender(
+                lambda: telegram.open_sender(settings, core, options), stack
+            )
         if settings.zalo_token:
             from bot.platforms.zalo_sender import open_sender as open_zalo_sender
 

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from types import ModuleType
 
-from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge
+from bot.platforms import startup
+from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge, TransientError
 from bot.ports import MessageHandler
 from bot.settings import Settings
 
@@ -62,11 +63,15 @@ def quiet_http_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def run(settings: Settings, core: MessageHandler) -> None:
-    """Serve Telegram until SIGINT or SIGTERM (blocking)."""
+def run(settings: Settings, core: MessageHandler) -> int:
+    """Serve Telegram until SIGINT or SIGTERM (blocking); 1 when the token is refused.
+
+    An unreachable Bot API is retried with backoff (DAUMOI_CONNECT_RETRY_FIRST/_MAX seconds).
+    """
     _check(settings)
     adapter(settings.telegram_library)  # fail fast on a bad library name
     quiet_http_logs()
+    backoff = startup.Backoff.from_settings(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -74,6 +79,17 @@ def run(settings: Settings, core: MessageHandler) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(settings, core, stop)
+        await startup.keep_connecting(
+            lambda: serve(settings, core, stop),
+            stop,
+            platform="Telegram",
+            backoff=backoff,
+            retry_on=(startup.PlatformUnreachable, TransientError),
+        )
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except startup.TokenRejected:
+        log.error(startup.rejected_message("Telegram", "DAUMOI_TELEGRAM_TOKEN"))
+        return 1
+    return 0

@@ -21,8 +21,10 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramMigrateToChat,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -51,6 +53,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.model import Attachment
 from bot.platforms import webhook
+from bot.platforms.startup import PlatformUnreachable, TokenRejected
 from bot.platforms.telegram_bridge import (
     AdapterOptions,
     ChatGone,
@@ -269,7 +272,13 @@ async def _register_commands(bot: Bot) -> None:
 
 
 async def _identity(bot: Bot) -> BotIdentity:
-    me = await bot.me()
+    """getMe: the first call, so a refused token or an unreachable API shows here."""
+    try:
+        me = await bot.me()
+    except (TelegramUnauthorizedError, TelegramNotFound):
+        raise TokenRejected("Telegram refused the token") from None
+    except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
+        raise PlatformUnreachable(f"{type(exc).__name__}: {exc}") from None
     return BotIdentity(id=str(me.id), username=me.username or "")
 
 

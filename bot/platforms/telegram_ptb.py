@@ -21,6 +21,7 @@ from telegram import (
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -32,6 +33,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 
 from bot.model import Attachment
 from bot.platforms import webhook
+from bot.platforms.startup import PlatformUnreachable, TokenRejected
 from bot.platforms.telegram_bridge import (
     AdapterOptions,
     ChatGone,
@@ -52,6 +54,20 @@ from bot.ports import MessageHandler
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _startup_errors() -> Iterator[None]:
+    """A refused token or an unreachable Bot API as neutral errors, without PTB's message
+    (its InvalidToken names the token)."""
+    try:
+        yield
+    except InvalidToken:
+        raise TokenRejected("Telegram refused the token") from None
+    except BadRequest:
+        raise
+    except NetworkError as exc:  # connection failures, timeouts, 5xx
+        raise PlatformUnreachable(f"{type(exc).__name__}: {exc.message}") from None
 
 
 @contextmanager
@@ -187,6 +203,16 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     log.error("error while handling %r", update, exc_info=context.error)
 
 
+async def _initialize(application: Application) -> None:  # type: ignore[type-arg]
+    """getMe and the HTTP pools; on failure the pools are closed again (PTB leaves them open)."""
+    try:
+        with _startup_errors():
+            await application.initialize()
+    except BaseException:
+        await application.bot.shutdown()
+        raise
+
+
 def _identity(bot: PtbBot) -> BotIdentity:
     return BotIdentity(id=str(bot.id), username=bot.username or "")
 
@@ -195,9 +221,17 @@ async def serve(
     settings: Settings, core: MessageHandler, stop: asyncio.Event, options: AdapterOptions
 ) -> None:
     """Run the bot (polling, or webhook when settings.webhook_url is set) until stop is set."""
+    with _startup_errors():
+        await _serve(settings, core, stop, options)
+
+
+async def _serve(
+    settings: Settings, core: MessageHandler, stop: asyncio.Event, options: AdapterOptions
+) -> None:
     polling = not settings.webhook_url
     application = build_application(settings, options, polling=polling)
-    async with application:  # getMe, and a clean shutdown of the HTTP pools
+    await _initialize(application)
+    async with application:  # a clean shutdown of the HTTP pools
         bridge = TelegramBridge(
             core, PtbApi(application.bot), _identity(application.bot), policy=options.retry
         )
@@ -241,6 +275,7 @@ async def open_sender(
 ) -> AsyncIterator[TelegramBridge]:
     """A rate-limited sender (for reminders) sharing the adapter's send path."""
     application = build_application(settings, options, polling=False)
+    await _initialize(application)
     async with application:
         bridge = TelegramBridge(
             core, PtbApi(application.bot), _identity(application.bot), policy=options.retry

@@ -41,7 +41,7 @@ from bot.model import (
     Reply,
     User,
 )
-from bot.platforms import zalo_webhook
+from bot.platforms import startup, zalo_webhook
 from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.zalo_client import (
     BotInfo,
@@ -411,19 +411,15 @@ class ZaloAdapter:
 # -- running ------------------------------------------------------------------------------------
 
 
-async def identify(client: ZaloClient, stop: asyncio.Event, backoff: float = 1.0) -> BotInfo:
-    """getMe, retried while the API is unreachable; ZaloUnauthorized for a bad token."""
-    delay = backoff
-    while True:
-        try:
-            return await client.get_me()
-        except ZaloUnauthorized:
-            raise
-        except ZaloError as exc:
-            log.warning("Zalo getMe failed (%s); retrying in %.0fs", exc, delay)
-            if await _wait(stop, delay):
-                raise
-            delay = min(delay * 2, 30.0)
+async def identify(client: ZaloClient) -> BotInfo:
+    """getMe: TokenRejected for a refused token (401, or 404: no such bot), PlatformUnreachable
+    for a network failure, a timeout or a 5xx."""
+    try:
+        return await client.get_me()
+    except (ZaloUnauthorized, ZaloRejected):
+        raise startup.TokenRejected("Zalo refused the token") from None
+    except ZaloError as exc:
+        raise startup.PlatformUnreachable(str(exc)) from None
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
@@ -499,7 +495,7 @@ async def serve(
     )
     runner = None
     try:
-        me = await identify(client, stop, options.error_backoff)
+        me = await identify(client)
         log.info("Zalo bot %s (%s) ready", me.name or "?", me.id)
         files = zalo_webhook.FileStore(options.file_ttl) if settings.public_url else None
         adapter = ZaloAdapter(
@@ -544,10 +540,15 @@ def quiet_http_logs() -> None:
 
 
 def run(settings: Settings, core: MessageHandler) -> int:
-    """Serve Zalo until SIGINT or SIGTERM (blocking; also works in a non-main thread)."""
+    """Serve Zalo until SIGINT or SIGTERM (blocking; also works in a non-main thread).
+
+    An unreachable API is retried with backoff (DAUMOI_CONNECT_RETRY_FIRST/_MAX seconds); a
+    refused token ends the run with one line and 1.
+    """
     if not settings.zalo_token:
         raise ValueError("DAUMOI_ZALO_TOKEN is not set")
     quiet_http_logs()
+    backoff = startup.Backoff.from_settings(settings)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -555,14 +556,13 @@ def run(settings: Settings, core: MessageHandler) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, stop.set)
-        await serve(settings, core, stop)
+        await startup.keep_connecting(
+            lambda: serve(settings, core, stop), stop, platform="Zalo", backoff=backoff
+        )
 
     try:
         asyncio.run(main())
-    except ZaloUnauthorized:
-        log.error(
-            "Zalo từ chối mã truy cập: kiểm tra DAUMOI_ZALO_TOKEN (và DAUMOI_ZALO_API_URL) rồi "
-            "chạy lại."
-        )
+    except (startup.TokenRejected, ZaloUnauthorized):
+        log.error(startup.rejected_message("Zalo", "DAUMOI_ZALO_TOKEN"))
         return 1
     return 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, inspect, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,8 +84,15 @@ def insert_ignoring_conflicts(
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(model).values(values).on_conflict_do_nothing(index_elements=keys)
-        return int(session.execute(pg).rowcount or 0)  # type: ignore[attr-defined]
+        # Count RETURNING rows: a batched multi-row INSERT reports rowcount -1 on psycopg.
+        key_columns = inspect(model).primary_key
+        pg = (
+            pg_insert(model)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=keys)
+            .returning(*key_columns)
+        )
+        return len(session.execute(pg).all())
     added = 0
     for value in values:  # other databases: one savepoint per row
         try:

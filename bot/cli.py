@@ -73,7 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "admin": _admin,
         "report": _report,
     }
-    return commands[args.command](settings, args)
+    from data.db import DatabaseUnavailable
+
+    try:
+        return commands[args.command](settings, args)
+    except DatabaseUnavailable as exc:  # the operator's setting, not a bug: one line, no traceback
+        _error(f"Lỗi cấu hình DAUMOI_DATABASE_URL: {exc}.")
+        return 1
 
 
 def _utf8_streams() -> None:

@@ -55,6 +55,17 @@ class Case:
         return False
 
 
+def query_sets() -> dict[str, list[Case]]:
+    """The evaluation sets present; the dev set lives in ../shared, absent from a fresh clone."""
+    sets: dict[str, list[Case]] = {}
+    if DEV_SET.exists():
+        sets["dev"] = load_cases(DEV_SET)
+    else:
+        print(f"search bench: {DEV_SET} not found, skipping the dev query set", file=sys.stderr)
+    sets["large"] = load_cases(LARGE_SET)
+    return sets
+
+
 def load_cases(path: Path) -> list[Case]:
     """Read a query<TAB>expect file (header line and '#' comments skipped)."""
     cases: list[Case] = []
@@ -226,7 +237,7 @@ def scale_run(count: int) -> dict[str, float]:
     # A generator: the index keeps what hits show, so the documents are never all in memory.
     engine = SearchEngine.build(itertools.chain(tasks, synthetic_tasks(tasks, count)), agencies)
     build_s = time.perf_counter() - start
-    queries = [c.query for c in load_cases(DEV_SET) + load_cases(LARGE_SET)]
+    queries = [c.query for cases in query_sets().values() for c in cases]
     times = latencies_ms(engine.search, queries, repeats=3)
     return {
         "tasks": float(count + len(tasks)),
@@ -265,8 +276,8 @@ def run() -> str:
     seed_build_ms = (time.perf_counter() - start) * 1000.0
     substring = SubstringBaseline(tasks, agencies)
     wratio = WRatioBaseline(tasks, agencies)
-    sets = {"dev": load_cases(DEV_SET), "large": load_cases(LARGE_SET)}
-    everything = sets["dev"] + sets["large"]
+    sets = query_sets()
+    everything = [case for cases in sets.values() for case in cases]
     cutoff = wratio.calibrate(everything)
     engine_name = "engine (BM25 + partial_ratio fusion)"
     searchers: dict[str, Searcher] = {
@@ -279,8 +290,13 @@ def run() -> str:
         "",
         f"Seed: {len(tasks)} tasks, {len(agencies)} agencies; "
         f"index built in {seed_build_ms:.0f} ms. "
-        f"Query sets: dev {len(sets['dev'])} queries (`shared/eval/queries_dev.tsv`), "
-        f"large {len(sets['large'])} (`bench/queries_large.tsv`). hit@k: an acceptable answer "
+        "Query sets: "
+        + (
+            f"dev {len(sets['dev'])} queries (`shared/eval/queries_dev.tsv`), "
+            if "dev" in sets
+            else "dev skipped (`../shared/eval/queries_dev.tsv` not found), "
+        )
+        + f"large {len(sets['large'])} (`bench/queries_large.tsv`). hit@k: an acceptable answer "
         "among the first k hits; none-correct: `none` queries that got no answer.",
         "",
         "| searcher | set | hit@1 | hit@3 | none-correct |",

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from data.db import Database
 from data.models import Programme, Task
 
-STARTS = 3
+STARTS = 2
 # One `daumoi run` start-up (migrate, seed, index), released by a go-file once every process
 # has imported everything, so the start-ups overlap.
 STARTER = """

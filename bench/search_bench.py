@@ -64,6 +64,17 @@ class Case:
         return False
 
 
+def query_sets() -> dict[str, list[Case]]:
+    """The evaluation sets present; the dev set lives in ../shared, absent from a fresh clone."""
+    sets: dict[str, list[Case]] = {}
+    if DEV_SET.exists():
+        sets["dev"] = load_cases(DEV_SET)
+    else:
+        print(f"search bench: {DEV_SET} not found, skipping the dev query set", file=sys.stderr)
+    sets["large"] = load_cases(LARGE_SET)
+    return sets
+
+
 def load_cases(path: Path) -> list[Case]:
     """Read a query<TAB>expect file (header line and '#' comments skipped)."""
     cases: list[Case] = []
@@ -84,8 +95,11 @@ class StyledCase:
 
 
 def load_styled(path: Path) -> list[StyledCase]:
-    """Read a query<TAB>expect<TAB>style file (header line skipped)."""
+    """Read a query<TAB>expect<TAB>style file (header line skipped); none when it is absent."""
     out: list[StyledCase] = []
+    if not path.exists():
+        print(f"search bench: {path} not found, skipping that query set", file=sys.stderr)
+        return out
     for line in path.read_text(encoding="utf-8").splitlines()[1:]:
         if not line.strip() or line.startswith("#"):
             continue
@@ -293,7 +307,7 @@ def scale_run(count: int) -> dict[str, float]:
         itertools.chain(tasks, synthetic_tasks(tasks, count)), agencies, seed_facts()
     )
     build_s = time.perf_counter() - start
-    queries = [c.query for c in load_cases(DEV_SET) + load_cases(LARGE_SET)]
+    queries = [c.query for cases in query_sets().values() for c in cases]
     queries += [i.case.query for i in load_styled(DEV_V2_SET)]
     times = latencies_ms(engine.search, queries, repeats=3)
     return {
@@ -343,8 +357,8 @@ def run() -> str:
     seed_build_ms = (time.perf_counter() - start) * 1000.0
     substring = SubstringBaseline(tasks, agencies)
     wratio = WRatioBaseline(tasks, agencies)
-    sets = {"dev": load_cases(DEV_SET), "large": load_cases(LARGE_SET)}
-    everything = sets["dev"] + sets["large"]
+    sets = query_sets()
+    everything = [case for cases in sets.values() for case in cases]
     cutoff = wratio.calibrate(everything)
     engine_name = "engine (BM25 + partial_ratio fusion, questions, vocabulary, facts)"
     searchers: dict[str, Searcher] = {
@@ -357,8 +371,13 @@ def run() -> str:
         "",
         f"Seed: {len(tasks)} tasks, {len(agencies)} agencies; "
         f"index built in {seed_build_ms:.0f} ms. "
-        f"Query sets: dev {len(sets['dev'])} queries (`shared/eval/queries_dev.tsv`), "
-        f"large {len(sets['large'])} (`bench/queries_large.tsv`). hit@k: an acceptable answer "
+        "Query sets: "
+        + (
+            f"dev {len(sets['dev'])} queries (`shared/eval/queries_dev.tsv`), "
+            if "dev" in sets
+            else "dev skipped (`../shared/eval/queries_dev.tsv` not found), "
+        )
+        + f"large {len(sets['large'])} (`bench/queries_large.tsv`). hit@k: an acceptable answer "
         "among the first k hits; none-correct: `none` queries that got no answer.",
         "",
         "| searcher | set | hit@1 | hit@3 | none-correct |",
@@ -432,7 +451,7 @@ def run() -> str:
         f"| peak RSS ≤ {TARGETS['scale_mb']:.0f} MB at {SCALE:,} | {scale['peak_mb']:.0f} MB | "
         f"{_mark(scale['peak_mb'] <= TARGETS['scale_mb'])} |",
     ]
-    for style, label in V2_STYLES.items():
+    for style, label in V2_STYLES.items() if v2 else ():
         right, total = _v2_total(v2_engine[style])
         pct = 100.0 * right / max(total, 1)
         goal = 100.0 if style == "N" else V2_TARGET

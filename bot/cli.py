@@ -100,7 +100,13 @@ def _main(argv: Sequence[str] | None) -> int:
         "admin": _admin,
         "report": _report,
     }
-    return commands[args.command](settings, args)
+    from data.db import DatabaseUnavailable
+
+    try:
+        return commands[args.command](settings, args)
+    except DatabaseUnavailable as exc:  # the operator's setting, not a bug: one line, no traceback
+        _error(f"Lỗi cấu hình DAUMOI_DATABASE_URL: {exc}.")
+        return 1
 
 
 def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:

@@ -166,7 +166,7 @@ def import_text(
 
 def ensure_seed(database: Database) -> ImportReport | None:
     """Import the packaged seed decision when the database has no programme yet."""
-    with database.unit_of_work() as session:
+    with database.startup_lock(), database.unit_of_work() as session:
         if session.scalar(select(Programme.id).limit(1)) is not None:
             return None
         return import_file(session, SEED_FILE)

@@ -95,13 +95,14 @@ def led_tasks(session: Session, agency_ids: list[int]) -> list[Task]:
 
 def partner_tasks(session: Session, agency_ids: list[int]) -> list[Task]:
     """Tasks on which any of the agencies is a named cooperating agency."""
+    # EXISTS rather than JOIN + DISTINCT: PostgreSQL cannot compare the JSON column target_years.
+    named = (
+        select(TaskPartner.task_id)
+        .where(TaskPartner.task_id == Task.id, TaskPartner.agency_id.in_(agency_ids))
+        .exists()
+    )
     query = (
-        select(Task)
-        .options(*_TASK_LOADS)
-        .join(TaskPartner, TaskPartner.task_id == Task.id)
-        .where(TaskPartner.agency_id.in_(agency_ids))
-        .order_by(Task.programme_id, Task.position)
-        .distinct()
+        select(Task).options(*_TASK_LOADS).where(named).order_by(Task.programme_id, Task.position)
     )
     return list(session.scalars(query))
 

@@ -1,4 +1,4 @@
-"""In-process harness for the bot core: a seeded SQLite copy, real search, the router."""
+"""In-process harness for the bot core: a seeded database (each backend), search, the router."""
 
 from __future__ import annotations
 

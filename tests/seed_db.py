@@ -1,10 +1,7 @@
-"""Seeded SQLite files for tests: build one per session, copy it per test, search over it."""
+"""Seeded databases for tests: the seeded SQLite file and the search engine over a seed."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,22 +19,10 @@ def build_seed(directory: Path) -> Path:
     return path
 
 
-def load_search(seed: Path) -> Any:
-    """The real search engine over a seeded file."""
-    database = Database.connect(f"sqlite:///{seed}", migrate=False)
+def load_search(url: str) -> Any:
+    """The real search engine over a seeded database."""
+    database = Database.connect(url, migrate=False)
     try:
         return build_search(database)
-    finally:
-        database.engine.dispose()
-
-
-@contextmanager
-def seed_copy(seed: Path, directory: Path) -> Iterator[Database]:
-    """A private copy of a seeded file in directory, open for the with block."""
-    target = directory / "daumoi.sqlite3"
-    shutil.copy(seed, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    try:
-        yield database
     finally:
         database.engine.dispose()

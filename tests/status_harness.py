@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,6 +19,7 @@ from data import people
 from data import repositories as repo
 from data.db import Database
 from data.models import Agency, Role, StatusUpdate, Task
+from tests.databases import database_url
 
 if TYPE_CHECKING:
     from tests.bot_harness import Clock
@@ -47,18 +47,18 @@ class Sent:
 class Desk:
     """Users talking to the router, plus shortcuts to set up people and read the database."""
 
-    def __init__(self, database: Database, search: Any, clock: Clock, path: Path) -> None:
+    def __init__(self, database: Database, search: Any, clock: Clock) -> None:
         self.database = database
         self.search = search
         self.clock = clock
-        self.path = path
         self.router = Router(database, search, SETTINGS, CAPABILITIES, now=clock)
         self._updates = itertools.count(1)
 
     def restart(self) -> None:
-        """A new process: a fresh database connection and router on the same file."""
+        """A new process: a fresh database connection and router on the same database."""
+        url = database_url(self.database)
         self.database.engine.dispose()
-        self.database = Database.connect(f"sqlite:///{self.path}", migrate=False)
+        self.database = Database.connect(url, migrate=False)
         self.router = Router(self.database, self.search, SETTINGS, CAPABILITIES, now=self.clock)
 
     def incoming(
@@ -178,6 +178,4 @@ class Desk:
 @pytest.fixture
 def desk(seeded_db: Database, search_engine: Any, clock: Clock) -> Desk:
     """The router over a private seeded copy, with console:admin as configured admin."""
-    url = str(seeded_db.engine.url)
-    path = Path(url.removeprefix("sqlite:///"))
-    return Desk(seeded_db, search_engine, clock, path)
+    return Desk(seeded_db, search_engine, clock)

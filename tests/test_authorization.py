@@ -5,7 +5,6 @@ Each cell checks the effect in the database (or the view answered), not just the
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy import func, select
 from data import people
 from data.db import Database
 from data.models import Invitation, Person, Role, StatusUpdate, UpdateState
+from tests.databases import Template
 
 if TYPE_CHECKING:
     from tests.bot_harness import Clock
@@ -60,44 +60,44 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def world_file(
-    seeded_file: Path, search_engine: Any, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, int]:
-    """The seeded people and a first update on 2.4, built once; (file, victim's person id)."""
+def world_template(
+    seeded_template: Template, search_engine: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Template, int]]:
+    """The seeded people and a first update on 2.4, built once; (template, victim's person id)."""
     from tests.bot_harness import Clock
     from tests.status_harness import Desk
 
-    path = tmp_path_factory.mktemp("world") / "world.sqlite3"
-    shutil.copy(seeded_file, path)
-    desk = Desk(Database.connect(f"sqlite:///{path}", migrate=False), search_engine, Clock(), path)
-    desk.add_person("boss", Role.ADMIN, None)
-    desk.add_person("lan", Role.FOCAL, "Sở Xây dựng")
-    desk.add_person("yte", Role.FOCAL, "Sở Y tế")
-    desk.add_person("leader", Role.OBSERVER, "Sở Xây dựng")
-    former = desk.add_person("former", Role.FOCAL, "Sở Xây dựng")
-    victim = desk.add_person("victim", Role.FOCAL, "Sở Y tế")
-    with desk.database.unit_of_work() as session:
-        person = session.get(Person, former)
-        assert person is not None
-        people.revoke(session, person, desk.clock())
-    assert "Đã ghi nhận" in desk.say("/capnhat 2.4 dang thuc hien 50% Bắt đầu", "lan")
-    desk.database.engine.dispose()
-    return path, victim
+    victims: list[int] = []
+
+    def populate(database: Database) -> None:
+        desk = Desk(database, search_engine, Clock())
+        desk.add_person("boss", Role.ADMIN, None)
+        desk.add_person("lan", Role.FOCAL, "Sở Xây dựng")
+        desk.add_person("yte", Role.FOCAL, "Sở Y tế")
+        desk.add_person("leader", Role.OBSERVER, "Sở Xây dựng")
+        former = desk.add_person("former", Role.FOCAL, "Sở Xây dựng")
+        victims.append(desk.add_person("victim", Role.FOCAL, "Sở Y tế"))
+        with desk.database.unit_of_work() as session:
+            person = session.get(Person, former)
+            assert person is not None
+            people.revoke(session, person, desk.clock())
+        assert "Đã ghi nhận" in desk.say("/capnhat 2.4 dang thuc hien 50% Bắt đầu", "lan")
+
+    template = seeded_template.derive(tmp_path_factory.mktemp("world"), populate)
+    yield template, victims[0]
+    template.close()
 
 
 @pytest.fixture
 def world(
-    world_file: tuple[Path, int], search_engine: Any, clock: Clock, tmp_path: Path
+    world_template: tuple[Template, int], search_engine: Any, clock: Clock, tmp_path: Path
 ) -> Iterator[World]:
     """A private copy of the world for one test."""
     from tests.status_harness import Desk
 
-    source, victim = world_file
-    path = tmp_path / "world.sqlite3"
-    shutil.copy(source, path)
-    desk = Desk(Database.connect(f"sqlite:///{path}", migrate=False), search_engine, clock, path)
-    yield World(desk, victim)
-    desk.database.engine.dispose()
+    template, victim = world_template
+    with template.clone(tmp_path) as database:
+        yield World(Desk(database, search_engine, clock), victim)
 
 
 def _invites(w: World) -> Callable[[], int]:

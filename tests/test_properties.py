@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ from bot.model import Chat, ChatKind, Choice, Incoming, Reply, User
 from bot.render import CHOOSE_BY_NUMBER, render, split_text, text_length
 from bot.router import Router, apology_incident
 from bot.settings import Settings
-from data.db import Database
+from tests.databases import Template
 
 pytest_plugins = ("tests.bot_harness",)
 
@@ -26,14 +24,11 @@ COMMAND_WORDS = ["/tim ", "/nhiemvu ", "/donvi ", "/linhvuc ", "/trogiup", "/sta
 
 @pytest.fixture(scope="module")
 def router(
-    seeded_file: Path, search_engine: Any, tmp_path_factory: pytest.TempPathFactory
+    seeded_template: Template, search_engine: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Router]:
     """One router over one seeded database for every example."""
-    target = tmp_path_factory.mktemp("props") / "props.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    yield Router(database, search_engine, Settings(), CAPABILITIES)
-    database.engine.dispose()
+    with seeded_template.clone(tmp_path_factory.mktemp("props")) as database:
+        yield Router(database, search_engine, Settings(), CAPABILITIES)
 
 
 any_text = st.text(st.characters(codec="utf-8"), max_size=300) | st.text(max_size=5000)

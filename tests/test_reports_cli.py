@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from data.db import Database
+from tests.databases import database_url
 from tests.report_support import seed_reports
 
 pytest_plugins = ("tests.bot_harness",)
@@ -66,17 +66,13 @@ def test_xlsx_on_a_fresh_database(tmp_path: Path) -> None:
 
 def test_json_one_object_per_task(
     tmp_path: Path,
-    seeded_file: Path,
+    seeded_db: Database,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    with database.unit_of_work() as session:
+    with seeded_db.unit_of_work() as session:
         seed_reports(session)
-    database.engine.dispose()
-    url = f"sqlite:///{target}"
+    url = database_url(seeded_db)
     code, _, err = _run(
         monkeypatch,
         capsys,
@@ -104,13 +100,11 @@ def test_json_one_object_per_task(
 
 def test_png_and_docx_default_names_and_a_bad_decision(
     tmp_path: Path,
-    seeded_file: Path,
+    seeded_db: Database,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    url = f"sqlite:///{target}"
+    url = database_url(seeded_db)
     monkeypatch.chdir(tmp_path)
     code, _, err = _run(monkeypatch, capsys, url, "--year", "2026", "--format", "png")
     assert code == 0, err
@@ -133,16 +127,14 @@ def test_png_and_docx_default_names_and_a_bad_decision(
 )
 def test_a_year_outside_the_programme_is_refused(
     tmp_path: Path,
-    seeded_file: Path,
+    seeded_db: Database,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     year: str,
     message: str,
 ) -> None:
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
+    url = database_url(seeded_db)
     monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{target}"
     code, out, err = _run(monkeypatch, capsys, url, "--year", year, "--format", "json")
     assert code == 2 and err.startswith(message) and len(err.splitlines()) == 1
     assert out == "" and not list(tmp_path.glob("bao_cao_*"))

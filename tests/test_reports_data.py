@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +16,7 @@ from data.report_data import (
     iter_task_reports,
     summarise,
 )
+from tests.databases import Template
 from tests.report_support import (
     BEFORE_DEADLINE,
     EXPECTED_CLASS,
@@ -32,15 +31,14 @@ pytest_plugins = ("tests.bot_harness",)
 
 
 @pytest.fixture(scope="module")
-def report_db(tmp_path_factory: pytest.TempPathFactory, seeded_file: Path) -> Iterator[Database]:
+def report_db(
+    tmp_path_factory: pytest.TempPathFactory, seeded_template: Template
+) -> Iterator[Database]:
     """The seed plus the mix of reports, built once for the read-only tests of this module."""
-    target = tmp_path_factory.mktemp("reports") / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    with database.unit_of_work() as session:
-        seed_reports(session)
-    yield database
-    database.engine.dispose()
+    with seeded_template.clone(tmp_path_factory.mktemp("reports")) as database:
+        with database.unit_of_work() as session:
+            seed_reports(session)
+        yield database
 
 
 def _tasks(database: Database, **options: object) -> dict[str, TaskReport]:

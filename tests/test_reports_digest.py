@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -26,15 +23,11 @@ FINANCE = "-1002"  # the group of Sở Tài chính, successor of the coordinatin
 
 
 @pytest.fixture
-def digest_db(seeded_file: Path, tmp_path: Path) -> Iterator[Database]:
+def digest_db(seeded_db: Database) -> Database:
     """A private seeded copy with the mix of reports."""
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    with database.unit_of_work() as session:
+    with seeded_db.unit_of_work() as session:
         seed_reports(session)
-    yield database
-    database.engine.dispose()
+    return seeded_db
 
 
 def _rule(session: object, config: ReminderConfig) -> ReminderRule:

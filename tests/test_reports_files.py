@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from docx import Document
@@ -20,6 +18,7 @@ from data.report_data import Summary
 from data.report_files import report_bytes
 from data.report_xlsx import HEADERS, row_height, sheet_title
 from data.succession import current_agency
+from tests.databases import Template
 from tests.report_support import EXPECTED_CLASS, NEVER_REPORTED, scope, seed_reports
 
 pytest_plugins = ("tests.bot_harness",)
@@ -33,15 +32,14 @@ CLASS_TEXT = {
 
 
 @pytest.fixture(scope="module")
-def report_db(tmp_path_factory: pytest.TempPathFactory, seeded_file: Path) -> Iterator[Database]:
+def report_db(
+    tmp_path_factory: pytest.TempPathFactory, seeded_template: Template
+) -> Iterator[Database]:
     """The seed plus the mix of reports (read-only here)."""
-    target = tmp_path_factory.mktemp("files") / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    with database.unit_of_work() as session:
-        seed_reports(session)
-    yield database
-    database.engine.dispose()
+    with seeded_template.clone(tmp_path_factory.mktemp("files")) as database:
+        with database.unit_of_work() as session:
+            seed_reports(session)
+        yield database
 
 
 @pytest.fixture(scope="module")

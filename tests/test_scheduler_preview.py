@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from data.succession import current_agency
 from scheduler.calendar import WorkCalendar
 from scheduler.config import ReminderConfig
 from scheduler.preview import as_json, preview
+from tests.databases import database_url
 from tests.scheduler_support import add_person, link_chat
 
 pytest_plugins = ("tests.bot_harness",)
@@ -53,10 +53,8 @@ def _daumoi(*args: str, url: str, **env: str) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture
-def seeded_url(seeded_file: Path, tmp_path: Path) -> str:
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    return f"sqlite:///{target}"
+def seeded_url(seeded_db: Database) -> str:
+    return database_url(seeded_db)
 
 
 def _lead_agencies(url: str) -> set[str]:
@@ -124,18 +122,14 @@ def test_cli_preview_rejects_bad_dates(
     assert code == 2 and "preview|run-once" in err
 
 
-def test_preview_shows_chats_and_focal_points(seeded_file: Path, tmp_path: Path) -> None:
-    target = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
-    with database.session() as session:
+def test_preview_shows_chats_and_focal_points(seeded_db: Database) -> None:
+    with seeded_db.session() as session:
         link_chat(session, "Sở Y tế", "-1001")
         add_person(session, "focal", "5001", agency_name="Sở Công Thương")
         found = as_json(
             preview(session, Settings(), date(2026, 12, 14), date(2026, 12, 14)), ReminderConfig()
         )
         session.rollback()
-    database.engine.dispose()
     by_agency = {o["agency"]: o for o in found}
     assert by_agency["Sở Y tế"]["chat"] == "telegram:-1001"
     assert by_agency["Sở Y tế"]["via"] == "group"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from data.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport
+from tests.databases import database_url
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
 from tests.scheduler_support import plain_rule, rows_for_chats
 
@@ -184,11 +184,9 @@ def _wait_until(condition: object, timeout: float) -> None:
 
 
 def test_killed_mid_fan_out_then_restarted_sends_every_row_once(
-    seeded_file: Path, tmp_path: Path, fake: FakeTelegram
+    seeded_db: Database, fake: FakeTelegram
 ) -> None:
-    path = tmp_path / "daumoi.sqlite3"
-    shutil.copy(seeded_file, path)
-    database = Database.connect(f"sqlite:///{path}")
+    database = seeded_db
     first = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)  # a Wednesday, no yearly reminders
     chats = [f"-{n}" for n in range(200, 240)]
     with database.unit_of_work() as session:
@@ -196,7 +194,7 @@ def test_killed_mid_fan_out_then_restarted_sends_every_row_once(
         outbox.insert(session, rows_for_chats(rule.id, chats, 2, first), first)
     workers = 4
     env = {
-        "DAUMOI_DATABASE_URL": f"sqlite:///{path}",
+        "DAUMOI_DATABASE_URL": database_url(database),
         "DAUMOI_TELEGRAM_TOKEN": DEFAULT_TOKEN,
         "DAUMOI_TELEGRAM_API_URL": fake.base_url,
         "DAUMOI_PLATFORMS": "telegram",

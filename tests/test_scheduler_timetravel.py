@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from scheduler.calendar import WorkCalendar
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.rules import set_task_deadline
 from scheduler.service import ReminderService
+from tests.databases import Template
 from tests.scheduler_support import (
     VN,
     FakeClock,
@@ -79,14 +81,14 @@ async def _travel(service: ReminderService, clock: FakeClock, until: datetime) -
 
 @pytest.fixture(scope="module")
 def year_run(
-    tmp_path_factory: pytest.TempPathFactory, seeded_file: object
-) -> tuple[list[Sent], dict[str, int], WorkCalendar]:
+    tmp_path_factory: pytest.TempPathFactory, seeded_template: Template
+) -> Iterator[tuple[list[Sent], dict[str, int], WorkCalendar]]:
     """Run the year once for all the assertions below."""
-    import shutil
+    with seeded_template.clone(tmp_path_factory.mktemp("year")) as database:
+        yield _run_year(database)
 
-    target = tmp_path_factory.mktemp("year") / "daumoi.sqlite3"
-    shutil.copy(seeded_file, target)  # type: ignore[arg-type]
-    database = Database.connect(f"sqlite:///{target}", migrate=False)
+
+def _run_year(database: Database) -> tuple[list[Sent], dict[str, int], WorkCalendar]:
     clock = FakeClock()
     clock.set(vn(YEAR, 1, 1, 0, 0))
     _setup(database, clock)
@@ -105,7 +107,6 @@ def year_run(
             )
     finally:
         service.shutdown()
-        database.engine.dispose()
     return sender.sent, counts, config.calendar()
 
 

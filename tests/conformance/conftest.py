@@ -1,4 +1,4 @@
-"""Conformance harness: the real bot (router, seeded SQLite, search) behind each platform
+"""Conformance harness: the real bot (router, seeded database, search) behind each platform
 adapter, driven end to end over HTTP through a fake platform server.
 
 Every scenario takes the `driver` fixture, parametrized over ADAPTERS; a platform added later

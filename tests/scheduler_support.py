@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.db import Database
 from data.models import (
     Agency,
     ChatRecord,
@@ -232,16 +230,3 @@ def rows_for_chats(
 def day_of(moment: datetime) -> date:
     """The Vietnam-time date of moment."""
     return moment.astimezone(VN).date()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def any_seeded_db(request: pytest.FixtureRequest) -> Database:
-    """The seeded database on SQLite, then on PostgreSQL (until the shared fixtures do both)."""
-    if request.param == "sqlite":
-        database: Database = request.getfixturevalue("seeded_db")
-        return database
-    from data.importer import ensure_seed
-
-    database = request.getfixturevalue("pg_db")
-    ensure_seed(database)
-    return database

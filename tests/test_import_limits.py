@@ -273,11 +273,6 @@ def test_a_utf16_text_with_nul_is_refused(db: Database, tmp_path: Path) -> None:
 # --- names longer than their columns, on both databases ----------------------------------------
 
 
-def _database(request: pytest.FixtureRequest, backend: str) -> Database:
-    database: Database = request.getfixturevalue("db" if backend == "sqlite" else "pg_db")
-    return database
-
-
 def _long(length: int) -> str:
     return ("Ban quản lý dự án " + "a" * length)[:length]
 
@@ -290,17 +285,11 @@ LONG_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize(("column", "length", "what"), LONG_NAMES)
 def test_a_name_longer_than_its_column_is_refused(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    backend: str,
-    column: int,
-    length: int,
-    what: str,
+    db: Database, tmp_path: Path, column: int, length: int, what: str
 ) -> None:
-    database = _database(request, backend)
+    database = db
     rows = [list(row) for row in TABLE]
     if column == 1:  # a sector row's title is the sector's name
         rows[1][1] = _long(length)
@@ -312,11 +301,8 @@ def test_a_name_longer_than_its_column_is_refused(
     assert "giới hạn là 255 ký tự" in message
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_names_at_their_column_length_are_stored(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str
-) -> None:
-    database = _database(request, backend)
+def test_names_at_their_column_length_are_stored(db: Database, tmp_path: Path) -> None:
+    database = db
     rows = [list(row) for row in TABLE]
     rows[1][1], rows[2][2], rows[2][3] = _long(255), _long(255), "Sở " + "b" * 252
     with database.unit_of_work() as session:
@@ -325,11 +311,8 @@ def test_names_at_their_column_length_are_stored(
         assert max(len(name) for name in session.scalars(select(Agency.name))) == 255
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_decision_number_longer_than_its_column_is_refused(
-    request: pytest.FixtureRequest, tmp_path: Path, backend: str
-) -> None:
-    database = _database(request, backend)
+def test_a_decision_number_longer_than_its_column_is_refused(db: Database, tmp_path: Path) -> None:
+    database = db
     message = _rejected(database, _csv(tmp_path / "bang.csv", TABLE), "9" * 65 + "/QĐ")
     assert message.startswith("Số hiệu quyết định") and "giới hạn là 64 ký tự" in message
 
@@ -349,7 +332,6 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_import_command_answers_bad_files_in_one_line(
     request: pytest.FixtureRequest,
     tmp_path: Path,

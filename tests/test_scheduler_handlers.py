@@ -26,11 +26,11 @@ ADMIN = "admin-1"
 
 
 @pytest.fixture
-def admin_bot(any_seeded_db: Database, search_engine: Any) -> Bot:
+def admin_bot(seeded_db: Database, search_engine: Any) -> Bot:
     """The router with one admin (from settings), on 26/11/2026 09:00 in Vietnam."""
     clock = Clock(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
     settings = Settings(admins=(f"console:{ADMIN}",))
-    return Bot(Router(any_seeded_db, search_engine, settings, CAPABILITIES, now=clock), clock)
+    return Bot(Router(seeded_db, search_engine, settings, CAPABILITIES, now=clock), clock)
 
 
 def _save_defaults(bot: Bot) -> None:

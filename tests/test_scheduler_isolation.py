@@ -55,9 +55,9 @@ def _service(database: Database, sender: ScriptedSender, clock: FakeClock) -> Re
 
 
 def test_a_broken_rule_is_skipped_reported_once_and_the_others_deliver(
-    any_seeded_db: Database,
+    seeded_db: Database,
 ) -> None:
-    database = any_seeded_db
+    database = seeded_db
     with database.unit_of_work() as session:
         ensure_defaults(session, ReminderConfig(), NOW)
         link_chat(session, "Sở Y tế", "-1001")
@@ -88,8 +88,8 @@ def test_a_broken_rule_is_skipped_reported_once_and_the_others_deliver(
     assert once_id not in told
 
 
-def test_run_once_still_sends_the_rest_and_counts_what_it_created(any_seeded_db: Database) -> None:
-    database = any_seeded_db
+def test_run_once_still_sends_the_rest_and_counts_what_it_created(seeded_db: Database) -> None:
+    database = seeded_db
     with database.unit_of_work() as session:
         ensure_defaults(session, ReminderConfig(), NOW)
         link_chat(session, "Sở Y tế", "-1001")
@@ -112,8 +112,8 @@ def test_run_once_still_sends_the_rest_and_counts_what_it_created(any_seeded_db:
     assert {"-1001", "-1002", "-7"} <= {sent.chat_id for sent in sender.sent}
 
 
-def test_insert_counts_new_rows_on_both_databases(any_seeded_db: Database) -> None:
-    with any_seeded_db.unit_of_work() as session:
+def test_insert_counts_new_rows_on_both_databases(seeded_db: Database) -> None:
+    with seeded_db.unit_of_work() as session:
         rule = plain_rule(session, NOW)
         rows = [NewRow(rule.id, "telegram", str(n), NOW, "once", "x") for n in range(3)]
         assert outbox.insert(session, rows, NOW) == 3
@@ -123,14 +123,14 @@ def test_insert_counts_new_rows_on_both_databases(any_seeded_db: Database) -> No
 
 
 def test_listing_survives_a_broken_rule_and_tells_admins(
-    any_seeded_db: Database, search_engine: Any
+    seeded_db: Database, search_engine: Any
 ) -> None:
-    with any_seeded_db.unit_of_work() as session:
+    with seeded_db.unit_of_work() as session:
         ensure_defaults(session, ReminderConfig(), NOW)
         _deadline, cron_id, cycle_id, _once = _broken(session)
     clock = Clock(NOW - timedelta(days=5))
     settings = Settings(admins=(f"console:{ADMIN}",))
-    bot = Bot(Router(any_seeded_db, search_engine, settings, CAPABILITIES, now=clock), clock)
+    bot = Bot(Router(seeded_db, search_engine, settings, CAPABILITIES, now=clock), clock)
     listed = bot.say("/nhacviec", user=ADMIN)
     assert "Xin lỗi" not in listed and "Lần nhắc sắp tới:" in listed
     assert "Hạn chót nhiệm vụ 2.4: 31/12/9999" in listed
@@ -140,18 +140,18 @@ def test_listing_survives_a_broken_rule_and_tells_admins(
     assert grouped.startswith("Nhắc việc áp dụng cho Sở Y tế:") and "Không tính được" not in grouped
 
 
-def test_a_notice_comes_again_after_the_rule_is_edited(any_seeded_db: Database) -> None:
-    with any_seeded_db.unit_of_work() as session:
+def test_a_notice_comes_again_after_the_rule_is_edited(seeded_db: Database) -> None:
+    with seeded_db.unit_of_work() as session:
         broken = _rule(ReminderKind.RECURRING, platform="telegram", chat_id="-7", cron="x")
         session.add(broken)
         session.flush()
         cron_id = broken.id
     clock = FakeClock(NOW)
     sender = ScriptedSender(clock=clock)
-    service = _service(any_seeded_db, sender, clock)
+    service = _service(seeded_db, sender, clock)
     try:
         asyncio.run(service.tick())
-        with any_seeded_db.unit_of_work() as session:
+        with seeded_db.unit_of_work() as session:
             rule = session.get(ReminderRule, cron_id)
             assert rule is not None
             rule.cron, rule.updated_at = "* * 32 * *", NOW + timedelta(hours=1)
@@ -161,7 +161,7 @@ def test_a_notice_comes_again_after_the_rule_is_edited(any_seeded_db: Database) 
         service.shutdown()
     parts = [part for text in sender.texts(ADMIN) for part in text.split("\n\n")]
     assert len([part for part in parts if f"nhắc việc #{cron_id} " in part]) == 2
-    with any_seeded_db.session() as session:
+    with seeded_db.session() as session:
         statuses = session.scalars(
             select(ReminderOutbox.status).where(ReminderOutbox.rule_id == cron_id)
         ).all()

@@ -18,7 +18,7 @@ run: install
 	$(BIN)/daumoi run
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: install
 	$(BIN)/python -m bench

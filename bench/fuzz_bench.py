@@ -11,8 +11,9 @@ from pathlib import Path
 
 from bot.app import CAPABILITIES
 from tests.bot_harness import Clock
+from tests.databases import SqliteTemplate
 from tests.fuzz_messages import messages, problems
-from tests.seed_db import build_seed, load_search, seed_copy
+from tests.seed_db import build_seed, load_search
 from tests.status_harness import Desk
 from tests.test_fuzz import cast
 
@@ -48,10 +49,10 @@ def run() -> str:
     examples: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         seed = build_seed(Path(folder))
-        search = load_search(seed)
+        search = load_search(f"sqlite:///{seed}")
         work = Path(folder) / "work"
         work.mkdir()
-        with seed_copy(seed, work) as database:
+        with SqliteTemplate(seed).clone(work) as database:
             desk = Desk(database, search, Clock(), work / "daumoi.sqlite3")
             cast(desk)
             started = time.perf_counter()

@@ -278,11 +278,14 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _search(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.model import clean_text
+
     app = _build(settings)
     try:
         queries: Sequence[str] = [" ".join(args.query)] if args.query else _lines(sys.stdin)
         for query in queries:
-            outcome = app.router.search.search(query, limit=5)
+            # Cleaned as a chat message is, so both find the same for the same text.
+            outcome = app.router.search.search(clean_text(query).strip(), limit=5)
             if args.json:
                 print(json.dumps(search_json(outcome), ensure_ascii=False), flush=True)
             else:

@@ -18,9 +18,10 @@ _NOT_TOKEN = re.compile(r"[^0-9A-Za-z._:-]")
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
-    """Text as the core may store and echo it: no controls or lone surrogates, NFC, capped."""
+    """Text as the core may store and echo it: controls and surrogates as spaces, NFC, capped."""
     text = text[: limit * 2]  # bounded work for huge input; NFC only shortens text in practice
-    text = _UNWANTED.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    # A space, not nothing: "so y te\x00abc" must not glue into the word "teabc".
+    text = _UNWANTED.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text[:limit]

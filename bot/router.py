@@ -165,7 +165,7 @@ class Router:
             return continued.replies
         replies = self._plain(ctx, incoming, text, number, depth)
         if continued.pending is not None:
-            return [*replies, Reply(flows.reminder(continued.pending))]
+            return _with_reminder(replies, flows.reminder(continued.pending), incoming.chat.id)
         return replies
 
     def _plain(
@@ -245,6 +245,18 @@ _CHOICE_PROBLEMS = {
     choices.Status.OUT_OF_RANGE: "Anh/chị vui lòng chọn một số từ 1 đến {count}.",
     choices.Status.UNKNOWN: _STALE,
 }
+
+
+def _with_reminder(replies: list[Reply], line: str, chat_id: str) -> list[Reply]:
+    """The answer with the pending flow's reminder as its last line: one message, not two.
+
+    A list or a file keeps the reminder apart, so that it still comes after the options.
+    """
+    if replies:
+        last = replies[-1]
+        if not last.choices and last.file is None and last.chat_id in (None, chat_id):
+            return [*replies[:-1], replace(last, text=f"{last.text}\n\n{line}")]
+    return [*replies, Reply(line)]
 
 
 def _is_group_chatter(incoming: Incoming) -> bool:

@@ -204,6 +204,12 @@ def continue_flow(
         if shown is not None and shown.id > int(flow.data.get(LIST_MARK) or 0):
             # A list came after the flow's question (its own choices, or a later search):
             # the number picks from that list.
-            return Continued(pending=None if _is_own_list(flow, shown) else flow)
+            if not _is_own_list(flow, shown):
+                return Continued(pending=flow)
+            if not ctx.capabilities.supports_buttons:
+                return Continued()
+            # Buttons show no numbers: "60" at a step with buttons is the step's own answer
+            # when the step takes numbers, else it picks the button at that place.
+            return Continued(handler(ctx, incoming, flow))
     replies = handler(ctx, incoming, flow)
     return Continued(replies, None if replies is not None else flow)

@@ -44,7 +44,6 @@ from handlers.status_text import (
 FLOW_KIND = "capnhat"
 COMMAND = "capnhat"
 _CODE_RE = re.compile(r"\s*(?:nv|nhiem vu)?\s*(\d{1,2})\s*[.,]\s*(\d{1,2})(?!\d)(?![.,/]\d)")
-_NUMBER_RE = re.compile(r"\d{1,3}\s*[.)]?")
 _UPDATE_ID_RE = re.compile(r"#\s*(\d{1,9})\s*(.*)", re.DOTALL)
 _YEAR_RE = re.compile(r"(?:nam\s*)?(20\d\d)")
 _CONFIRM_WORDS = {"gui", "gui cap nhat", "dong y", "xac nhan", "ok", "co", "yes", "luu"}
@@ -264,7 +263,7 @@ def flow_text(ctx: Context, msg: Incoming, flow: Flow) -> list[Reply] | None:
 def _answers(step: str, text: str) -> bool:
     """Whether text is meant for the step (else it is a search or a command name)."""
     word = fold(text)
-    if word in _CANCEL_WORDS or _NUMBER_RE.fullmatch(text) or step == Step.TEXT:
+    if word in _CANCEL_WORDS or step == Step.TEXT:
         return True
     if step == Step.TASK:
         split = _split_code(text)

@@ -149,3 +149,16 @@ def test_run_console_by_default(db_url: str) -> None:
     result = daumoi("run", url=db_url, stdin="/linhvuc\n")
     assert result.returncode == 0, result.stderr
     assert "44 nhiệm vụ" in result.stdout
+
+
+def test_search_cleans_its_query_as_chat_does(db_url: str) -> None:
+    """Control characters are spaces in `daumoi search` as in chat (bot.model.clean_text)."""
+    controls = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"]
+    lines = ["so y te abc", *(f"so y te{char}abc" for char in controls), "\x00so y te\x07"]
+    result = daumoi("search", "--json", url=db_url, stdin="".join(f"{line}\n" for line in lines))
+    assert result.returncode == 0, result.stderr
+    # Split on "\n" only: str.splitlines would also split a raw U+0085 left in a query.
+    plain, *dirty, edged = [json.loads(line) for line in result.stdout.split("\n") if line]
+    assert plain["query"] == "so y te abc" and plain["results"][0]["name"] == "Sở Y tế"
+    assert dirty == [plain] * len(controls)
+    assert edged["query"] == "so y te" and edged["results"][0]["name"] == "Sở Y tế"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from data.models import Flow
+from data.models import Flow, Role
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk
@@ -85,14 +85,71 @@ def test_number_answers_a_search_shown_after_the_flow_prompt(focal: Desk) -> Non
     assert "nội dung kết quả" in focal.say("hoan thanh", "lan")  # the flow still waits
 
 
-def test_number_after_a_prompt_without_a_list_goes_to_the_flow(desk: Desk) -> None:
-    """The admin has no agency: the task question has no list, so '1' is not a /tim choice."""
+# (platform, role): telegram shows lists as buttons, console and Zalo as numbered options.
+SEQUENCE_CASES = [
+    (platform, role) for platform in ("console", "zalo", "telegram") for role in ("admin", "focal")
+]
+
+
+def _person(desk: Desk, platform: str, role: str) -> str:
+    if role == "focal":
+        desk.register("lan", "so xay dung", platform=platform)
+        return "lan"
+    if platform == "telegram":
+        return "9001"  # a configured admin (DAUMOI_ADMINS) of the harness
+    if platform == "zalo":
+        desk.add_person("zadmin", Role.ADMIN, None, platform="zalo")
+        return "zadmin"
+    return "admin"
+
+
+@pytest.mark.parametrize(("platform", "role"), SEQUENCE_CASES)
+def test_a_number_after_a_pending_update_gets_one_answer_from_the_last_list(
+    desk: Desk, platform: str, role: str
+) -> None:
+    """/tim, /capnhat, a search, then "1": one reply, from the list shown last (issue 10.12)."""
+    user = _person(desk, platform, role)
+    last_list = None
+    for line in ("/tim du lich", "/capnhat", "so y te"):
+        sent = desk.send(line, user, platform=platform)
+        if any(reply.choices for reply in sent.replies):
+            last_list = [c.action for reply in sent.replies for c in reply.choices]
+    assert last_list is not None
+    answer = desk.send("1", user, platform=platform)
+    said = answer.here
+    assert len(answer.replies) == 1, said
+    assert TASK_PROMPT not in said and "gõ mã nhiệm vụ" not in said
+    picked = last_list[0]
+    if picked.startswith("/nhiemvu "):  # a search list: its card, the update still pending
+        assert said.startswith(f"Nhiệm vụ {picked.split()[1]}"), said
+        assert said.count(REMINDER) == 1 and _step(desk, user) == "task"
+    else:  # the focal point's own task list: the update goes on
+        assert picked.startswith("/capnhat #"), picked
+        assert "Tình hình thực hiện" in said and REMINDER not in said
+        assert _step(desk, user) == "status"
+
+
+@pytest.mark.parametrize("platform", ["console", "zalo", "telegram"])
+@pytest.mark.parametrize("typed", ["60", "1", "100"])
+def test_a_typed_percentage_is_the_progress_on_every_platform(
+    desk: Desk, platform: str, typed: str
+) -> None:
+    """Telegram shows percentage buttons without numbers: "60" typed is 60 %, not button 60."""
+    desk.register("lan", "so xay dung", platform=platform)
+    desk.say("/capnhat 2.4", "lan", platform=platform)
+    desk.say("dang thuc hien", "lan", platform=platform)
+    assert "nội dung kết quả" in desk.say(typed, "lan", platform=platform)
+    desk.say("Đã họp", "lan", platform=platform)
+    assert "Đã ghi nhận" in desk.say("gui", "lan", platform=platform)
+    [update] = desk.updates("2.4")
+    assert update.progress == int(typed)
+
+
+def test_the_admin_types_the_code_after_a_number_from_an_older_list(desk: Desk) -> None:
     desk.say("/tim san bay chu lai")
-    prompt = desk.say("/capnhat")
-    assert "gõ mã nhiệm vụ" in prompt
-    answer = desk.say("1")
-    assert not answer.startswith("Nhiệm vụ 2.4") and "mã nhiệm vụ" in answer
-    assert "Nhiệm vụ 3.1" in desk.say("3.1")
+    assert "gõ mã nhiệm vụ" in desk.say("/capnhat")
+    desk.say("1")
+    assert "Tình hình thực hiện" in desk.say("3.1")
 
 
 def test_number_at_the_progress_step_is_the_progress(focal: Desk) -> None:

@@ -204,3 +204,20 @@ def test_typed_numbers_are_bounded_sqlite(seeded_db: Database, search_engine: An
 @pytest.mark.postgres
 def test_typed_numbers_are_bounded_postgres(pg_router: Router) -> None:
     _numbers_answered(Router(pg_router.database, pg_router.search, ADMIN_SETTINGS, CAPABILITIES))
+
+
+# Every kind of character clean_text drops: C0 controls but tab and newline, DEL, C1, surrogates.
+CONTROLS = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x80", "\x85"]
+CONTROLS += ["\x9f", "\ud800", "\udfff"]
+
+
+@pytest.mark.parametrize("char", CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_control_character_separates_words_like_a_space(char: str) -> None:
+    assert clean_text(f"so y te{char}abc") == "so y te abc"
+    assert clean_text(f"nhiem{char}{char}vu") == "nhiem  vu"
+
+
+@pytest.mark.parametrize("char", CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_chat_finds_words_a_control_character_separates(bot: Bot, char: str) -> None:
+    """ "so y te\\x00abc" in chat is a search for "so y te abc", not for the word "teabc"."""
+    assert bot.say(f"so y te{char}abc") == bot.say("so y te abc")

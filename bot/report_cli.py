@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,10 +71,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             scope = Scope(year, now, settings.timezone, programme_id)
             output = args.output or filename(args.format, year)
             if output == "-":
-                summary = write_report(session, scope, args.format, sys.stdout.buffer)
+                # Built whole first: a zip writer meeting a closed pipe half-way leaves errors
+                # behind; one write then fails cleanly when the reader has gone (`| head`).
+                content = io.BytesIO()
+                summary = write_report(session, scope, args.format, content)
+                sys.stdout.buffer.write(content.getvalue())
                 sys.stdout.flush()
             else:
                 summary = write_report(session, scope, args.format, output)
+    except BrokenPipeError:
+        raise  # the reader went away: bot.cli.main ends quietly with status 141
     except OSError as exc:
         print(f"Không ghi được tệp báo cáo: {exc}", file=sys.stderr)
         return 1

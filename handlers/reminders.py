@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -81,6 +82,21 @@ def parse_day(text: str) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+def impossible_day(text: str) -> str | None:
+    """Why a well-formed dd/mm/yyyy is no real date (30/02/2027), None when it is fine."""
+    match = _DATE_RE.match(text.strip())
+    if match is None or parse_day(text) is not None:
+        return None
+    day, month, year = (int(part) for part in match.groups())
+    stamp = f"{day:02d}/{month:02d}/{year:04d}"
+    if not 1 <= month <= 12:
+        return f"Ngày {stamp} không có thật: tháng chỉ từ 1 đến 12."
+    if year < 1:
+        return f"Ngày {stamp} không có thật: năm phải từ 0001 trở đi."
+    last = monthrange(year, month)[1]
+    return f"Ngày {stamp} không có thật: tháng {month}/{year} chỉ có {last} ngày."
 
 
 def parse_time(text: str) -> time | None:
@@ -391,6 +407,9 @@ def set_deadline(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply(f"Đã bỏ hạn chót của nhiệm vụ {task.code}; các nhắc việc theo hạn này dừng.")]
     deadline = parse_day(words[1])
     if deadline is None:
+        impossible = impossible_day(words[1])
+        if impossible:
+            return [Reply(f"{impossible} {usage}")]
         return [Reply(f"Ngày “{words[1]}” chưa đúng dạng ngày/tháng/năm. {usage}")]
     calendar = _config(ctx).calendar()
     if deadline < calendar.today(now):
@@ -449,7 +468,8 @@ def remind_once(ctx: Context, msg: Incoming) -> list[Reply]:
     words = msg.args.split()
     day = parse_day(words[0]) if words else None
     if day is None:
-        return [Reply(usage)]
+        impossible = impossible_day(words[0]) if words else None
+        return [Reply(f"{impossible} {usage}" if impossible else usage)]
     config = _config(ctx)
     clock = parse_time(words[1]) if len(words) > 1 else None
     text = " ".join(words[2:] if clock is not None else words[1:])

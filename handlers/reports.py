@@ -36,7 +36,7 @@ from handlers.context import Context
 MAX_AGENCIES = 25
 MAX_BLOCKERS = 8
 MAX_TEXT = 90
-_YEAR_RE = re.compile(r"\b(20\d\d)\b")
+_YEAR_RE = re.compile(r"\b([1-9]\d{3})\b")  # any year-like number; the range is checked later
 _NAM_RE = re.compile(r"\bnam\b")
 _FORMAT_WORDS = {
     "xlsx": "xlsx",

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from bot.settings import Settings
 from scheduler.config import ReminderConfig
-from scheduler.occurrences import Directory, Occurrence, active_rules, occurrences
+from scheduler.occurrences import (
+    Destination,
+    Directory,
+    Occurrence,
+    active_rules,
+    occurrences,
+)
 from scheduler.rules import ensure_defaults
 
 
@@ -62,10 +68,16 @@ def as_json(found: list[Occurrence], config: ReminderConfig) -> list[dict[str, A
         if not occ.destinations:
             objects.append(base)
         for target in occ.destinations:
-            objects.append(
-                {**base, "chat": f"{target.platform}:{target.chat_id}", "via": target.via}
-            )
+            objects.append({**base, "chat": chat_label(target), "via": target.via})
     return objects
+
+
+def chat_label(target: Destination) -> str:
+    """ "platform:chat id", once: the console's chat ids already carry "console:"."""
+    prefix = f"{target.platform}:"
+    if target.chat_id.startswith(prefix):
+        return target.chat_id
+    return prefix + target.chat_id
 
 
 def as_text(found: list[Occurrence], config: ReminderConfig) -> str:

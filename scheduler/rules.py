@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import islice
 from typing import Any
@@ -221,6 +221,9 @@ def plans(
     if rule.kind == ReminderKind.RECURRING:
         if not rule.cron:
             return []
+        # The catch-up window reaches back hours: never into the time before the rule was made
+        # (or last changed), or a new rule would fire at once for an instant already past today.
+        start = max(start, _since(rule))
         return list(islice(_recurring(rule, calendar, start, end), limit))
     params = _Params.of(rule, config)
     found: dict[datetime, Plan] = {}
@@ -230,6 +233,12 @@ def plans(
         # Two offsets can collapse onto one slot (D-1 and D on a weekend): keep the later one.
         found[plan.due] = plan
     return [found[due] for due in sorted(found)][:limit]
+
+
+def _since(rule: ReminderRule) -> datetime:
+    """When the rule took its current form (created, edited or resumed), in UTC."""
+    moments = [as_utc(moment) for moment in (rule.created_at, rule.updated_at) if moment]
+    return max(moments, default=datetime.min.replace(tzinfo=UTC))
 
 
 def _all_plans(

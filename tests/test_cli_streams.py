@@ -99,3 +99,30 @@ def test_a_tick_cancelled_by_shutdown_ends_quietly(caplog: pytest.LogCaptureFixt
     task = asyncio.run(main())
     assert not task.cancelled() and task.exception() is None  # nothing for APScheduler to log
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xlsx", "docx", "png"])
+def test_a_report_to_a_reader_already_gone_ends_quietly(
+    db_url: str, tmp_path: Path, fmt: str
+) -> None:
+    # stdout is a pipe whose reader is closed before the report is written: every write fails
+    # (deterministic, unlike racing a reader that stops after a few bytes).
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [str(DAUMOI), "report", "--year", "2026", "--format", fmt, "-o", "-"],
+            env=_env(db_url),
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    errors = result.stderr.decode("utf-8", "replace")
+    assert not any(trace in errors for trace in TRACES), errors
+    assert "Không ghi được" not in errors, errors
+    assert result.returncode == 141  # as a program killed by SIGPIPE

@@ -6,6 +6,8 @@ import io
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from bot.commands import find
@@ -122,10 +124,16 @@ def test_parse_args(args: str, expected: tuple[object, ...]) -> None:
     assert parse_args(args) == expected
 
 
+@given(year=st.integers(1000, 9999), kind=st.sampled_from(["", "xlsx ", "bieu do năm "]))
+def test_every_four_digit_year_is_read_as_a_year(year: int, kind: str) -> None:
+    _fmt, found, understood = parse_args(f"{kind}{year}")
+    assert found == year and understood
+
+
 # --- years outside the programme ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("year", [2000, 2019, 2020, 2031, 2045, 2099])
+@pytest.mark.parametrize("year", [1000, 1900, 1999, 2000, 2019, 2020, 2031, 2045, 2099, 2100, 9999])
 @pytest.mark.parametrize("kind", ["", "xlsx "])
 def test_a_year_outside_the_programme_is_refused(reports_desk: Desk, year: int, kind: str) -> None:
     text = reports_desk.say(f"/baocao {kind}{year}")

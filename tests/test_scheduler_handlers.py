@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 from bot.app import CAPABILITIES
@@ -14,7 +16,7 @@ from bot.router import Router
 from bot.settings import Settings
 from data.db import Database
 from data.models import ReminderRule, RuleStatus, Task
-from handlers.reminders import is_admin
+from handlers.reminders import impossible_day, is_admin, parse_day
 from scheduler.config import ReminderConfig
 from scheduler.rules import ensure_defaults
 from tests.bot_harness import Bot, Clock
@@ -80,7 +82,7 @@ def test_deadline_is_admin_only(admin_bot: Bot) -> None:
 
 
 def test_deadline_input_errors(admin_bot: Bot) -> None:
-    assert "chưa đúng dạng" in admin_bot.say("/hanchot 2.4 31/02/2027", user=ADMIN)
+    assert "chưa đúng dạng" in admin_bot.say("/hanchot 2.4 30/6", user=ADMIN)
     assert "đã qua" in admin_bot.say("/hanchot 2.4 01/01/2020", user=ADMIN)
     assert "Không có nhiệm vụ mã 12.9" in admin_bot.say("/hanchot 12.9 01/01/2030", user=ADMIN)
     weekend = admin_bot.say("/deadline 3.2 27/06/2027", user=ADMIN)  # a Sunday
@@ -141,11 +143,11 @@ BAD_DATES = [
     ("15/06/2100", HORIZON),
     ("01/01/0001", "đã qua"),
     ("31/12/1999", "đã qua"),
-    ("29/02/2027", "chưa đúng dạng"),  # 2027 is not a leap year
-    ("31/04/2027", "chưa đúng dạng"),
-    ("00/13/2026", "chưa đúng dạng"),
-    ("32/01/2027", "chưa đúng dạng"),
-    ("00/00/0000", "chưa đúng dạng"),
+    ("29/02/2027", "không có thật"),  # 2027 is not a leap year
+    ("31/04/2027", "không có thật"),
+    ("00/13/2026", "không có thật"),
+    ("32/01/2027", "không có thật"),
+    ("00/00/0000", "không có thật"),
     ("1/1/99999", "chưa đúng dạng"),
     ("99999999999999999999/12/2026", "chưa đúng dạng"),
     ("12/99999999999999999999/2026", "chưa đúng dạng"),
@@ -260,3 +262,40 @@ HUGE = ["999999999999999999999999999999", "2147483648", "#99999999999", "0", "00
 def test_huge_rule_numbers_are_answered_politely(admin_bot: Bot, command: str, number: str) -> None:
     answer = admin_bot.say(f"{command} {number}", user=ADMIN)
     assert answer.startswith("Không có nhắc việc") and "/nhacviec" in answer
+
+
+IMPOSSIBLE_DAYS = [
+    ("30/02/2027", "Ngày 30/02/2027 không có thật: tháng 2/2027 chỉ có 28 ngày."),
+    ("29/02/2027", "Ngày 29/02/2027 không có thật: tháng 2/2027 chỉ có 28 ngày."),
+    ("30.02.2028", "Ngày 30/02/2028 không có thật: tháng 2/2028 chỉ có 29 ngày."),
+    ("31/04/2027", "Ngày 31/04/2027 không có thật: tháng 4/2027 chỉ có 30 ngày."),
+    ("32-01-2027", "Ngày 32/01/2027 không có thật: tháng 1/2027 chỉ có 31 ngày."),
+    ("0/1/2027", "Ngày 00/01/2027 không có thật: tháng 1/2027 chỉ có 31 ngày."),
+    ("15/13/2027", "Ngày 15/13/2027 không có thật: tháng chỉ từ 1 đến 12."),
+    ("15/00/2027", "Ngày 15/00/2027 không có thật: tháng chỉ từ 1 đến 12."),
+]
+
+
+@pytest.mark.parametrize(("typed", "reason"), IMPOSSIBLE_DAYS)
+@pytest.mark.parametrize("command", ["/hanchot 2.4 {}", "/nhacmot {} 09:00 Họp giao ban"])
+def test_a_well_formed_date_that_does_not_exist_is_named(
+    admin_bot: Bot, command: str, typed: str, reason: str
+) -> None:
+    answer = admin_bot.say(command.format(typed), user=ADMIN)
+    assert answer.startswith(reason)
+    assert "chưa đúng dạng" not in answer
+    assert not _rules(admin_bot)  # nothing was set
+
+
+@given(day=st.integers(0, 99), month=st.integers(0, 99), year=st.integers(2021, 2035))
+def test_every_impossible_date_is_told_apart_from_a_bad_format(
+    day: int, month: int, year: int
+) -> None:
+    typed = f"{day}/{month}/{year}"
+    if parse_day(typed) is None:
+        assert (impossible_day(typed) or "").startswith(
+            f"Ngày {day:02d}/{month:02d}/{year} không có thật"
+        )
+    else:
+        assert impossible_day(typed) is None
+    assert impossible_day(f"{day}/{month}") is None  # not a date at all: the format message

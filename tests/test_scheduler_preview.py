@@ -217,3 +217,39 @@ def test_cli_refuses_dates_far_outside_the_programme(
 ) -> None:
     code, _, err = _in_process(monkeypatch, capsys, seeded_url, "remind", *args)
     assert code == 2 and "01/01/2021 đến 31/12/2035" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("platform", "chat_id", "shown"),
+    [
+        ("console", "console:console-user", "console:console-user"),  # the console's own chat
+        ("console", "console-group", "console:console-group"),
+        ("telegram", "-1001", "telegram:-1001"),
+        ("zalo", "zalo:42", "zalo:42"),
+        ("telegram", "console:x", "telegram:console:x"),  # another platform's prefix stays
+    ],
+)
+def test_a_chat_is_named_with_its_platform_once(
+    seeded_db: Database, platform: str, chat_id: str, shown: str
+) -> None:
+    moment = datetime(2026, 12, 1)
+    with seeded_db.session() as session:
+        session.add(
+            ReminderRule(
+                kind="recurring",
+                platform=platform,
+                chat_id=chat_id,
+                text="X",
+                cron="0 9 * * mon-fri",
+                params={},
+                created_by=f"{platform}:someone",
+                created_at=moment,
+                updated_at=moment,
+            )
+        )
+        session.flush()
+        found = as_json(
+            preview(session, Settings(), date(2026, 12, 2), date(2026, 12, 2)), ReminderConfig()
+        )
+        session.rollback()
+    assert [o["chat"] for o in found if o["kind"] == "recurring"] == [shown]

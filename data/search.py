@@ -741,15 +741,73 @@ class SearchEngine:
                 note = f" ({agency.succession})" if agency.succession else ""
                 return f"{agency.name} nay là {agency.current_name}{note}."
             return f"{agency.name} vẫn giữ tên như trong quyết định năm 2021."
-        key = _answer_name(agency)
-        led = self._tasks.led_by.get(key, [])
-        partnered = self._tasks.partnered_by.get(key, [])
-        codes = self._tasks.codes
-        if question.partner:
-            listed = ", ".join(codes[i] for i in partnered[:12]) or "không có"
-            return f"{key} phối hợp {len(partnered)} nhiệm vụ: {listed}."
-        listed = ", ".join(codes[i] for i in led[:12]) or "không có"
-        return f"{key} chủ trì {len(led)} nhiệm vụ: {listed}; phối hợp {len(partnered)} nhiệm vụ."
+        return self._duties_answer(agency, question.partner)
+
+    def _duties_answer(self, agency: AgencyDoc, partner_only: bool) -> str:
+        """What an agency leads and cooperates on, with the tasks of agencies it took over."""
+        family = [agency]
+        if agency.current_name == agency.name:
+            family += [
+                a
+                for a in self._agencies.agencies
+                if a.current_name == agency.name and a.name != agency.name
+            ]
+        led: list[tuple[AgencyDoc, list[int]]] = []
+        partnered: list[tuple[AgencyDoc, list[int]]] = []
+        seen_led: set[int] = set()
+        for member in family:
+            key = _answer_name(member)
+            own = [i for i in self._tasks.led_by.get(key, []) if i not in seen_led]
+            seen_led.update(own)
+            led.append((member, own))
+        seen: set[int] = set() if partner_only else set(seen_led)
+        for member in family:
+            key = _answer_name(member)
+            own = [i for i in self._tasks.partnered_by.get(key, []) if i not in seen]
+            seen.update(own)
+            partnered.append((member, own))
+        name = _answer_name(agency)
+        if partner_only:
+            part = self._duty_part(agency, partnered, "phối hợp", codes=True)
+            return f"{name} {part or 'không phối hợp nhiệm vụ nào'}."
+        lead_part = self._duty_part(agency, led, "chủ trì", codes=True)
+        partner_part = self._duty_part(agency, partnered, "phối hợp", codes=False)
+        if not lead_part and not partner_part:
+            return f"{name} không chủ trì hay phối hợp nhiệm vụ nào được nêu tên trong quyết định."
+        if not lead_part:
+            return f"{name} không chủ trì nhiệm vụ nào; {partner_part}."
+        return f"{name} {'; '.join(p for p in (lead_part, partner_part) if p)}."
+
+    def _duty_part(
+        self,
+        agency: AgencyDoc,
+        groups: list[tuple[AgencyDoc, list[int]]],
+        verb: str,
+        codes: bool,
+    ) -> str:
+        """ "chủ trì 3 nhiệm vụ (tiếp nhận từ …): 2.4, 5.2" — "" when there are none."""
+        total = sum(len(rows) for _, rows in groups)
+        if not total:
+            return ""
+        code_of = self._tasks.codes
+        inherited = [(m, rows) for m, rows in groups if m is not agency and rows]
+        own = next((rows for m, rows in groups if m is agency), [])
+        note = ""
+        if inherited and not own:
+            note = f" (tiếp nhận từ {', '.join(m.name for m, _ in inherited)})"
+        elif inherited:
+            taken = "; ".join(
+                (f"{', '.join(code_of[i] for i in rows[:12])} " if codes else f"{len(rows)} ")
+                + f"tiếp nhận từ {m.name}"
+                for m, rows in inherited
+            )
+            note = f" ({taken})"
+        text = f"{verb} {total} nhiệm vụ{note}"
+        if codes:
+            rows = sorted((i for _, r in groups for i in r))
+            listed = ", ".join(code_of[i] for i in rows[:12])
+            text += f": {listed}{'…' if len(rows) > 12 else ''}"
+        return text
 
     def _task_hit(self, index: int, score: float, matched: tuple[str, ...] = ()) -> Hit:
         tasks = self._tasks

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from data.documents import seed_documents
+from data.facts import find_sentences, read_specs, signature_block
 from data.search_types import AgencyDoc, HitKind, TaskDoc
 from data.textnorm import fold
 
@@ -61,3 +62,61 @@ def test_no_zero_counts_in_duty_answers(search_engine: Any, agency: AgencyDoc) -
     answer = search_engine.search(f"{agency.name} làm gì").answer
     assert " 0 nhiệm vụ" not in answer
     assert "không có;" not in answer
+
+
+# --- facts the decision states about itself ------------------------------------------------
+
+FACTS = [
+    ("ai ký quyết định 1731", ["Đặng Văn Minh", "Chủ tịch", "04/11/2021"], "Đặng Văn Minh"),
+    ("người ký văn bản là ai", ["Đặng Văn Minh"], "Đặng Văn Minh"),
+    ("tầm nhìn đến năm nào", ["2050"], "tầm nhìn đến năm 2050"),
+    ("chương trình có hiệu lực từ khi nào", ["kể từ ngày ký", "04/11/2021"], "hiệu lực thi hành"),
+    ("quyết định có hiệu lực từ ngày nào", ["kể từ ngày ký"], "hiệu lực thi hành"),
+    ("ai chịu trách nhiệm thi hành quyết định", ["Chánh Văn phòng UBND tỉnh"], "chịu trách nhiệm"),
+    ("những ai thi hành quyết định này", ["Chánh Văn phòng UBND tỉnh"], "chịu trách nhiệm"),
+]
+
+
+@pytest.mark.parametrize(("query", "parts", "quoted"), FACTS)
+def test_facts_of_the_decision_itself(
+    search_engine: Any, query: str, parts: list[str], quoted: str
+) -> None:
+    for typed in (query, fold(query)):
+        outcome = search_engine.search(typed)
+        assert not outcome.hits, typed  # a fact, never a task picked by its words
+        for part in parts:
+            assert part in outcome.answer, (typed, outcome.answer)
+        assert quoted in outcome.source, (typed, outcome.source)
+
+
+@pytest.mark.parametrize(
+    ("lines", "block"),
+    [
+        (["Điều 4. Các sở chịu trách nhiệm thi hành./.", "CHỦ TỊCH |"], "CHỦ TỊCH"),
+        (
+            ["Điều 3. Hiệu lực.", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Trần Văn Bình", "Nơi nhận:"],
+            "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH / Trần Văn Bình",
+        ),
+        (
+            ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Lê Thị C |"],
+            "TM. ỦY BAN NHÂN DÂN / CHỦ TỊCH / Lê Thị C",
+        ),
+        (["CHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH QUẢNG NGÃI", "Căn cứ Luật."], ""),
+    ],
+)
+def test_signature_block_is_read_from_the_text(lines: list[str], block: str) -> None:
+    assert signature_block(lines) == block
+
+
+def test_signer_role_and_facts_from_another_text() -> None:
+    lines = [
+        "Điều 3. Quyết định này có hiệu lực kể từ ngày 01/01/2023.",
+        "Điều 4. Giám đốc Sở Tài chính chịu trách nhiệm thi hành Quyết định này./.",
+        "KT. CHỦ TỊCH",
+        "PHÓ CHỦ TỊCH",
+        "Trần Văn Bình",
+    ]
+    found = find_sentences(lines, read_specs())
+    assert found["signed"] == "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH / Trần Văn Bình"
+    assert found["effective"].startswith("Điều 3.")
+    assert found["executors"].startswith("Điều 4. Giám đốc Sở Tài chính")

@@ -618,7 +618,10 @@ class SearchEngine:
         facts = self._facts.match(tokens)
         if facts:
             return self._fact_outcome(query, facts, limit)
-        question = parse_question(tokens, "?" in query)
+        aligned = accented if len(accented) == len(tokens) else None
+        question = parse_question(tokens, "?" in query, aligned)
+        if question.personal:
+            return SearchOutcome(query, Confidence.NONE)  # a citizen's own errand, not the plan
         content = [tokens[i] for i in question.keep]
         raw = [accented[i] for i in question.keep] if len(accented) == len(tokens) else None
         code = _CODE_RE.match(" ".join(content)) if question.asked else None

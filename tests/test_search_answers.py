@@ -9,8 +9,10 @@ import pytest
 
 from data.documents import seed_documents
 from data.facts import find_sentences, read_specs, signature_block
-from data.search_types import AgencyDoc, HitKind, TaskDoc
+from data.search_types import AgencyDoc, Confidence, HitKind, TaskDoc
 from data.textnorm import fold
+
+pytest_plugins = ("tests.bot_harness",)
 
 TASKS, AGENCIES = seed_documents()
 
@@ -120,3 +122,65 @@ def test_signer_role_and_facts_from_another_text() -> None:
     assert found["signed"] == "KT. CHỦ TỊCH / PHÓ CHỦ TỊCH / Trần Văn Bình"
     assert found["effective"].startswith("Điều 3.")
     assert found["executors"].startswith("Điều 4. Giám đốc Sở Tài chính")
+
+
+# --- a citizen's own errand: price, paperwork, whereabouts ------------------------------------
+
+ERRAND_FRAMES = [
+    "giá vé {}",
+    "{} giá rẻ",
+    "{} bao nhiêu tiền",
+    "lãi suất {}",
+    "lệ phí {} bao nhiêu",
+    "{} cần giấy tờ gì",
+    "thủ tục {} thế nào",
+    "{} làm ở đâu",
+    "{} nộp ở đâu",
+    "khách sạn gần {}",
+    "{} ở đâu",
+]
+ERRAND_TOPICS = [
+    "máy bay đi Hà Nội",
+    "xe buýt",
+    "khám bệnh bảo hiểm y tế",
+    "tour Lý Sơn",
+    "biển Mỹ Khê",
+    "vay ngân hàng mua nhà",
+    "sân bay Chu Lai",
+]
+
+
+@pytest.mark.parametrize("frame", ERRAND_FRAMES)
+@pytest.mark.parametrize("topic", ERRAND_TOPICS)
+def test_a_citizens_errand_gets_no_confident_task(
+    search_engine: Any, frame: str, topic: str
+) -> None:
+    for query in (frame.format(topic), fold(frame.format(topic))):
+        outcome = search_engine.search(query)
+        assert outcome.confidence not in (Confidence.EXACT, Confidence.CONFIDENT), (
+            query,
+            outcome.hits[:1],
+        )
+        assert not outcome.answer, query
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("mã địa chỉ gắn với bản đồ số", "1.2"),
+        ("cải cách thủ tục hành chính", "6.3"),
+        ("du lịch nông nghiệp gắn với trải nghiệm", "2.6"),
+        ("tiết giảm chi phí logistics", "5.1"),
+    ],
+)
+def test_the_decisions_own_phrases_are_no_errand(search_engine: Any, query: str, code: str) -> None:
+    for typed in (query, fold(query)):
+        outcome = search_engine.search(typed)
+        assert outcome.found, typed
+        assert code in [h.key for h in outcome.hits], (typed, outcome.hits)
+
+
+def test_an_errand_is_told_it_is_outside_the_decision(bot: Any) -> None:
+    text = bot.say("khám bệnh bảo hiểm y tế cần giấy tờ gì")
+    assert "không có trong quyết định" in text
+    assert "Anh/chị có thể hỏi" in text

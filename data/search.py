@@ -6,10 +6,12 @@ import gc
 import itertools
 import math
 import re
+import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import bm25s
 import numpy as np
@@ -65,6 +67,7 @@ BONUS_SHARE = 0.08  # at most this much of a score comes from such nudges
 UNKNOWN_SHARE = 0.5  # a word the decision does not hold weighs this much against the rest
 # A task matched only by words this common (share of tasks holding them) is no answer.
 GENERIC_SHARE = 0.25
+MARKS_PENALTY = 0.85  # a title phrase with other marks than typed ("thông" for "thống")
 AGENCY_FIRST = 80.0  # an agency this sure is the answer to "what does X do" / "what is X now"
 # VNI tone digits typed inside a word ("sa6n" = "sân"); a digit after letters, then letters.
 _VNI_RE = re.compile(r"(?<![\w])([^\W\d_]+[1-9][^\W_]*)(?![\w])")
@@ -651,7 +654,10 @@ class SearchEngine:
             outcome = SearchOutcome(query, confidence, tuple(named[:limit]))
             return self._answered(outcome, question)
         scale = AGENCY_INTENT_TASK_SCALE if agency_intent else 1.0
-        ranked = [(s * scale, 0, i) for i, s in self._tasks.search(parsed)]
+        typed = _marked_pairs(raw or ())
+        ranked = [
+            (s * scale * self._marks_factor(i, typed), 0, i) for i, s in self._tasks.search(parsed)
+        ]
         ranked += [(s, 1, a) for a, s in agencies.items()]
         ranked.sort(key=lambda r: (-r[0], r[1], r[2]))
         floor = EXPANDED_NONE_BELOW if any(t.expanded for t in parsed.terms) else NONE_BELOW
@@ -667,6 +673,20 @@ class SearchEngine:
             for s, kind, i in ranked[:shown]
         )
         return self._answered(SearchOutcome(query, confidence, hits), question)
+
+    def _marks_factor(self, index: int, typed: Sequence[tuple[_Marks, _Marks]]) -> float:
+        """Below 1 when the task's title holds a typed phrase only with other marks.
+
+        "truyền thống" typed is not "truyền thông" in a title: the words fold alike, so the
+        task still ranks, behind one that holds the words as typed.
+        """
+        if not typed:
+            return 1.0
+        title = _title_pairs(self._tasks.titles[index])
+        for a, b in typed:
+            if (a[0], b[0]) in title and (a, b) not in title[(a[0], b[0])]:
+                return MARKS_PENALTY
+        return 1.0
 
     def _by_code(self, query: str, code: str, limit: int) -> SearchOutcome:
         found = self._tasks.by_code.get(code, [])
@@ -842,8 +862,11 @@ class SearchEngine:
             if i in spans:
                 end, entry = spans[i]
                 literal = tokens[i:end]
-                keep = all(t in self._vocab for t in literal) and all(
-                    f"{a} {b}" in self._bigrams for a, b in itertools.pairwise(literal)
+                # A term matched by its marks ("chợ") is not its folded twin ("cho", "for").
+                keep = (
+                    entry.accented is None
+                    and all(t in self._vocab for t in literal)
+                    and all(f"{a} {b}" in self._bigrams for a, b in itertools.pairwise(literal))
                 )
                 if keep:
                     slots.append([_Term(t, 1.0) for t in literal])
@@ -959,6 +982,33 @@ class SearchEngine:
             ),
         )
         return str(best[0])
+
+
+_Marks = tuple[str, str]
+
+
+def _marked_pairs(typed: Sequence[str]) -> list[tuple[_Marks, _Marks]]:
+    """Adjacent typed words as (letters, marks) pairs; none when nothing was typed with marks."""
+    if all(fold(w) == w for w in typed):
+        return []
+    return list(itertools.pairwise([_marks_key(w) for w in typed]))
+
+
+@lru_cache(maxsize=4096)
+def _title_pairs(title: str) -> dict[tuple[str, str], set[tuple[_Marks, _Marks]]]:
+    """A title's adjacent words by their folded letters, with the marks they carry."""
+    pairs: dict[tuple[str, str], set[tuple[_Marks, _Marks]]] = {}
+    for a, b in itertools.pairwise([_marks_key(w) for w in accented_words(title)]):
+        pairs.setdefault((a[0], b[0]), set()).add((a, b))
+    return pairs
+
+
+def _marks_key(word: str) -> tuple[str, str]:
+    """A word's folded letters and its marks, wherever the tone sits ("hoá" = "hóa")."""
+    marks = "".join(
+        sorted(c for c in unicodedata.normalize("NFD", word) if unicodedata.combining(c))
+    )
+    return fold(word), marks + ("đ" if "đ" in word else "")
 
 
 def _trusted(term: _Term) -> bool:

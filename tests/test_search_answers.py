@@ -184,3 +184,28 @@ def test_an_errand_is_told_it_is_outside_the_decision(bot: Any) -> None:
     text = bot.say("khám bệnh bảo hiểm y tế cần giấy tờ gì")
     assert "không có trong quyết định" in text
     assert "Anh/chị có thể hỏi" in text
+
+
+# --- words typed with marks --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "code"), [("chợ", "8.4"), ("xây chợ", "8.4"), ("siêu thị, chợ", "8.4")]
+)
+def test_a_mark_sensitive_term_is_not_its_folded_twin(
+    search_engine: Any, query: str, code: str
+) -> None:
+    outcome = search_engine.search(query)
+    assert outcome.found, query
+    assert outcome.hits[0].key == code
+
+
+@pytest.mark.parametrize(
+    ("query", "wrong"),
+    [("chợ truyền thống", "1.2"), ("truyền thông", "6.2")],
+)
+def test_other_marks_in_a_title_rank_behind(search_engine: Any, query: str, wrong: str) -> None:
+    outcome = search_engine.search(query)
+    assert outcome.hits[0].key != wrong, (query, outcome.hits[:2])
+    confident = outcome.confidence in (Confidence.EXACT, Confidence.CONFIDENT)
+    assert not (confident and outcome.hits[0].key == wrong)

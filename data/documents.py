@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -13,6 +14,7 @@ from data.facts import FactDoc, FactSpec, fact_specs, render_answer
 from data.models import Agency, AliasKind, Programme, Task, TaskPartner
 from data.search_types import AgencyDoc, TaskDoc
 from data.succession import current_agency, display_name
+from data.textnorm import fold
 
 
 def task_documents(session: Session) -> list[TaskDoc]:
@@ -137,6 +139,7 @@ def fact_documents(session: Session, specs: Sequence[FactSpec] | None = None) ->
         sentences = {fact.kind: fact.sentence for fact in programme.facts}
         coordinator = programme.coordinating_agency
         values = {
+            **_text_values(programme, sentences),
             "report_date": f"{programme.report_day:02d}/{programme.report_month:02d}",
             "coordinator": _coordinator_name(coordinator),
             "decision": programme.decision_number,
@@ -145,16 +148,60 @@ def fact_documents(session: Session, specs: Sequence[FactSpec] | None = None) ->
         }
         for spec in specs:
             names = (coordinator.name,) if spec.names_coordinator and coordinator else ()
+            answer = render_answer(spec, values)
+            if _UNFILLED_RE.search(answer):
+                continue  # the decision does not state it (or its text was not imported)
             docs.append(
                 FactDoc(
                     programme=programme.decision_number,
                     kind=spec.kind,
-                    answer=render_answer(spec, values),
+                    answer=answer,
                     sentence=sentences.get(spec.kind, ""),
                     agencies=names,
                 )
             )
     return docs
+
+
+_UNFILLED_RE = re.compile(r"\{\w+\}")
+_VISION_RE = re.compile(r"tam nhin den nam (\d{4})")
+_DATE_RE = re.compile(r"\d{1,2}/\d{1,2}/\d{4}")
+_EXECUTORS_RE = re.compile(
+    r"^(?:Điều\s+\d+\.\s*)?(.+?),?\s+chịu trách nhiệm thi hành", re.IGNORECASE
+)
+
+
+def _text_values(programme: Programme, sentences: dict[str, str]) -> dict[str, str]:
+    """Answer values read from the decision's title and stored sentences (absent: left out)."""
+    values: dict[str, str] = {}
+    issued = f"{programme.issued_on:%d/%m/%Y}" if programme.issued_on else ""
+    vision = _VISION_RE.search(fold(programme.title or "")) or _VISION_RE.search(
+        fold(sentences.get("vision", ""))
+    )
+    if vision:
+        values["vision_year"] = vision.group(1)
+    effective = sentences.get("effective", "")
+    if "ke tu ngay ky" in fold(effective):
+        values["effective"] = f"kể từ ngày ký ({issued})" if issued else "kể từ ngày ký"
+    elif date := _DATE_RE.search(effective):
+        values["effective"] = f"từ ngày {date.group(0)}"
+    executors = _EXECUTORS_RE.search(sentences.get("executors", ""))
+    if executors:
+        values["executors"] = executors.group(1).strip(" ;,")
+    block = sentences.get("signed", "")
+    role = _signer_role(fold(block))
+    name = (programme.signer or "").strip()
+    if role or name:
+        where = programme.issuer or "UBND tỉnh"
+        values["signed_by"] = " ".join(p for p in (f"{role} {where}" if role else "", name) if p)
+    return values
+
+
+def _signer_role(block: str) -> str:
+    """ "Chủ tịch", "Phó Chủ tịch (ký thay Chủ tịch)" from a folded signature block."""
+    if "pho chu tich" in block:
+        return "Phó Chủ tịch" + (" (ký thay Chủ tịch)" if block.startswith("kt") else "")
+    return "Chủ tịch" if "chu tich" in block else ""
 
 
 def documents(session: Session) -> tuple[list[TaskDoc], list[AgencyDoc]]:

@@ -18,6 +18,12 @@ FACTS_ENV = "DAUMOI_FACTS_FILE"  # an operator's file used instead of the shippe
 _SENTENCE_END_RE = re.compile(r"(?<=[.])\s+(?=[A-ZĐÀ-Ỹ0-9])")
 MAX_SENTENCE = 400
 MIN_SENTENCE = 12
+SIGNATURE = "@signature"  # the quote of a fact shown by the signature block, not a sentence
+# "CHỦ TỊCH", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "TM. ỦY BAN NHÂN DÂN" (folded words).
+_SIGN_ROLE_RE = re.compile(
+    r"^(?:(?:kt|tm)(?: [a-z]+)*? )?(?:pho )?(?:chu tich|uy ban nhan dan|ubnd)$"
+)
+_NAME_RE = re.compile(r"^(?:[A-ZĐÀ-Ỹ][^\s\d|()]*\s+){1,4}[A-ZĐÀ-Ỹ][^\s\d|()]*$")
 
 
 class FactsError(ValueError):
@@ -34,7 +40,7 @@ class FactSpec:
     kind: str
     cues: tuple[tuple[Phrase, ...], ...]  # every group must have one phrase in the question
     answer: str
-    quote: str  # folded words locating the sentence in the decision
+    quote: str  # folded words locating the sentence in the decision (alternatives: |)
     names_coordinator: bool
 
 
@@ -74,11 +80,36 @@ def read_specs(path: Path | str | None = None) -> list[FactSpec]:
                 kind=kind,
                 cues=tuple(g for g in groups if g),
                 answer=answer,
-                quote=folded_key(row.get("quote") or ""),
+                quote=_quote_key(row.get("quote") or ""),
                 names_coordinator=(row.get("names_coordinator") or "").strip().lower() == "yes",
             )
         )
     return specs
+
+
+def _quote_key(text: str) -> str:
+    if text.strip() == SIGNATURE:
+        return SIGNATURE
+    return "|".join(key for alt in text.split("|") if (key := folded_key(alt)))
+
+
+def signature_block(lines: Sequence[str]) -> str:
+    """The last signature block ("KT. CHỦ TỊCH / PHÓ CHỦ TỊCH / Name"), "" when absent."""
+    block: list[str] = []
+    end = -1
+    for i, raw in enumerate(lines):
+        line = nfc(raw).strip(" |")
+        if not _SIGN_ROLE_RE.match(folded_key(line)):
+            continue
+        if block and i == end:
+            block.append(line)
+        else:
+            block = [line]
+        end = i + 1
+        after = nfc(lines[end]).strip(" |") if end < len(lines) else ""
+        if _NAME_RE.match(after) and not _SIGN_ROLE_RE.match(folded_key(after)):
+            block.append(after)
+    return " / ".join(block)
 
 
 def facts_path() -> Path:
@@ -101,6 +132,7 @@ def find_sentences(lines: Iterable[str], specs: Sequence[FactSpec]) -> dict[str,
     """Per fact kind, the first sentence of the decision holding its quote words."""
     found: dict[str, str] = {}
     sentences: list[str] = []
+    lines = list(lines)
     for line in lines:
         pieces = [p for p in _SENTENCE_END_RE.split(nfc(line)) if p]
         for i, piece in enumerate(pieces):
@@ -111,10 +143,15 @@ def find_sentences(lines: Iterable[str], specs: Sequence[FactSpec]) -> dict[str,
                 sentences.append(piece)
     keyed = [(f" {folded_key(s)} ", s) for s in sentences]
     for spec in specs:
+        if spec.quote == SIGNATURE:
+            if block := signature_block(lines):
+                found[spec.kind] = block
+            continue
         if not spec.quote:
             continue
+        quotes = [f" {alt} " for alt in spec.quote.split("|")]
         for key, sentence in keyed:
-            if f" {spec.quote} " in key:
+            if any(quote in key for quote in quotes):
                 found[spec.kind] = sentence[:MAX_SENTENCE]
                 break
     return found
@@ -153,6 +190,11 @@ def store_facts(programme: Programme, preamble: Sequence[str]) -> None:
     if not preamble:
         return  # a table import carries no sentences: keep what an earlier import stored
     found = find_sentences(preamble, fact_specs())
+    signer = nfc(programme.signer or "").strip()
+    for spec in fact_specs():
+        block = found.get(spec.kind)
+        if spec.quote == SIGNATURE and block and signer and signer not in block:
+            found[spec.kind] = f"{block} / {signer}"  # the name sits in the header only
     existing = {fact.kind: fact for fact in programme.facts}
     for kind, fact in existing.items():
         if kind not in found:

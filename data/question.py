@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from data.acronyms import telex_decode
+from data.textnorm import fold
 
 
 class Intent(StrEnum):
@@ -27,6 +28,7 @@ class Question:
     keep: tuple[int, ...]  # indices of the content words, in order
     partner: bool = False  # the frame asks about cooperating, not leading
     asked: bool = False  # the query is a question (a question word was typed)
+    personal: bool = False  # it asks about a citizen's own price, paperwork or whereabouts
 
 
 def _phrases(*texts: str) -> tuple[tuple[str, ...], ...]:
@@ -116,15 +118,86 @@ _TELEX_FRAME = frozenset(
 )
 
 
+# A citizen's own transaction, not the programme: price or fee, paperwork, whereabouts.
+_PRICE = _phrases(
+    "gia ve",
+    "gia re",
+    "gia phong",
+    "gia tour",
+    "gia bao nhieu",
+    "gia the nao",
+    "bao nhieu tien",
+    "het bao nhieu",
+    "mat bao nhieu",
+    "ton bao nhieu",
+    "lai suat",
+    "le phi",
+    "muc phi",
+    "phi bao nhieu",
+    "gia cuoc",
+    "bang gia",
+)
+_PAPERWORK = _phrases(
+    "can giay to gi",
+    "can nhung giay to",
+    "can giay to",
+    "giay to gi",
+    "ho so gom nhung gi",
+    "ho so can nhung gi",
+    "can ho so gi",
+    "ho so gi",
+    "lam o dau",
+    "nop o dau",
+    "dang ky o dau",
+    "xin o dau",
+    "mua o dau",
+    "lam the nao de",
+)
+_PROCEDURE_ASK = _phrases("the nao", "nhu the nao", "ra sao", "o dau", "gi", "mat bao lau")
+_WHEREABOUTS = _phrases("o dau", "nam o dau")
+# "gắn với", "gắn kết", "gắn liền", "gắn bó": without marks "gan" is not always "gần".
+_NOT_NEAR = frozenset({"voi", "ket", "lien", "bo", "nhu", "chat"})
+# Reforming procedures is the programme's business ("cải cách thủ tục hành chính").
+_REFORM = _phrases("cai cach", "don gian hoa", "cat giam", "doi moi", "rut gon", "cai thien")
+
+
+def asks_personal(tokens: Sequence[str], accented: Sequence[str] | None = None) -> bool:
+    """A citizen's own price, fee, paperwork or place ("giá vé", "cần giấy tờ gì", "gần …")."""
+    toks = list(tokens)
+    if _has(toks, _PRICE) or _has(toks, _PAPERWORK) or _has(toks, _WHEREABOUTS):
+        return True
+    procedure = _find(toks, _phrases("thu tuc"))
+    if procedure and not _has(toks, _REFORM):
+        after = toks[procedure[0][1] :]
+        if _has(after, _PROCEDURE_ASK):
+            return True
+    marked = accented if accented is not None and len(accented) == len(toks) else None
+    for i, t in enumerate(toks[:-1]):
+        if t != "gan" or toks[i + 1] in _NOT_NEAR:
+            continue
+        if marked is None or marked[i] == "gần" or not _typed_marks(marked):
+            return True
+    return False
+
+
+def _typed_marks(accented: Sequence[str]) -> bool:
+    """Whether the user typed any Vietnamese marks (then "gan" without them is not "gần")."""
+    return any(fold(w) != w for w in accented)
+
+
 def _decode(token: str) -> str:
     """Undo Telex only where it yields a frame word ("nhuwng" -> "nhung")."""
     decoded = telex_decode(token)
     return decoded if decoded in _TELEX_FRAME else token
 
 
-def parse_question(tokens: Sequence[str], question_mark: bool = False) -> Question:
+def parse_question(
+    tokens: Sequence[str], question_mark: bool = False, accented: Sequence[str] | None = None
+) -> Question:
     """Find the frame in folded tokens; keep the content words' positions."""
     toks = [_decode(t) for t in tokens]
+    if asks_personal(toks, accented):
+        return Question(Intent.LOOKUP, tuple(range(len(toks))), asked=True, personal=True)
     everything = tuple(range(len(toks)))
     where = {i for i, t in enumerate(toks) if t == "dau" and _asks_where(toks, i)}
     asked = (

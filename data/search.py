@@ -6,10 +6,12 @@ import gc
 import itertools
 import math
 import re
+import unicodedata
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import bm25s
 import numpy as np
@@ -65,6 +67,7 @@ BONUS_SHARE = 0.08  # at most this much of a score comes from such nudges
 UNKNOWN_SHARE = 0.5  # a word the decision does not hold weighs this much against the rest
 # A task matched only by words this common (share of tasks holding them) is no answer.
 GENERIC_SHARE = 0.25
+MARKS_PENALTY = 0.85  # a title phrase with other marks than typed ("thông" for "thống")
 AGENCY_FIRST = 80.0  # an agency this sure is the answer to "what does X do" / "what is X now"
 # VNI tone digits typed inside a word ("sa6n" = "sân"); a digit after letters, then letters.
 _VNI_RE = re.compile(r"(?<![\w])([^\W\d_]+[1-9][^\W_]*)(?![\w])")
@@ -618,7 +621,10 @@ class SearchEngine:
         facts = self._facts.match(tokens)
         if facts:
             return self._fact_outcome(query, facts, limit)
-        question = parse_question(tokens, "?" in query)
+        aligned = accented if len(accented) == len(tokens) else None
+        question = parse_question(tokens, "?" in query, aligned)
+        if question.personal:
+            return SearchOutcome(query, Confidence.NONE)  # a citizen's own errand, not the plan
         content = [tokens[i] for i in question.keep]
         raw = [accented[i] for i in question.keep] if len(accented) == len(tokens) else None
         code = _CODE_RE.match(" ".join(content)) if question.asked else None
@@ -648,7 +654,10 @@ class SearchEngine:
             outcome = SearchOutcome(query, confidence, tuple(named[:limit]))
             return self._answered(outcome, question)
         scale = AGENCY_INTENT_TASK_SCALE if agency_intent else 1.0
-        ranked = [(s * scale, 0, i) for i, s in self._tasks.search(parsed)]
+        typed = _marked_pairs(raw or ())
+        ranked = [
+            (s * scale * self._marks_factor(i, typed), 0, i) for i, s in self._tasks.search(parsed)
+        ]
         ranked += [(s, 1, a) for a, s in agencies.items()]
         ranked.sort(key=lambda r: (-r[0], r[1], r[2]))
         floor = EXPANDED_NONE_BELOW if any(t.expanded for t in parsed.terms) else NONE_BELOW
@@ -664,6 +673,20 @@ class SearchEngine:
             for s, kind, i in ranked[:shown]
         )
         return self._answered(SearchOutcome(query, confidence, hits), question)
+
+    def _marks_factor(self, index: int, typed: Sequence[tuple[_Marks, _Marks]]) -> float:
+        """Below 1 when the task's title holds a typed phrase only with other marks.
+
+        "truyền thống" typed is not "truyền thông" in a title: the words fold alike, so the
+        task still ranks, behind one that holds the words as typed.
+        """
+        if not typed:
+            return 1.0
+        title = _title_pairs(self._tasks.titles[index])
+        for a, b in typed:
+            if (a[0], b[0]) in title and (a, b) not in title[(a[0], b[0])]:
+                return MARKS_PENALTY
+        return 1.0
 
     def _by_code(self, query: str, code: str, limit: int) -> SearchOutcome:
         found = self._tasks.by_code.get(code, [])
@@ -741,15 +764,73 @@ class SearchEngine:
                 note = f" ({agency.succession})" if agency.succession else ""
                 return f"{agency.name} nay là {agency.current_name}{note}."
             return f"{agency.name} vẫn giữ tên như trong quyết định năm 2021."
-        key = _answer_name(agency)
-        led = self._tasks.led_by.get(key, [])
-        partnered = self._tasks.partnered_by.get(key, [])
-        codes = self._tasks.codes
-        if question.partner:
-            listed = ", ".join(codes[i] for i in partnered[:12]) or "không có"
-            return f"{key} phối hợp {len(partnered)} nhiệm vụ: {listed}."
-        listed = ", ".join(codes[i] for i in led[:12]) or "không có"
-        return f"{key} chủ trì {len(led)} nhiệm vụ: {listed}; phối hợp {len(partnered)} nhiệm vụ."
+        return self._duties_answer(agency, question.partner)
+
+    def _duties_answer(self, agency: AgencyDoc, partner_only: bool) -> str:
+        """What an agency leads and cooperates on, with the tasks of agencies it took over."""
+        family = [agency]
+        if agency.current_name == agency.name:
+            family += [
+                a
+                for a in self._agencies.agencies
+                if a.current_name == agency.name and a.name != agency.name
+            ]
+        led: list[tuple[AgencyDoc, list[int]]] = []
+        partnered: list[tuple[AgencyDoc, list[int]]] = []
+        seen_led: set[int] = set()
+        for member in family:
+            key = _answer_name(member)
+            own = [i for i in self._tasks.led_by.get(key, []) if i not in seen_led]
+            seen_led.update(own)
+            led.append((member, own))
+        seen: set[int] = set() if partner_only else set(seen_led)
+        for member in family:
+            key = _answer_name(member)
+            own = [i for i in self._tasks.partnered_by.get(key, []) if i not in seen]
+            seen.update(own)
+            partnered.append((member, own))
+        name = _answer_name(agency)
+        if partner_only:
+            part = self._duty_part(agency, partnered, "phối hợp", codes=True)
+            return f"{name} {part or 'không phối hợp nhiệm vụ nào'}."
+        lead_part = self._duty_part(agency, led, "chủ trì", codes=True)
+        partner_part = self._duty_part(agency, partnered, "phối hợp", codes=False)
+        if not lead_part and not partner_part:
+            return f"{name} không chủ trì hay phối hợp nhiệm vụ nào được nêu tên trong quyết định."
+        if not lead_part:
+            return f"{name} không chủ trì nhiệm vụ nào; {partner_part}."
+        return f"{name} {'; '.join(p for p in (lead_part, partner_part) if p)}."
+
+    def _duty_part(
+        self,
+        agency: AgencyDoc,
+        groups: list[tuple[AgencyDoc, list[int]]],
+        verb: str,
+        codes: bool,
+    ) -> str:
+        """ "chủ trì 3 nhiệm vụ (tiếp nhận từ …): 2.4, 5.2" — "" when there are none."""
+        total = sum(len(rows) for _, rows in groups)
+        if not total:
+            return ""
+        code_of = self._tasks.codes
+        inherited = [(m, rows) for m, rows in groups if m is not agency and rows]
+        own = next((rows for m, rows in groups if m is agency), [])
+        note = ""
+        if inherited and not own:
+            note = f" (tiếp nhận từ {', '.join(m.name for m, _ in inherited)})"
+        elif inherited:
+            taken = "; ".join(
+                (f"{', '.join(code_of[i] for i in rows[:12])} " if codes else f"{len(rows)} ")
+                + f"tiếp nhận từ {m.name}"
+                for m, rows in inherited
+            )
+            note = f" ({taken})"
+        text = f"{verb} {total} nhiệm vụ{note}"
+        if codes:
+            rows = sorted((i for _, r in groups for i in r))
+            listed = ", ".join(code_of[i] for i in rows[:12])
+            text += f": {listed}{'…' if len(rows) > 12 else ''}"
+        return text
 
     def _task_hit(self, index: int, score: float, matched: tuple[str, ...] = ()) -> Hit:
         tasks = self._tasks
@@ -781,8 +862,11 @@ class SearchEngine:
             if i in spans:
                 end, entry = spans[i]
                 literal = tokens[i:end]
-                keep = all(t in self._vocab for t in literal) and all(
-                    f"{a} {b}" in self._bigrams for a, b in itertools.pairwise(literal)
+                # A term matched by its marks ("chợ") is not its folded twin ("cho", "for").
+                keep = (
+                    entry.accented is None
+                    and all(t in self._vocab for t in literal)
+                    and all(f"{a} {b}" in self._bigrams for a, b in itertools.pairwise(literal))
                 )
                 if keep:
                     slots.append([_Term(t, 1.0) for t in literal])
@@ -898,6 +982,33 @@ class SearchEngine:
             ),
         )
         return str(best[0])
+
+
+_Marks = tuple[str, str]
+
+
+def _marked_pairs(typed: Sequence[str]) -> list[tuple[_Marks, _Marks]]:
+    """Adjacent typed words as (letters, marks) pairs; none when nothing was typed with marks."""
+    if all(fold(w) == w for w in typed):
+        return []
+    return list(itertools.pairwise([_marks_key(w) for w in typed]))
+
+
+@lru_cache(maxsize=4096)
+def _title_pairs(title: str) -> dict[tuple[str, str], set[tuple[_Marks, _Marks]]]:
+    """A title's adjacent words by their folded letters, with the marks they carry."""
+    pairs: dict[tuple[str, str], set[tuple[_Marks, _Marks]]] = {}
+    for a, b in itertools.pairwise([_marks_key(w) for w in accented_words(title)]):
+        pairs.setdefault((a[0], b[0]), set()).add((a, b))
+    return pairs
+
+
+def _marks_key(word: str) -> tuple[str, str]:
+    """A word's folded letters and its marks, wherever the tone sits ("hoá" = "hóa")."""
+    marks = "".join(
+        sorted(c for c in unicodedata.normalize("NFD", word) if unicodedata.combining(c))
+    )
+    return fold(word), marks + ("đ" if "đ" in word else "")
 
 
 def _trusted(term: _Term) -> bool:

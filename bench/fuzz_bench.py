@@ -40,8 +40,8 @@ def _command(text: str) -> str:
     return head.split("@", 1)[0][:20] if head.startswith("/") else "(text)"
 
 
-def run() -> str:
-    """Send COUNT generated messages on a seeded SQLite copy and summarise what happened."""
+def run(count: int = COUNT) -> str:
+    """Send count generated messages on a seeded SQLite copy and summarise what happened."""
     errors = _Errors()
     logging.getLogger().addHandler(errors)
     timings: dict[str, list[float]] = defaultdict(list)
@@ -53,10 +53,10 @@ def run() -> str:
         work = Path(folder) / "work"
         work.mkdir()
         with SqliteTemplate(seed).clone(work) as database:
-            desk = Desk(database, search, Clock(), work / "daumoi.sqlite3")
+            desk = Desk(database, search, Clock())
             cast(desk)
             started = time.perf_counter()
-            for message in messages(SEED, COUNT):
+            for message in messages(SEED, count):
                 incoming = message.incoming
                 before = time.perf_counter()
                 try:
@@ -77,10 +77,10 @@ def run() -> str:
     lines = [
         "## Fuzzing the router",
         "",
-        f"{COUNT:,} generated messages (seed {SEED}; every command, random Unicode with NUL, lone "
+        f"{count:,} generated messages (seed {SEED}; every command, random Unicode with NUL, lone "
         "surrogates, RTL and zero-width marks, 100k-character text, forged buttons; stranger, "
         f"focal point, observer and admin; private and group; console, Telegram, Zalo) on a "
-        f"seeded SQLite copy in {total:.1f} s ({COUNT / total:.0f} messages/s; median "
+        f"seeded SQLite copy in {total:.1f} s ({count / total:.0f} messages/s; median "
         f"{statistics.median(everything):.2f} ms per message).",
         "",
         "| count | value |",

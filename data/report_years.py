@@ -1,4 +1,4 @@
-"""Which years a report may be asked for: the programmes' periods, up to the current year."""
+"""Which years a programme covers, and which a report may be asked for."""
 
 from __future__ import annotations
 

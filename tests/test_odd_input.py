@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,7 +19,6 @@ from bot.render import render, text_length
 from bot.router import Router, apology_incident
 from bot.settings import Settings
 from data.db import Database
-from data.importer import ensure_seed
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot
@@ -118,34 +116,11 @@ SETTINGS = settings(
 @example(text="\ud800 abc", token=None, platform="telegram", group=False)
 @example(text="x", token="abc\x00.1", platform="telegram", group=False)
 @example(text="/capnhat \x00", token=None, platform="zalo", group=False)
-def test_odd_input_gets_a_sendable_reply_sqlite(
+@example(text="so y te\x00", token=None, platform="zalo", group=False)
+def test_odd_input_gets_a_sendable_reply(
     bot: Bot, text: str, token: str | None, platform: str, group: bool
 ) -> None:
     _send(bot.router, text, token, platform, group)
-
-
-@pytest.fixture
-def pg_router(pg_db: Database, search_engine: Any) -> Iterator[Router]:
-    """The router over a seeded PostgreSQL database."""
-    ensure_seed(pg_db)
-    yield Router(pg_db, search_engine, Settings(), CAPABILITIES)
-
-
-@pytest.mark.postgres
-@settings(SETTINGS, max_examples=25)
-@given(
-    text=messages,
-    token=tokens,
-    platform=st.sampled_from(sorted(CAPABILITIES)),
-    group=st.booleans(),
-)
-@example(text="\ud800 abc", token=None, platform="telegram", group=False)
-@example(text="x", token="abc\x00.1", platform="telegram", group=False)
-@example(text="so y te\x00", token=None, platform="zalo", group=False)
-def test_odd_input_gets_a_sendable_reply_postgres(
-    pg_router: Router, text: str, token: str | None, platform: str, group: bool
-) -> None:
-    _send(pg_router, text, token, platform, group)
 
 
 @settings(deadline=None)
@@ -197,13 +172,8 @@ def _numbers_answered(router: Router) -> None:
         assert replies and not any(apology_incident(r.text) for r in replies), text
 
 
-def test_typed_numbers_are_bounded_sqlite(seeded_db: Database, search_engine: Any) -> None:
+def test_typed_numbers_are_bounded(seeded_db: Database, search_engine: Any) -> None:
     _numbers_answered(Router(seeded_db, search_engine, ADMIN_SETTINGS, CAPABILITIES))
-
-
-@pytest.mark.postgres
-def test_typed_numbers_are_bounded_postgres(pg_router: Router) -> None:
-    _numbers_answered(Router(pg_router.database, pg_router.search, ADMIN_SETTINGS, CAPABILITIES))
 
 
 # Every kind of character clean_text drops: C0 controls but tab and newline, DEL, C1, surrogates.

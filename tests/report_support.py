@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data import status as st
+from data.db import Database
 from data.models import Agency, Person, Role, Task, TaskStatus
 from data.report_data import Scope
+from tests.databases import Template
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = 2026
@@ -165,3 +169,14 @@ def seed_reports(session: Session) -> None:
 def scope(now: datetime = AFTER_DEADLINE) -> Scope:
     """The 2026 report as seen on now."""
     return Scope(YEAR, now)
+
+
+@pytest.fixture(scope="module")
+def report_db(
+    tmp_path_factory: pytest.TempPathFactory, seeded_template: Template
+) -> Iterator[Database]:
+    """The seed plus the mix of reports, built once per module for read-only tests."""
+    with seeded_template.clone(tmp_path_factory.mktemp("reports")) as database:
+        with database.unit_of_work() as session:
+            seed_reports(session)
+        yield database

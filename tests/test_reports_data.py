@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 
@@ -16,7 +14,6 @@ from data.report_data import (
     iter_task_reports,
     summarise,
 )
-from tests.databases import Template
 from tests.report_support import (
     BEFORE_DEADLINE,
     EXPECTED_CLASS,
@@ -27,18 +24,7 @@ from tests.report_support import (
     seed_reports,
 )
 
-pytest_plugins = ("tests.bot_harness",)
-
-
-@pytest.fixture(scope="module")
-def report_db(
-    tmp_path_factory: pytest.TempPathFactory, seeded_template: Template
-) -> Iterator[Database]:
-    """The seed plus the mix of reports, built once for the read-only tests of this module."""
-    with seeded_template.clone(tmp_path_factory.mktemp("reports")) as database:
-        with database.unit_of_work() as session:
-            seed_reports(session)
-        yield database
+pytest_plugins = ("tests.bot_harness", "tests.report_support")
 
 
 def _tasks(database: Database, **options: object) -> dict[str, TaskReport]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 from docx import Document
@@ -18,10 +17,9 @@ from data.report_data import Summary
 from data.report_files import report_bytes
 from data.report_xlsx import HEADERS, row_height, sheet_title
 from data.succession import current_agency
-from tests.databases import Template
-from tests.report_support import EXPECTED_CLASS, NEVER_REPORTED, scope, seed_reports
+from tests.report_support import EXPECTED_CLASS, NEVER_REPORTED, scope
 
-pytest_plugins = ("tests.bot_harness",)
+pytest_plugins = ("tests.bot_harness", "tests.report_support")
 
 CLASS_TEXT = {
     "done_on_time": "Hoàn thành đúng hạn",
@@ -29,17 +27,6 @@ CLASS_TEXT = {
     "on_time": "Đang thực hiện trong hạn",
     "overdue": "Quá hạn",
 }
-
-
-@pytest.fixture(scope="module")
-def report_db(
-    tmp_path_factory: pytest.TempPathFactory, seeded_template: Template
-) -> Iterator[Database]:
-    """The seed plus the mix of reports (read-only here)."""
-    with seeded_template.clone(tmp_path_factory.mktemp("files")) as database:
-        with database.unit_of_work() as session:
-            seed_reports(session)
-        yield database
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.platforms.reminder_sender import open_senders
-from bot.settings import Settings
-from data.db import Database
-from data.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport

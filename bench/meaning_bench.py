@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-import data.search
+import data.search.engine
 from bench.search_bench import (
     DEV_SET,
     DEV_V2_SET,
@@ -34,11 +34,11 @@ from bench.search_bench import (
     peak_rss_mb,
     percentile,
 )
-from data.documents import seed_documents, seed_facts
-from data.search import SearchEngine
-from data.search_types import Confidence, Hit, HitKind, SearchOutcome, TaskDoc
-from data.textnorm import WORD_RE, fold, nfc
-from data.vocabulary import Vocabulary
+from core.textnorm import WORD_RE, fold, nfc
+from data.search.documents import seed_documents, seed_facts
+from data.search.engine import SearchEngine
+from data.search.types import Confidence, Hit, HitKind, SearchOutcome, TaskDoc
+from data.search.vocabulary import Vocabulary
 
 CACHE = Path("/tmp/daumoi_meaning_cache")
 Vector = npt.NDArray[np.float32]
@@ -199,12 +199,12 @@ def fused(
 @contextmanager
 def _no_floor() -> Iterator[None]:
     """Let the engine show candidates under its answer floor (generic-words rule still holds)."""
-    saved = data.search.NONE_BELOW, data.search.EXPANDED_NONE_BELOW
-    data.search.NONE_BELOW = data.search.EXPANDED_NONE_BELOW = 1.0
+    saved = data.search.engine.NONE_BELOW, data.search.engine.EXPANDED_NONE_BELOW
+    data.search.engine.NONE_BELOW = data.search.engine.EXPANDED_NONE_BELOW = 1.0
     try:
         yield
     finally:
-        data.search.NONE_BELOW, data.search.EXPANDED_NONE_BELOW = saved
+        data.search.engine.NONE_BELOW, data.search.engine.EXPANDED_NONE_BELOW = saved
 
 
 def rescue(

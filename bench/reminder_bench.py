@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import event, select
 
 from bot.app import CAPABILITIES, build_search
-from bot.model import Chat, ChatKind, Incoming, User
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
-from data.importer import ensure_seed
-from data.models import Agency, ChatRecord, ReminderKind, ReminderRule, Task
+from core.model import Chat, ChatKind, Incoming, User
+from core.settings import Settings
+from data.importing.importer import ensure_seed
+from data.store.db import Database
+from data.store.models import Agency, ChatRecord, ReminderKind, ReminderRule, Task
 from scheduler.config import ReminderConfig
 from scheduler.rules import ensure_defaults, set_task_deadline
 

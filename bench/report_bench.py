@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from data.db import Database
-from data.models import (
+from data.reports.files import write_report
+from data.reports.summary import Scope, Summary, iter_task_reports, summarise
+from data.store.db import Database
+from data.store.models import (
     Agency,
     Person,
     Programme,
@@ -26,8 +28,6 @@ from data.models import (
     TaskStatus,
     UpdateState,
 )
-from data.report_data import Scope, Summary, iter_task_reports, summarise
-from data.report_files import write_report
 
 TASKS = 10_000
 AGENCIES = 60

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from data.documents import seed_documents, seed_facts
-from data.search import SearchEngine
-from data.search_types import AgencyDoc, Confidence, Hit, HitKind, SearchOutcome, TaskDoc
-from data.textnorm import fold, folded_key
+from core.textnorm import fold, folded_key
+from data.search.documents import seed_documents, seed_facts
+from data.search.engine import SearchEngine
+from data.search.types import AgencyDoc, Confidence, Hit, HitKind, SearchOutcome, TaskDoc
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SET = ROOT.parent / "shared" / "eval" / "queries_dev.tsv"

@@ -6,7 +6,7 @@ import random
 import re
 from collections.abc import Iterator, Sequence
 
-from data.search_types import TaskDoc
+from data.search.types import TaskDoc
 
 _SPLIT_RE = re.compile(r"[.;:]\s+")
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.model import ChatEvent, Incoming, Reply
 from bot.platforms import telegram
 from bot.platforms.telegram_bridge import AdapterOptions
-from bot.ports import MessageHandler
-from bot.settings import Settings
+from core.model import ChatEvent, Incoming, Reply
+from core.ports import MessageHandler
+from core.settings import Settings
 from tests import fake_telegram as ft
 from tests.fake_telegram import FakeTelegram
 
@@ -226,7 +226,7 @@ def _measure(name: str, serve: Serve, count: int) -> Result:
 
 def _core_alone(core: MessageHandler, count: int) -> Result:
     """The core answering the same queries directly, one after another (no Telegram)."""
-    from bot.model import Chat, User
+    from core.model import Chat, User
 
     started = time.monotonic()
     cpu = time.process_time()
@@ -259,7 +259,7 @@ def _core_alone(core: MessageHandler, count: int) -> Result:
 
 def _real_core(directory: Path) -> tuple[Any, list[Reply]]:
     from bot.app import build_app
-    from bot.model import Chat, User
+    from core.model import Chat, User
 
     app = build_app(Settings(database_url=f"sqlite:///{directory}/bench.sqlite3"))
     sample = Incoming(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 EXIT_USAGE = 2
 
@@ -44,7 +44,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _add(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import connect_database
-    from data import people
+    from data.store import people
 
     account = parse_account(args.account)
     if account is None:
@@ -69,7 +69,7 @@ def _add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _list(settings: Settings) -> int:
     from bot.app import connect_database
-    from data import people
+    from data.store import people
 
     database = connect_database(settings.database_url)
     try:

@@ -9,20 +9,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.model import (
+from bot.router import Router
+from core.model import (
     CONSOLE_CAPABILITIES,
     TELEGRAM_CAPABILITIES,
     ZALO_CAPABILITIES,
     Capabilities,
 )
-from bot.router import Router
-from bot.settings import Settings
-from data.catalog import CatalogCache
-from data.db import MIGRATIONS_DIR, Database, upgrade
+from core.settings import Settings
+from data.store.catalog import CatalogCache
+from data.store.db import MIGRATIONS_DIR, Database, upgrade
 
 if TYPE_CHECKING:
-    from data.importer import ImportReport
-    from data.search import SearchEngine
+    from data.importing.importer import ImportReport
+    from data.search.engine import SearchEngine
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def _schema_is_current(database: Database) -> bool:
 
 def build_search(database: Database) -> SearchEngine:
     """Index every task and agency currently stored."""
-    from data.documents import documents, fact_documents
-    from data.search import SearchEngine
+    from data.search.documents import documents, fact_documents
+    from data.search.engine import SearchEngine
 
     with database.unit_of_work() as session:
         tasks, agencies = documents(session)
@@ -108,7 +108,7 @@ def build_search(database: Database) -> SearchEngine:
 
 def build_app(settings: Settings, *, now: Callable[[], datetime] | None = None) -> App:
     """Connect (and migrate) the database, import the seed if empty, index, wire the router."""
-    from data.importer import ensure_seed
+    from data.importing.importer import ensure_seed
 
     database = connect_database(settings.database_url)
     report = ensure_seed(database)

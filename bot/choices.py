@@ -11,7 +11,7 @@ from typing import cast
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
-from data.models import PendingChoice
+from data.store.models import PendingChoice
 
 TTL = timedelta(minutes=30)
 # Rows are kept a little longer than TTL so an expired press gets "expired", not "unknown".

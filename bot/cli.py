@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from bot.app import App
     from bot.router import Router
-    from bot.settings import Settings
-    from data.search_types import SearchOutcome
+    from core.settings import Settings
+    from data.search.types import SearchOutcome
 
 KNOWN_PLATFORMS = ("console", "telegram", "zalo")
 EXIT_USAGE = 2
@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="truy vấn; bỏ trống để đọc từ stdin")
     export = sub.add_parser("export", help="xuất dữ liệu chương trình")
     export.add_argument("--json", action="store_true", help="xuất dạng JSON (mặc định)")
-    from scheduler.cli import add_parser as add_remind_parser
+    from bot.remind_cli import add_parser as add_remind_parser
 
     add_remind_parser(sub)
     from bot.admin_cli import add_parser as add_admin_parser
@@ -86,7 +86,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    from bot.settings import Settings
+    from core.settings import Settings
 
     settings = Settings.from_env()
     _configure_logging(settings, args)
@@ -100,7 +100,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "admin": _admin,
         "report": _report,
     }
-    from data.db import DatabaseUnavailable
+    from data.store.db import DatabaseUnavailable
 
     try:
         return commands[args.command](settings, args)
@@ -195,7 +195,7 @@ def _start_reminders(settings: Settings, app: App) -> Any:
 
 def _remind(settings: Settings, args: argparse.Namespace) -> int:
     from bot.platforms.reminder_sender import open_senders
-    from scheduler.cli import main as remind_main
+    from bot.remind_cli import main as remind_main
 
     return remind_main(settings, args, open_senders)
 
@@ -251,8 +251,8 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import connect_database
-    from data.decision_text import DecisionFormatError
-    from data.importer import import_file
+    from data.importing.decision_text import DecisionFormatError
+    from data.importing.importer import import_file
 
     database = connect_database(settings.database_url)
     try:
@@ -278,7 +278,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _search(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.model import clean_text
+    from core.model import clean_text
 
     app = _build(settings)
     try:
@@ -301,7 +301,7 @@ def _lines(stream: TextIO) -> list[str]:
 
 def search_json(outcome: SearchOutcome) -> dict[str, Any]:
     """The JSON object `daumoi search --json` prints for one query."""
-    from data.search_types import HitKind
+    from data.search.types import HitKind
 
     results: list[dict[str, Any]] = []
     if outcome.found:
@@ -339,8 +339,8 @@ def _search_text(outcome: SearchOutcome) -> str:
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import connect_database
-    from data.export import export_programmes
-    from data.importer import ensure_seed
+    from data.importing.importer import ensure_seed
+    from data.reports.export import export_programmes
 
     database = connect_database(settings.database_url)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from bot.model import Incoming, Reply
-from data.textnorm import fold
+from core.model import Incoming, Reply
+from core.textnorm import fold
 from handlers import basic, groups, lookup, people, reminders, reports, status
 from handlers.context import Context
 from handlers.flows import FlowHandler

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from urllib.parse import quote
 
-from bot.settings import Settings
+from core.settings import Settings
 
 MASK = "***"
 _MIN_SECRET = 6  # shorter parts (a bot id such as "999") are not secret and would mask noise

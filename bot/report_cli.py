@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 EXIT_USAGE = 2
 FORMAT_CHOICES = ("xlsx", "docx", "png", "json")
@@ -36,12 +36,12 @@ def add_parser(sub: Any) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Write the report file; print a one-line summary to stderr."""
     from bot.app import connect_database
-    from data import status as st
-    from data.importer import ensure_seed
-    from data.report_data import Scope
-    from data.report_files import filename, write_report
-    from data.report_years import report_years
-    from data.repositories import programme_by_number
+    from data.importing.importer import ensure_seed
+    from data.reports.files import filename, write_report
+    from data.reports.summary import Scope
+    from data.reports.years import report_years
+    from data.store import status as st
+    from data.store.repositories import programme_by_number
 
     now = datetime.now(UTC)
     this_year = st.reporting_year(now, settings.timezone)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot import choices, commands
-from bot.model import (
+from core.model import (
     CONSOLE_CAPABILITIES,
     Capabilities,
     ChatEvent,
@@ -24,16 +24,16 @@ from bot.model import (
     Incoming,
     Reply,
 )
-from bot.settings import Settings
-from data import processed
-from data.catalog import Catalog, CatalogCache
-from data.db import Database
-from data.textnorm import fold
+from core.settings import Settings
+from core.textnorm import fold
+from data.store import processed
+from data.store.catalog import Catalog, CatalogCache
+from data.store.db import Database
 from handlers import flows, groups, lookup
 from handlers.context import Context
 
 if TYPE_CHECKING:
-    from data.search import SearchEngine
+    from data.search.engine import SearchEngine
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.model import Incoming, Reply
+from core.model import Incoming, Reply
 from handlers.context import Context
 
 GREETING = "\n".join(

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from data.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
-from data.models import AgencyKind
-from data.textnorm import folded_key
+from core.textnorm import folded_key
+from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
+from data.store.models import AgencyKind
 
 KIND_LABELS = {
     AgencyKind.DEPARTMENT: "Sở, ngành cấp tỉnh",

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from bot.model import Capabilities
-from bot.settings import Settings
-from data.catalog import Catalog, load_catalog
+from core.model import Capabilities
+from core.settings import Settings
+from data.store.catalog import Catalog, load_catalog
 
 if TYPE_CHECKING:
-    from data.search import SearchEngine
+    from data.search.engine import SearchEngine
 
 # Stands for "no catalog given": the context then loads one from its session.
 _FROM_SESSION = Catalog((), (), (), ())

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.model import Incoming, Reply
-from data.models import Flow, PendingChoice
-from data.status import aware
+from core.model import Incoming, Reply
+from data.store.models import Flow, PendingChoice
+from data.store.status import aware
 from handlers.context import Context
 
 IDLE_TIMEOUT = timedelta(minutes=30)

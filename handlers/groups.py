@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.model import ChatEvent, ChatEventKind, ChatKind, Choice, Incoming, Reply
-from data import chats, people
-from data import repositories as repo
-from data.models import Agency, ChatRecord, Role
-from data.search_types import Confidence, HitKind
-from data.succession import current_agency, display_name
+from core.model import ChatEvent, ChatEventKind, ChatKind, Choice, Incoming, Reply
+from data.search.types import Confidence, HitKind
+from data.store import chats, people
+from data.store import repositories as repo
+from data.store.models import Agency, ChatRecord, Role
+from data.store.succession import current_agency, display_name
 from handlers.context import Context
 from handlers.status_card import when
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.model import Choice, Incoming, Reply
-from data.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
-from data.models import AgencyKind
-from data.search_types import Confidence, Hit, HitKind
-from data.textnorm import fold, nfc
+from core.model import Choice, Incoming, Reply
+from core.textnorm import fold, nfc
+from data.search.types import Confidence, Hit, HitKind
+from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
+from data.store.models import AgencyKind
 from handlers import cards, status_card
 from handlers.context import Context
 

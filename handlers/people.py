@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.model import ChatKind, Choice, Incoming, Reply
-from data import attempts, people
-from data import repositories as repo
-from data import status as st
-from data.models import Agency, Person, Role
-from data.search_types import Confidence, HitKind
-from data.status import reporting_year
-from data.succession import current_agency
-from data.textnorm import fold, nfc
+from core.model import ChatKind, Choice, Incoming, Reply
+from core.textnorm import fold, nfc
+from data.search.types import Confidence, HitKind
+from data.store import attempts, people
+from data.store import repositories as repo
+from data.store import status as st
+from data.store.models import Agency, Person, Role
+from data.store.status import reporting_year
+from data.store.succession import current_agency
 from handlers.context import Context
 from handlers.permissions import ADMINS_ONLY, NOT_REGISTERED, ROLE_LABELS
 from handlers.status_card import person_label, when

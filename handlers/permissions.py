@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from data import status as st
-from data.models import Role, Task
-from data.people import Actor
+from data.store import status as st
+from data.store.models import Role, Task
+from data.store.people import Actor
 
 ROLE_LABELS = {
     Role.ADMIN: "Quản trị",

@@ -11,9 +11,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.model import ChatKind, Incoming, Reply
-from data import repositories as repo
-from data.models import (
+from core.model import ChatKind, Incoming, Reply
+from core.textnorm import fold
+from data.store import repositories as repo
+from data.store.models import (
     ChatRecord,
     Person,
     PersonIdentity,
@@ -22,9 +23,8 @@ from data.models import (
     RuleStatus,
     Task,
 )
-from data.people import is_admin
-from data.succession import current_agency
-from data.textnorm import fold
+from data.store.people import is_admin
+from data.store.succession import current_agency
 from handlers.context import Context
 from scheduler import cron, messages, outbox
 from scheduler.calendar import WorkCalendar, as_utc

@@ -12,11 +12,10 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.model import Attachment, ChatKind, Incoming, Reply
-from data import chats, people
-from data import status as st
-from data.models import Agency, Programme
-from data.report_data import (
+from core.model import Attachment, ChatKind, Incoming, Reply
+from core.textnorm import fold
+from data.reports.files import FORMATS, filename, report_bytes
+from data.reports.summary import (
     CLASS_KEYS,
     STATUS_KEYS,
     STATUS_LABELS,
@@ -26,11 +25,12 @@ from data.report_data import (
     iter_task_reports,
     summarise,
 )
-from data.report_files import FORMATS, filename, report_bytes
-from data.report_text import class_label, day
-from data.report_years import YearRange, report_years
-from data.succession import current_agency
-from data.textnorm import fold
+from data.reports.text import class_label, day
+from data.reports.years import YearRange, report_years
+from data.store import chats, people
+from data.store import status as st
+from data.store.models import Agency, Programme
+from data.store.succession import current_agency
 from handlers.context import Context
 
 MAX_AGENCIES = 25

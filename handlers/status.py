@@ -5,13 +5,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.model import ChatKind, Choice, Incoming, Reply
-from data import people
-from data import repositories as repo
-from data import status as st
-from data.models import Agency, Flow, Person, Role, StatusUpdate, Task, TaskStatus, UpdateState
-from data.succession import current_agency, display_name
-from data.textnorm import fold
+from core.model import ChatKind, Choice, Incoming, Reply
+from core.textnorm import fold
+from data.store import people
+from data.store import repositories as repo
+from data.store import status as st
+from data.store.models import (
+    Agency,
+    Flow,
+    Person,
+    Role,
+    StatusUpdate,
+    Task,
+    TaskStatus,
+    UpdateState,
+)
+from data.store.succession import current_agency, display_name
 from handlers import flows
 from handlers.context import Context
 from handlers.lookup import Item, listing

@@ -8,10 +8,10 @@ from datetime import date, datetime
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from data import status as st
-from data.catalog import AgencyEntry, Catalog, TaskEntry
-from data.models import Agency, Person, StatusUpdate, Task, UpdateState
-from data.succession import current_agency, display_name
+from data.store import status as st
+from data.store.catalog import AgencyEntry, Catalog, TaskEntry
+from data.store.models import Agency, Person, StatusUpdate, Task, UpdateState
+from data.store.succession import current_agency, display_name
 from handlers.context import Context
 from handlers.status_text import classification_label, status_label, status_phrase
 

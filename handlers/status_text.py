@@ -6,15 +6,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from data.models import TaskStatus
-from data.status import (
+from core.textnorm import strip_marks
+from data.store.models import TaskStatus
+from data.store.status import (
     MAX_BLOCKER,
     MAX_PROPOSAL,
     MAX_RESULT,
     Classification,
     Report,
 )
-from data.textnorm import strip_marks
 
 STATUS_LABELS = {
     TaskStatus.NOT_STARTED: "Chưa triển khai",

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
-from bot.settings import Settings
-from data.textnorm import fold
+from core.settings import Settings
+from core.textnorm import fold
 from scheduler.calendar import DEFAULT_TIMEZONE, WorkCalendar, WorkingHours, parse_clock
 
 

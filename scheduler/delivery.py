@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.render import text_length
-from bot.settings import Settings
-from data import chats
-from data.db import Database
-from data.models import ChatRecord, OutboxStatus, ReminderOutbox
+from core.render import text_length
+from core.settings import Settings
+from data.store import chats
+from data.store.db import Database
+from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import messages, outbox
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.occurrences import admin_destinations

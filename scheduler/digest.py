@@ -13,9 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from data import status as st
-from data.models import Programme, ReminderRule, StatusUpdate, Task, UpdateState
-from data.report_data import (
+from data.reports.summary import (
     STATUS_LABELS,
     AgencyTally,
     Scope,
@@ -24,7 +22,9 @@ from data.report_data import (
     iter_task_reports,
     summarise,
 )
-from data.report_text import day
+from data.reports.text import day
+from data.store import status as st
+from data.store.models import Programme, ReminderRule, StatusUpdate, Task, UpdateState
 from scheduler.calendar import WorkCalendar, as_utc, parse_clock
 from scheduler.config import ReminderConfig, parse_weekday
 from scheduler.occurrences import Directory, Occurrence

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import ReminderOutbox, ReminderRule
+from data.store.models import ReminderOutbox, ReminderRule
 from scheduler import messages, outbox
 from scheduler.calendar import as_utc
 from scheduler.occurrences import Directory, RuleFailure

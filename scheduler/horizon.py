@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import Programme
-from data.report_years import programme_period
+from data.reports.years import programme_period
+from data.store.models import Programme
 
 FALLBACK_PERIOD = (2021, 2030)  # Decision 1731/QĐ-UBND: "thời kỳ 2021-2030"
 MARGIN_YEARS = 5  # late reports and extended deadlines after the period ends

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.settings import Settings
-from data.models import (
+from core.settings import Settings
+from data.store.models import (
     Agency,
     ChatRecord,
     Person,
@@ -28,7 +28,7 @@ from data.models import (
     TaskStatus,
     UpdateState,
 )
-from data.succession import current_agency
+from data.store.succession import current_agency
 from scheduler.calendar import WorkCalendar
 from scheduler.config import ReminderConfig
 from scheduler.rules import Plan, plans

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, case, func, inspect, or_, select, tuple_, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from data.models import Base, OutboxStatus, ReminderOutbox, ReminderRule, RuleStatus
+from data.store.models import Base, OutboxStatus, ReminderOutbox, ReminderRule, RuleStatus
 from scheduler.calendar import as_utc
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.settings import Settings
+from core.settings import Settings
 from scheduler.config import ReminderConfig
 from scheduler.occurrences import (
     Destination,

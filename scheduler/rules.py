@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import Programme, ReminderKind, ReminderRule, RuleStatus, Task
+from data.store.models import Programme, ReminderKind, ReminderRule, RuleStatus, Task
 from scheduler import cron
 from scheduler.calendar import OutOfRange, WorkCalendar, add_days, as_utc, parse_clock
 from scheduler.config import ReminderConfig

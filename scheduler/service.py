@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.ports import MessageHandler
-from bot.settings import Settings
-from data.db import Database
-from data.models import ReminderRule
+from core.ports import MessageHandler
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ReminderRule
 from scheduler import messages, outbox
 from scheduler.config import ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport

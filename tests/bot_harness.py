@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from bot.app import CAPABILITIES
-from bot.model import ChatKind, Incoming, Reply
-from bot.render import render
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
+from core.model import ChatKind, Incoming, Reply
+from core.render import render
+from core.settings import Settings
+from data.store.db import Database
 
 GROUP_ID = "group-1"
 
@@ -51,7 +51,7 @@ class Bot:
         token: str | None = None,
     ) -> Incoming:
         """Build an Incoming like an adapter would."""
-        from bot.model import Chat, User
+        from core.model import Chat, User
 
         kind = ChatKind.GROUP if group else ChatKind.PRIVATE
         chat_id = chat or (GROUP_ID if group else f"private-{user}")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from data.db import Database
-from data.importer import ensure_seed
+from data.importing.importer import ensure_seed
+from data.store.db import Database
 from tests.databases import (
     BACKENDS,
     SqliteTemplate,

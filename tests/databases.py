@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from data.db import Database
+from data.store.db import Database
 
 BACKENDS = ("sqlite", "postgres")
 POSTGRES_URL = os.environ.get(

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.commands import COMMANDS
-from bot.model import Capabilities, Chat, ChatKind, Incoming, Reply, User
-from bot.render import render, text_length
+from core.model import Capabilities, Chat, ChatKind, Incoming, Reply, User
+from core.render import render, text_length
 
 PLATFORMS = ("console", "telegram", "zalo")
 ROLES = ("stranger", "focal", "observer", "admin")

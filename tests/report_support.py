@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data import status as st
-from data.db import Database
-from data.models import Agency, Person, Role, Task, TaskStatus
-from data.report_data import Scope
+from data.reports.summary import Scope
+from data.store import status as st
+from data.store.db import Database
+from data.store.models import Agency, Person, Role, Task, TaskStatus
 from tests.databases import Template
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

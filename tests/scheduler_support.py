@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.models import (
+from data.store.models import (
     Agency,
     ChatRecord,
     Person,
@@ -23,7 +23,7 @@ from data.models import (
     StatusUpdate,
     Task,
 )
-from data.succession import current_agency
+from data.store.succession import current_agency
 from scheduler.outbox import NewRow
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import build_search
-from data.db import Database
-from data.importer import ensure_seed
+from data.importing.importer import ensure_seed
+from data.store.db import Database
 
 
 def build_seed(directory: Path) -> Path:

@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import CAPABILITIES
-from bot.model import Chat, ChatKind, Incoming, Reply, User
-from bot.render import render
 from bot.router import Router
-from bot.settings import Settings
-from data import people
-from data import repositories as repo
-from data.db import Database
-from data.models import Agency, Role, StatusUpdate, Task
+from core.model import Chat, ChatKind, Incoming, Reply, User
+from core.render import render
+from core.settings import Settings
+from data.store import people
+from data.store import repositories as repo
+from data.store.db import Database
+from data.store.models import Agency, Role, StatusUpdate, Task
 from tests.databases import database_url
 
 if TYPE_CHECKING:

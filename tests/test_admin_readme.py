@@ -9,8 +9,8 @@ from typing import Any
 from bot.app import CAPABILITIES
 from bot.platforms.console import run_console
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
+from core.settings import Settings
+from data.store.db import Database
 from tests.bot_harness import Clock
 from tests.status_harness import Desk
 

@@ -9,8 +9,8 @@ import pytest
 
 from bot import app as app_module
 from bot.app import _script_heads, build_app, connect_database
-from bot.settings import Settings
-from data.importer import SEED_FILE, import_text
+from core.settings import Settings
+from data.importing.importer import SEED_FILE, import_text
 
 pytest_plugins = ("tests.bot_harness",)
 

@@ -51,7 +51,7 @@ def _violations(path: Path) -> list[str]:
 
 def test_there_are_core_modules_to_check() -> None:
     names = {path.relative_to(ROOT).as_posix() for path in core_modules()}
-    assert {"bot/router.py", "handlers/lookup.py", "data/repositories.py"} <= names
+    assert {"bot/router.py", "handlers/lookup.py", "data/store/repositories.py"} <= names
 
 
 @pytest.mark.parametrize("path", list(core_modules()), ids=lambda p: p.relative_to(ROOT).as_posix())

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
-from data import people
-from data.db import Database
-from data.models import Invitation, Person, Role, StatusUpdate, UpdateState
+from data.store import people
+from data.store.db import Database
+from data.store.models import Invitation, Person, Role, StatusUpdate, UpdateState
 from tests.databases import Template
 
 if TYPE_CHECKING:

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from bot import choices
 from bot.app import CAPABILITIES
 from bot.router import Router
-from bot.settings import Settings
-from data import processed
-from data import repositories as repo
-from data.catalog import AgencyEntry, Catalog, CatalogCache, TaskEntry, load_catalog
-from data.db import Database
-from data.models import Agency, PendingChoice, ProcessedUpdate, Task
-from data.succession import current_agency, display_name
+from core.settings import Settings
+from data.store import processed
+from data.store import repositories as repo
+from data.store.catalog import AgencyEntry, Catalog, CatalogCache, TaskEntry, load_catalog
+from data.store.db import Database
+from data.store.models import Agency, PendingChoice, ProcessedUpdate, Task
+from data.store.succession import current_agency, display_name
 from handlers.context import Context
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def test_lookups_cost_at_most_two_statements(
 
     event.listen(seeded_db.engine, "before_cursor_execute", count)
     try:
-        from bot.model import Chat, Incoming, User
+        from core.model import Chat, Incoming, User
 
         incoming = Incoming("telegram", Chat("1"), User("1"), text, update_id="77")
         [reply] = router.handle(incoming)
@@ -217,7 +217,7 @@ def test_claims_and_choices_purge_old_rows_now_and_then(
 
 @pytest.mark.postgres
 def test_cache_reloads_after_a_write_on_postgres(pg_db: Database) -> None:
-    from data.importer import ensure_seed
+    from data.importing.importer import ensure_seed
 
     ensure_seed(pg_db)
     cache = CatalogCache(pg_db)
@@ -233,7 +233,7 @@ def test_cache_reloads_after_a_write_on_postgres(pg_db: Database) -> None:
 
 
 def test_in_memory_sqlite_is_watched_too() -> None:
-    from data.importer import ensure_seed
+    from data.importing.importer import ensure_seed
 
     database = Database.connect("sqlite://")
     try:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from data.db import Database
-from data.models import Programme, Task
+from data.store.db import Database
+from data.store.models import Programme, Task
 
 pytest_plugins = ("tests.bot_harness",)
 
@@ -152,7 +152,7 @@ def test_run_console_by_default(db_url: str) -> None:
 
 
 def test_search_cleans_its_query_as_chat_does(db_url: str) -> None:
-    """Control characters are spaces in `daumoi search` as in chat (bot.model.clean_text)."""
+    """Control characters are spaces in `daumoi search` as in chat (core.model.clean_text)."""
     controls = ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f"]
     lines = ["so y te abc", *(f"so y te{char}abc" for char in controls), "\x00so y te\x07"]
     result = daumoi("search", "--json", url=db_url, stdin="".join(f"{line}\n" for line in lines))

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from data.models import Flow, Role
+from data.store.models import Flow, Role
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.app import CAPABILITIES
-from data.models import Role
+from data.store.models import Role
 from tests.fuzz_messages import ACTORS, PLATFORMS, messages, problems
 from tests.status_harness import Desk
 

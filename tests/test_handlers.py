@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot import commands
-from data.importer import SEED_FILE, import_text
+from data.importing.importer import SEED_FILE, import_text
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot

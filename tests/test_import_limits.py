@@ -15,11 +15,11 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from data import import_limits as limits
-from data.db import Database
-from data.decision_text import DecisionFormatError
-from data.importer import SEED_FILE, import_file
-from data.models import Agency, AgencyAlias, Measure, Programme, Sector, Task, TaskPartner
+from data.importing import limits as limits
+from data.importing.decision_text import DecisionFormatError
+from data.importing.importer import SEED_FILE, import_file
+from data.store.db import Database
+from data.store.models import Agency, AgencyAlias, Measure, Programme, Sector, Task, TaskPartner
 
 HEADER = ["TT", "Nhiệm vụ", "Đơn vị chủ trì", "Đơn vị phối hợp", "Số hiệu"]
 TABLE = [

@@ -13,13 +13,14 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from data.agency_names import agency_key, classify, is_collective, split_partners
-from data.db import Database
-from data.decision_text import DecisionFormatError, ParsedDecision, parse_decision
-from data.documents import documents, seed_documents
-from data.export import export_programmes
-from data.importer import SEED_FILE, ImportReport, ensure_seed, import_file, import_text
-from data.models import (
+from data.importing.agency_names import agency_key, classify, is_collective, split_partners
+from data.importing.decision_text import DecisionFormatError, ParsedDecision, parse_decision
+from data.importing.importer import SEED_FILE, ImportReport, ensure_seed, import_file, import_text
+from data.importing.table_file import parse_table
+from data.reports.export import export_programmes
+from data.search.documents import documents, seed_documents
+from data.store.db import Database
+from data.store.models import (
     Agency,
     AgencyAlias,
     AgencyKind,
@@ -29,8 +30,7 @@ from data.models import (
     Task,
     TaskPartner,
 )
-from data.succession import apply_succession, current_agency, display_name, load_succession
-from data.table_file import parse_table
+from data.store.succession import apply_succession, current_agency, display_name, load_succession
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SYNTHETIC = FIXTURES / "qd_2468_2022_synthetic.txt"

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.model import Reply
 from bot.platforms.telegram_bridge import TelegramBridge
 from bot.router import apology_incident
+from core.model import Reply
 from tests.test_telegram_bridge import ME, FakeApi, update
 
 if TYPE_CHECKING:

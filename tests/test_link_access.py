@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
-from bot.model import Chat, ChatKind, Incoming, Reply, User
-from data import chats
-from data import repositories as repo
-from data.models import ChatLinkChange, Role
+from core.model import Chat, ChatKind, Incoming, Reply, User
+from data.store import chats
+from data.store import repositories as repo
+from data.store.models import ChatLinkChange, Role
 from tests.report_support import seed_reports
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.logsafe import MASK, Redactor, secrets_of
-from bot.settings import Settings
+from core.settings import Settings
 
 TOKEN = "123456:AAH-secret_Part-xyz"
 SECRET = TOKEN.split(":", 1)[1]

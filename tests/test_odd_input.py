@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from bot import commands
 from bot.app import CAPABILITIES
-from bot.model import MAX_TEXT, Chat, ChatKind, Incoming, User, clean_text, clean_token
-from bot.render import render, text_length
 from bot.router import Router, apology_incident
-from bot.settings import Settings
-from data.db import Database
+from core.model import MAX_TEXT, Chat, ChatKind, Incoming, User, clean_text, clean_token
+from core.render import render, text_length
+from core.settings import Settings
+from data.store.db import Database
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot

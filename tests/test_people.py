@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from bot import cli
-from bot.settings import Settings
-from data import people
-from data.db import Database
-from data.models import Invitation, Person, PersonIdentity, Role
+from core.settings import Settings
+from data.store import people
+from data.store.db import Database
+from data.store.models import Invitation, Person, PersonIdentity, Role
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk
@@ -182,9 +182,9 @@ def test_admin_cli_adds_an_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_link_code_joins_a_second_platform_account_to_the_same_person(tmp_path: Path) -> None:
     """A registered person's /maketnoi code, redeemed on Zalo, adds an identity, not a person."""
     from bot.app import build_app
-    from bot.model import Chat, Incoming, User
-    from bot.settings import Settings
-    from data.models import Person, PersonIdentity
+    from core.model import Chat, Incoming, User
+    from core.settings import Settings
+    from data.store.models import Person, PersonIdentity
 
     app = build_app(
         Settings(database_url=f"sqlite:///{tmp_path}/link.sqlite3", admins=("telegram:1",))

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from data.db import Database
-from data.decision_text import DecisionFormatError
-from data.documents import documents
-from data.export import export_programmes
-from data.importer import SEED_FILE, ensure_seed, import_file
-from data.models import Agency, AgencyAlias, Measure, Programme, Task, TaskPartner
+from data.importing.decision_text import DecisionFormatError
+from data.importing.importer import SEED_FILE, ensure_seed, import_file
+from data.reports.export import export_programmes
+from data.search.documents import documents
+from data.store.db import Database
+from data.store.models import Agency, AgencyAlias, Measure, Programme, Task, TaskPartner
 
 pytestmark = pytest.mark.postgres
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select
 
-from bot.model import Chat, Incoming, User
-from data.models import FailedAttempt
+from core.model import Chat, Incoming, User
+from data.store.models import FailedAttempt
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk

@@ -13,14 +13,14 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from data import status
-from data.db import Database
-from data.importer import SEED_FILE, import_file
-from data.models import Agency, Person, Programme, Role, Task, TaskStatus
-from data.report_data import Scope
-from data.report_files import report_bytes
-from data.report_xlsx import FORMULA_STARTS
-from data.textnorm import nfc
+from core.textnorm import nfc
+from data.importing.importer import SEED_FILE, import_file
+from data.reports.excel import FORMULA_STARTS
+from data.reports.files import report_bytes
+from data.reports.summary import Scope
+from data.store import status
+from data.store.db import Database
+from data.store.models import Agency, Person, Programme, Role, Task, TaskStatus
 
 # What spreadsheet injection payloads look like: formulas, DDE, and the other formula starts.
 HOSTILE = [
@@ -164,7 +164,7 @@ _formula_like = st.builds(
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_formula_like, min_size=1, max_size=9))
 def test_any_formula_like_text_is_written_as_text(texts: list[str]) -> None:
-    from data.report_xlsx import _clean, _Writer
+    from data.reports.excel import _clean, _Writer
 
     workbook = Workbook(write_only=True)
     writer = _Writer(workbook)
@@ -178,7 +178,7 @@ def test_any_formula_like_text_is_written_as_text(texts: list[str]) -> None:
 
 
 def test_a_title_ending_in_an_apostrophe_makes_a_valid_sheet_name() -> None:
-    from data.report_xlsx import sheet_title
+    from data.reports.excel import sheet_title
 
     assert not sheet_title(1, "Du lịch '").endswith("'")
     assert sheet_title(3, "x" * 40, "9" * 70 + "/QĐ") == "3"

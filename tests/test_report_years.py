@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from data.report_years import YearRange, programme_period
+from data.reports.years import YearRange, programme_period
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from bot.commands import find
-from data.models import Role
+from data.store.models import Role
 from handlers.reports import parse_args
 from tests.report_support import seed_reports
 

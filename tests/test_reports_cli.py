@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from data.db import Database
+from data.store.db import Database
 from tests.databases import database_url
 from tests.report_support import seed_reports
 

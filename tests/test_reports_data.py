@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from data import status as st
-from data.db import Database
-from data.models import Task
-from data.report_data import (
+from data.reports.summary import (
     TaskReport,
     agency_label,
     iter_task_reports,
     summarise,
 )
+from data.store import status as st
+from data.store.db import Database
+from data.store.models import Task
 from tests.report_support import (
     BEFORE_DEADLINE,
     EXPECTED_CLASS,
@@ -67,7 +67,7 @@ def test_agencies_are_named_as_today_with_the_2021_name(report_db: Database) -> 
 
 
 def test_parts_agree_with_the_status_module_on_every_task(report_db: Database) -> None:
-    """The fast column-row reader follows data.status's rules exactly."""
+    """The fast column-row reader follows data.store.status's rules exactly."""
     for now in (BEFORE_DEADLINE, scope().now):
         with report_db.session() as session:
             reports = {t.code: t for t in iter_task_reports(session, scope(now))}
@@ -142,7 +142,7 @@ def test_agency_label_helper(report_db: Database) -> None:
 
 @pytest.mark.postgres
 def test_postgres_streams_the_same_report(report_db: Database, pg_db: Database) -> None:
-    from data.importer import ensure_seed
+    from data.importing.importer import ensure_seed
 
     ensure_seed(pg_db)
     with pg_db.unit_of_work() as session:

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.settings import Settings
-from data.db import Database
-from data.models import Programme, ReminderKind, ReminderRule, RuleStatus
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import Programme, ReminderKind, ReminderRule, RuleStatus
 from scheduler.config import RateLimits, ReminderConfig, parse_weekday
 from scheduler.digest import digest_text, weekly_plans
 from scheduler.rules import ensure_defaults
@@ -155,8 +155,8 @@ def test_without_a_group_admins_get_it_and_pausing_stops_it(digest_db: Database)
 
 def test_nhacviec_lists_the_digest(digest_db: Database, search_engine: object) -> None:
     from bot.app import CAPABILITIES
-    from bot.model import Chat, Incoming, User
     from bot.router import Router
+    from core.model import Chat, Incoming, User
 
     router = Router(
         digest_db,

@@ -11,12 +11,12 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
-from data.db import Database
-from data.models import Task
-from data.report_data import Summary
-from data.report_files import report_bytes
-from data.report_xlsx import HEADERS, row_height, sheet_title
-from data.succession import current_agency
+from data.reports.excel import HEADERS, row_height, sheet_title
+from data.reports.files import report_bytes
+from data.reports.summary import Summary
+from data.store.db import Database
+from data.store.models import Task
+from data.store.succession import current_agency
 from tests.report_support import EXPECTED_CLASS, NEVER_REPORTED, scope
 
 pytest_plugins = ("tests.bot_harness", "tests.report_support")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from data import repositories as repo
-from data.db import Database
+from data.store import repositories as repo
+from data.store.db import Database
 
 
 def test_partner_tasks_lists_each_task_once_in_table_order(seeded_db: Database) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select
 
-from data.models import Invitation, Person, PersonIdentity, Role
+from data.store.models import Invitation, Person, PersonIdentity, Role
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import commands
-from bot.model import ChatEvent, ChatEventKind, ChatKind, Reply
 from bot.router import apology_incident, parse_command
-from data.models import ChatRecord, PendingChoice
+from core.model import ChatEvent, ChatEventKind, ChatKind, Reply
+from data.store.models import ChatRecord, PendingChoice
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot
@@ -216,7 +216,7 @@ def test_failure_while_offering_choices_stores_nothing(
 
 
 def test_chat_events_reach_the_group_handlers(bot: Bot, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.model import Chat
+    from core.model import Chat
     from handlers import groups
 
     added = ChatEvent(
@@ -245,8 +245,8 @@ def test_link_commands_are_routed(bot: Bot) -> None:
 def test_concurrent_messages_are_each_answered_once(bot: Bot) -> None:
     import threading
 
-    from bot.model import Chat, Incoming, User
-    from data.models import ProcessedUpdate
+    from core.model import Chat, Incoming, User
+    from data.store.models import ProcessedUpdate
 
     texts = ["/tim san bay chu lai", "/tim so y te", "/nhiemvu 2.4", "/donvi skhdt"]
     answers: list[str] = []

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.settings import Settings
-from data.models import Programme, ReminderKind, ReminderRule, Task
+from core.settings import Settings
+from data.store.models import Programme, ReminderKind, ReminderRule, Task
 from handlers.reminders import Schedule
 from scheduler.calendar import WorkCalendar, WorkingHours
 from scheduler.config import ReminderConfig

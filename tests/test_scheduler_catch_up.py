@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.settings import Settings
-from data.db import Database
-from data.models import ReminderKind, ReminderRule
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ReminderKind, ReminderRule
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.rules import ensure_defaults, plans
 from scheduler.service import ReminderService

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.settings import Settings
-from data.db import Database
-from data.models import ChatRecord, OutboxStatus, ReminderOutbox
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.delivery import Delivery, pack

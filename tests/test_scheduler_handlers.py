@@ -13,9 +13,9 @@ from sqlalchemy import event, select
 
 from bot.app import CAPABILITIES
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
-from data.models import ReminderRule, RuleStatus, Task
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ReminderRule, RuleStatus, Task
 from handlers.reminders import impossible_day, is_admin, parse_day
 from scheduler.config import ReminderConfig
 from scheduler.rules import ensure_defaults

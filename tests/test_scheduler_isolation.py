@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.app import CAPABILITIES
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
-from data.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule, Task
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule, Task
 from scheduler import outbox
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.outbox import NewRow

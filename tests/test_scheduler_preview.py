@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
-from data.db import Database
-from data.models import ReminderOutbox, ReminderRule, Task
-from data.succession import current_agency
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ReminderOutbox, ReminderRule, Task
+from data.store.succession import current_agency
 from scheduler.calendar import WorkCalendar
 from scheduler.config import ReminderConfig
 from scheduler.preview import as_json, preview

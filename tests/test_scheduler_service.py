@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
-from data.db import Database
-from data.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.outbox import NewRow
@@ -109,7 +109,7 @@ def test_one_off_to_a_chat_the_bot_lost_is_not_materialised(db: Database) -> Non
 
 @pytest.mark.postgres
 def test_materialise_and_deliver_on_postgres(pg_db: Database) -> None:
-    from data.importer import ensure_seed
+    from data.importing.importer import ensure_seed
     from tests.scheduler_support import link_chat
 
     ensure_seed(pg_db)

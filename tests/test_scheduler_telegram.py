@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.platforms.reminder_sender import open_senders
-from bot.settings import Settings
-from data.db import Database
-from data.models import ChatRecord, OutboxStatus, ReminderOutbox
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
 from scheduler.config import TELEGRAM_LIMITS, RateLimits, ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport

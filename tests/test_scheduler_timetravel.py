@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
-from data.db import Database
-from data.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule, Task
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule, Task
 from scheduler.calendar import WorkCalendar
 from scheduler.config import RateLimits, ReminderConfig
 from scheduler.rules import set_task_deadline

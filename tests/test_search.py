@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bench.search_bench import DEV_SET, LARGE_SET, Case, evaluate, load_cases
-from data.acronyms import compact, name_acronyms, telex_decode
-from data.documents import seed_documents
-from data.search import SearchEngine
-from data.search_types import Confidence, HitKind, SearchOutcome
+from data.search.acronyms import compact, name_acronyms, telex_decode
+from data.search.documents import seed_documents
+from data.search.engine import SearchEngine
+from data.search.types import Confidence, HitKind, SearchOutcome
 
 
 def nfd(text: str) -> str:

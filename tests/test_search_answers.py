@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from data.documents import seed_documents
-from data.facts import find_sentences, read_specs, signature_block
-from data.search_types import AgencyDoc, Confidence, HitKind, TaskDoc
-from data.textnorm import fold
+from core.textnorm import fold
+from data.search.documents import seed_documents
+from data.search.facts import find_sentences, read_specs, signature_block
+from data.search.types import AgencyDoc, Confidence, HitKind, TaskDoc
 
 pytest_plugins = ("tests.bot_harness",)
 

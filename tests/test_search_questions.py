@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bench.search_bench import DEV_V2_SET, V2_STYLES, evaluate_v2, load_styled
-from data.documents import seed_documents, seed_facts
-from data.facts import find_sentences, read_specs
-from data.question import Intent, parse_question
-from data.search import SearchEngine
-from data.search_types import AgencyDoc, Confidence, HitKind, SearchOutcome, TaskDoc
-from data.textnorm import fold, words
-from data.vocabulary import Vocabulary, load_vocabulary, read_entries
+from core.textnorm import fold, words
+from data.search.documents import seed_documents, seed_facts
+from data.search.engine import SearchEngine
+from data.search.facts import find_sentences, read_specs
+from data.search.question import Intent, parse_question
+from data.search.types import AgencyDoc, Confidence, HitKind, SearchOutcome, TaskDoc
+from data.search.vocabulary import Vocabulary, load_vocabulary, read_entries
 from handlers.cards import match_snippet
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ def test_facts_file_can_be_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     monkeypatch.setenv("DAUMOI_FACTS_FILE", str(path))
     tasks, agencies = seed_documents()
-    from data.facts import FactDoc
+    from data.search.facts import FactDoc
 
     doc = FactDoc("1731/QĐ-UBND", "hotline", "Gọi Sở Tài chính.", "", ("Sở Kế hoạch và Đầu tư",))
     local = SearchEngine.build(tasks, agencies, [doc])

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from data.db import Database
-from data.models import Programme, Task
+from data.store.db import Database
+from data.store.models import Programme, Task
 
 STARTS = 2
 # One `daumoi run` start-up (migrate, seed, index), released by a go-file once every process
@@ -18,7 +18,7 @@ STARTS = 2
 STARTER = """
 import pathlib, sys, time
 from bot.app import build_app
-from bot.settings import Settings
+from core.settings import Settings
 
 print("ready", flush=True)
 go = pathlib.Path(sys.argv[2])

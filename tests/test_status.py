@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from data import people
-from data import repositories as repo
-from data import status as st
-from data.models import Person, ProcessedUpdate, StatusUpdate, TaskStatus, UpdateState
+from data.store import people
+from data.store import repositories as repo
+from data.store import status as st
+from data.store.models import Person, ProcessedUpdate, StatusUpdate, TaskStatus, UpdateState
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from data.models import Flow
+from data.store.models import Flow
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk

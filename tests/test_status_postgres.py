@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import CAPABILITIES
-from bot.model import Chat, ChatKind, Incoming, User
 from bot.router import Router
-from bot.settings import Settings
-from data import people, processed
-from data import repositories as repo
-from data import status as st
-from data.db import Database
-from data.importer import ensure_seed
-from data.models import ProcessedUpdate, Role, StatusUpdate, TaskStatus, UpdateState
+from core.model import Chat, ChatKind, Incoming, User
+from core.settings import Settings
+from data.importing.importer import ensure_seed
+from data.store import people, processed
+from data.store import repositories as repo
+from data.store import status as st
+from data.store.db import Database
+from data.store.models import ProcessedUpdate, Role, StatusUpdate, TaskStatus, UpdateState
 
 pytestmark = pytest.mark.postgres
 pytest_plugins = ("tests.bot_harness",)

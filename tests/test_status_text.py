@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from data.models import TaskStatus
+from data.store.models import TaskStatus
 from handlers.status_text import (
     InputError,
     clean,

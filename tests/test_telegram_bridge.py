@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Reply
 from bot.platforms.telegram_bridge import (
     APOLOGY,
     ChatGone,
@@ -22,6 +21,7 @@ from bot.platforms.telegram_bridge import (
     TransientError,
 )
 from bot.platforms.telegram_common import BotIdentity, Keyboard
+from core.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Reply
 
 ME = BotIdentity(id="777", username="daumoi_bot")
 LAN = {"id": 1001, "is_bot": False, "first_name": "Lan"}

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.model import Chat, ChatKind, Incoming, Reply, User
 from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge
 from bot.platforms.telegram_common import BotIdentity, needs_chat_admin_check
-from bot.settings import Settings
+from core.model import Chat, ChatKind, Incoming, Reply, User
+from core.settings import Settings
 from tests.fake_telegram import FakeTelegram
 
 STATUSES = ("creator", "administrator", "member", "left", "kicked")

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from bot.model import ChatEventKind, ChatKind, Choice, Reply
 from bot.platforms.telegram_common import (
     BotIdentity,
     command_menu,
@@ -17,6 +16,7 @@ from bot.platforms.telegram_common import (
     strip_mention,
     translate_update,
 )
+from core.model import ChatEventKind, ChatKind, Choice, Reply
 
 ME = BotIdentity(id="777", username="DauMoi_bot")
 LAN = {"id": 1001, "is_bot": False, "first_name": "Lan", "last_name": "Nguyễn", "username": "lan"}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.model import (
+from core.model import (
     TELEGRAM_CAPABILITIES,
     Chat,
     ChatEvent,
@@ -19,10 +19,10 @@ from bot.model import (
     Incoming,
     User,
 )
-from bot.settings import Settings
-from data import chats
-from data.db import Database
-from data.models import Agency, ChatRecord
+from core.settings import Settings
+from data.store import chats
+from data.store.db import Database
+from data.store.models import Agency, ChatRecord
 from handlers import groups
 from handlers.context import Context
 

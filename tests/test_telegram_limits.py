@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.model import ChatEvent, ChatEventKind, Incoming, Reply
 from bot.platforms import telegram
 from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
+from core.model import ChatEvent, ChatEventKind, Incoming, Reply
 from tests.conformance.conftest import make_settings
 from tests.fake_telegram import FakeTelegram, Limits
 

@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.model import (
+from bot.platforms import zalo
+from bot.platforms.zalo_client import BotInfo, ZaloUpdate, parse_update
+from bot.platforms.zalo_webhook import FileStore, update_of
+from core.model import (
     Attachment,
     ChatEvent,
     ChatEventKind,
@@ -23,13 +26,10 @@ from bot.model import (
     Incoming,
     Reply,
 )
-from bot.platforms import zalo
-from bot.platforms.zalo_client import BotInfo, ZaloUpdate, parse_update
-from bot.platforms.zalo_webhook import FileStore, update_of
-from bot.render import CHOOSE_BY_NUMBER
-from bot.settings import Settings
-from data import processed
-from data.db import Database
+from core.render import CHOOSE_BY_NUMBER
+from core.settings import Settings
+from data.store import processed
+from data.store.db import Database
 from tests import fake_zalo as fz
 from tests.conformance.zalo_driver import FAST_OPTIONS, ZaloAdapterThread, zalo_settings
 from tests.fake_zalo import FakeZalo

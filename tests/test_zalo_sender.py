@@ -12,8 +12,8 @@ import pytest
 from bot.platforms.reminder_sender import open_senders
 from bot.platforms.zalo_client import RetryPolicy, ZaloClient
 from bot.platforms.zalo_sender import ZaloReminderSender
-from bot.settings import Settings
-from data.db import Database
+from core.settings import Settings
+from data.store.db import Database
 from scheduler.config import ReminderConfig
 from scheduler.preview import as_json, preview
 from scheduler.sender import ChatGone, Rejected, RetryAfter, Transient

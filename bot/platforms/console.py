@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from bot.model import CONSOLE_CAPABILITIES, Chat, ChatKind, Incoming, User
-from bot.ports import MessageHandler
-from bot.render import render
-from data.textnorm import fold
+from core.model import CONSOLE_CAPABILITIES, Chat, ChatKind, Incoming, User
+from core.ports import MessageHandler
+from core.render import render
+from core.textnorm import fold
 
 PLATFORM = "console"
 PROMPT = "Bạn: "

@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
-from bot.model import TELEGRAM_CAPABILITIES
 from bot.platforms import startup
 from bot.platforms import telegram_bridge as bridge
-from bot.ports import MessageHandler
-from bot.render import split_text
-from bot.settings import Settings
+from core.model import TELEGRAM_CAPABILITIES
+from core.ports import MessageHandler
+from core.render import split_text
+from core.settings import Settings
 from scheduler.sender import (
     ChatGone,
     ChatMigrated,

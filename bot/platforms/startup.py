@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
-from bot.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from types import ModuleType
 
 from bot.platforms import startup
 from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge, TransientError
-from bot.ports import MessageHandler
-from bot.settings import Settings
+from core.ports import MessageHandler
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from bot.model import Attachment, Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Reply
 from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.telegram_common import (
     CHAT_ADMIN_STATUSES,
@@ -26,7 +25,8 @@ from bot.platforms.telegram_common import (
     prepare,
     translate_update,
 )
-from bot.ports import MessageHandler
+from core.model import Attachment, Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Reply
+from core.ports import MessageHandler
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from bot.model import (
+from core.model import (
     TELEGRAM_CAPABILITIES,
     Chat,
     ChatEvent,
@@ -29,7 +29,7 @@ from bot.model import (
     Reply,
     User,
 )
-from bot.render import render
+from core.render import render
 
 PLATFORM = "telegram"
 MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit

@@ -31,7 +31,6 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.model import Attachment
 from bot.platforms import webhook
 from bot.platforms.startup import PlatformUnreachable, TokenRejected
 from bot.platforms.telegram_bridge import (
@@ -50,8 +49,9 @@ from bot.platforms.telegram_common import (
     command_menu,
     snapshot,
 )
-from bot.ports import MessageHandler
-from bot.settings import Settings
+from core.model import Attachment
+from core.ports import MessageHandler
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

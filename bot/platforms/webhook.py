@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -31,16 +31,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.model import (
-    ZALO_CAPABILITIES,
-    Chat,
-    ChatEvent,
-    ChatEventKind,
-    ChatKind,
-    Incoming,
-    Reply,
-    User,
-)
 from bot.platforms import startup, zalo_webhook
 from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.zalo_client import (
@@ -53,12 +43,22 @@ from bot.platforms.zalo_client import (
     ZaloUnauthorized,
     ZaloUpdate,
 )
-from bot.ports import MessageHandler
-from bot.render import file_summary, render
-from bot.settings import Settings
-from data import processed
-from data.db import Database
-from data.models import ProcessedUpdate
+from core.model import (
+    ZALO_CAPABILITIES,
+    Chat,
+    ChatEvent,
+    ChatEventKind,
+    ChatKind,
+    Incoming,
+    Reply,
+    User,
+)
+from core.ports import MessageHandler
+from core.render import file_summary, render
+from core.settings import Settings
+from data.store import processed
+from data.store.db import Database
+from data.store.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.model import ZALO_CAPABILITIES
 from bot.platforms.zalo_client import (
     RetryPolicy,
     ZaloClient,
@@ -19,8 +18,9 @@ from bot.platforms.zalo_client import (
     ZaloTransient,
     ZaloUnauthorized,
 )
-from bot.render import split_text
-from bot.settings import Settings
+from core.model import ZALO_CAPABILITIES
+from core.render import split_text
+from core.settings import Settings
 from scheduler.sender import ChatGone, Rejected, RetryAfter, Transient
 
 # Descriptions that mean the bot can no longer reach the chat at all.

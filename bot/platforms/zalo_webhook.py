@@ -20,8 +20,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.model import Attachment
 from bot.platforms.zalo_client import ZaloUpdate, parse_update
+from core.model import Attachment
 
 log = logging.getLogger(__name__)
 

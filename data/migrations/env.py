@@ -1,11 +1,11 @@
-"""Alembic environment: runs on the connection handed over by data.db.upgrade."""
+"""Alembic environment: runs on the connection handed over by data.store.db.upgrade."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-from data.models import Base
+from data.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from bot.app import CAPABILITIES
-from bot.model import ChatEvent, Incoming, Reply
 from bot.platforms import telegram
 from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
+from core.model import ChatEvent, Incoming, Reply
+from core.settings import Settings
+from data.store.db import Database
 from tests import fake_telegram as ft
 from tests.conformance.driver_support import Capability, ChatQueries, ServeThread
 from tests.fake_telegram import FakeTelegram, SentCall

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Self, TypeVar
 
-from bot.ports import MessageHandler
-from bot.settings import Settings
-from data import chats
-from data.db import Database
-from data.models import ChatRecord
+from core.ports import MessageHandler
+from core.settings import Settings
+from data.store import chats
+from data.store.db import Database
+from data.store.models import ChatRecord
 
 OptionsT = TypeVar("OptionsT")
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.render import split_text
+from core.render import split_text
 from tests.conformance.conftest import LONG_COMMAND, LONG_LINES, TelegramDriver, long_text
 
 # PTB itself warns when it builds a RetryAfter (int retry_after is deprecated in v22.2).

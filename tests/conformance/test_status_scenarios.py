@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from bot.app import CAPABILITIES
 from bot.router import Router
-from bot.settings import Settings
-from data.db import Database
-from data.models import StatusUpdate
+from core.settings import Settings
+from data.store.db import Database
+from data.store.models import StatusUpdate
 from tests import fake_telegram as ft
 from tests.conformance.conftest import ADAPTERS, ConformanceCore, TelegramDriver
 from tests.conformance.test_webhook import start_webhook

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.model import ChatEvent, Incoming, Reply
 from bot.platforms import telegram
 from bot.router import Router
+from core.model import ChatEvent, Incoming, Reply
 from tests import fake_telegram as ft
 from tests.conformance.conftest import (
     ADAPTERS,

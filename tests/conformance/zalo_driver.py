@@ -26,9 +26,9 @@ from typing import Any
 
 from bot.platforms import zalo
 from bot.platforms.zalo_client import RetryPolicy
-from bot.ports import MessageHandler
-from bot.settings import Settings
-from data.db import Database
+from core.ports import MessageHandler
+from core.settings import Settings
+from data.store.db import Database
 from tests.conformance.driver_support import Capability, ChatQueries, ServeThread
 from tests.fake_zalo import FakeZalo, SentCall
 

@@ -1,0 +1,1 @@
+"""The bottom layer: neutral message model, settings, ports, text folding and labels."""

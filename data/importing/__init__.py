@@ -1,0 +1,1 @@
+"""Reading a decision (text, CSV, XLSX) into tasks and agencies."""

@@ -1,0 +1,1 @@
+"""Lookup: the search engine, question understanding, facts and vocabulary."""

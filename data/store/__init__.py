@@ -1,0 +1,1 @@
+"""Models, database access and repositories: where rows are read and written."""

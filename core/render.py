@@ -122,3 +122,14 @@ def _attaches(text: str, index: int) -> bool:
         return False
     char = text[index]
     return bool(unicodedata.combining(char)) or char in _JOINERS or text[index - 1] in _JOINERS
+
+
+def shorten(text: str, width: int, *, at_word: bool = False) -> str:
+    """Text on one line, cut to at most width characters with "…" (at a word if asked)."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    if at_word:
+        cut = text[: width - 1].rsplit(" ", 1)[0]
+        return cut.rstrip(" ,;:.-–") + "…"
+    return text[: width - 1].rstrip() + "…"

@@ -6,24 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
+from core.limits import TELEGRAM_RATES, ZALO_RATES, RateLimits
 from core.settings import Settings
 from core.textnorm import fold
 from scheduler.calendar import DEFAULT_TIMEZONE, WorkCalendar, WorkingHours, parse_clock
 
-
-@dataclass(frozen=True)
-class RateLimits:
-    """A platform's flood limits; sends are spaced evenly at `safety` × each rate."""
-
-    overall_per_second: float | None = None
-    group_per_minute: float | None = None
-    chat_per_second: float | None = None
-    safety: float = 0.97  # stay clear of the server's window edges and clock jitter
-
-
-TELEGRAM_LIMITS = RateLimits(overall_per_second=30, group_per_minute=20, chat_per_second=1)
-# Zalo publishes no numbers; stay well below anything plausible.
-ZALO_LIMITS = RateLimits(overall_per_second=5, chat_per_second=1)
+TELEGRAM_LIMITS = TELEGRAM_RATES
+ZALO_LIMITS = ZALO_RATES
 
 
 @dataclass(frozen=True)

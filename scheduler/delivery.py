@@ -23,16 +23,17 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.limits import RateLimits
+from core.pacing import PlatformLimiter
 from core.render import text_length
 from core.settings import Settings
 from data.store import chats
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import messages, outbox
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.occurrences import admin_destinations
 from scheduler.outbox import Claimed, NewRow
-from scheduler.ratelimit import PlatformLimiter
 from scheduler.rules import Kind, alerts_rule
 from scheduler.sender import ChatGone, ChatMigrated, Rejected, RetryAfter, Sender
 

@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import Programme, ReminderKind, ReminderRule, RuleStatus
-from scheduler.config import RateLimits, ReminderConfig, parse_weekday
+from scheduler.config import ReminderConfig, parse_weekday
 from scheduler.digest import digest_text, weekly_plans
 from scheduler.rules import ensure_defaults
 from scheduler.service import ReminderService

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ReminderKind, ReminderRule
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.rules import ensure_defaults, plans
 from scheduler.service import ReminderService
 from tests.scheduler_support import FakeClock, ScriptedSender, vn

@@ -11,14 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.limits import RateLimits
+from core.pacing import PlatformLimiter
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.delivery import Delivery, pack
 from scheduler.outbox import Claimed, NewRow
-from scheduler.ratelimit import PlatformLimiter
 from scheduler.sender import ChatGone, ChatMigrated, Rejected, RetryAfter, Transient
 from tests.scheduler_support import FakeClock, ScriptedSender, plain_rule, rows_for_chats
 

@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule, Task
 from scheduler import outbox
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.outbox import NewRow
 from scheduler.rules import ensure_defaults
 from scheduler.service import ReminderService

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.outbox import NewRow
 from scheduler.sender import Sender
 from scheduler.service import BackgroundReminders, ReminderService, start_background

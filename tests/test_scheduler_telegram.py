@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.platforms.reminder_sender import open_senders
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
-from scheduler.config import TELEGRAM_LIMITS, RateLimits, ReminderConfig
+from scheduler.config import TELEGRAM_LIMITS, ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport
 from tests.databases import database_url
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits

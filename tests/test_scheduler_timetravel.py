@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule, Task
 from scheduler.calendar import WorkCalendar
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.rules import set_task_deadline
 from scheduler.service import ReminderService
 from tests.databases import Template

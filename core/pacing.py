@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiolimiter import AsyncLimiter
 
-from scheduler.config import RateLimits
+from core.limits import RateLimits
 
 _FORGET_AFTER = 2048  # chat limiters kept before idle ones are dropped
 

@@ -1,0 +1,52 @@
+"""Each platform's limits, in one place: message sizes, what it can render, flood rates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """A platform's flood limits; sends are spaced evenly at `safety` × each rate."""
+
+    overall_per_second: float | None = None
+    group_per_minute: float | None = None
+    chat_per_second: float | None = None
+    safety: float = 0.97  # stay clear of the server's window edges and clock jitter
+
+
+@dataclass(frozen=True)
+class PlatformLimits:
+    """What a platform accepts and how fast."""
+
+    max_text_len: int
+    max_caption_len: int = 0
+    supports_buttons: bool = False
+    supports_files: bool = False
+    supports_edits: bool = False
+    rates: RateLimits = field(default_factory=RateLimits)
+
+
+# Telegram: 4,096 characters a message, 1,024 a caption; about 30 messages/s per bot, at most
+# 20 a minute into one group and about 1 a second into one chat.
+TELEGRAM_RATES = RateLimits(overall_per_second=30, group_per_minute=20, chat_per_second=1)
+TELEGRAM = PlatformLimits(
+    max_text_len=4096,
+    max_caption_len=1024,
+    supports_buttons=True,
+    supports_files=True,
+    supports_edits=True,
+    rates=TELEGRAM_RATES,
+)
+# Zalo Bot API: 2,000 characters, no buttons, no documents, no edits; it publishes no rates,
+# so stay well below anything plausible.
+ZALO_RATES = RateLimits(overall_per_second=5, chat_per_second=1)
+ZALO = PlatformLimits(max_text_len=2000, rates=ZALO_RATES)
+CONSOLE = PlatformLimits(max_text_len=4096)
+
+LIMITS = {"telegram": TELEGRAM, "zalo": ZALO, "console": CONSOLE}
+
+
+def limits_for(platform: str) -> PlatformLimits:
+    """The limits of a platform by name (the console's for an unknown one)."""
+    return LIMITS.get(platform, CONSOLE)

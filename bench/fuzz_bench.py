@@ -9,7 +9,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from bot.app import CAPABILITIES
+from core.limits import LIMITS as CAPABILITIES
 from tests.bot_harness import Clock
 from tests.databases import SqliteTemplate
 from tests.fuzz_messages import messages, problems

@@ -21,8 +21,9 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from bot.app import CAPABILITIES, build_search
+from bot.app import build_search
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.model import Chat, ChatKind, Incoming, User
 from core.settings import Settings
 from data.importing.importer import ensure_seed

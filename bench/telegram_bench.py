@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.platforms import telegram
 from bot.platforms.telegram_bridge import AdapterOptions
+
+from bot.platforms import telegram
 from core.model import ChatEvent, Incoming, Reply
 from core.ports import MessageHandler
 from core.settings import Settings

@@ -10,12 +10,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.router import Router
-from core.model import (
-    CONSOLE_CAPABILITIES,
-    TELEGRAM_CAPABILITIES,
-    ZALO_CAPABILITIES,
-    Capabilities,
-)
 from core.settings import Settings
 from data.store.catalog import CatalogCache
 from data.store.db import MIGRATIONS_DIR, Database, upgrade
@@ -25,12 +19,6 @@ if TYPE_CHECKING:
     from data.search.engine import SearchEngine
 
 log = logging.getLogger(__name__)
-
-CAPABILITIES: dict[str, Capabilities] = {
-    "console": CONSOLE_CAPABILITIES,
-    "telegram": TELEGRAM_CAPABILITIES,
-    "zalo": ZALO_CAPABILITIES,
-}
 
 
 @dataclass
@@ -120,7 +108,6 @@ def build_app(settings: Settings, *, now: Callable[[], datetime] | None = None) 
         database,
         build_search(database),
         settings,
-        CAPABILITIES,
         now=now or (lambda: datetime.now(UTC)),
         catalog=catalog,
     )

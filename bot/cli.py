@@ -6,17 +6,14 @@ import argparse
 import importlib
 import json
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from bot.app import App
-    from bot.router import Router
     from core.settings import Settings
     from data.search.types import SearchOutcome
 
-KNOWN_PLATFORMS = ("console", "telegram", "zalo")
 EXIT_USAGE = 2
 
 
@@ -151,53 +148,34 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.platforms import ADAPTERS
+
     names = _platform_names(args.platform, settings)
-    unknown = [name for name in names if name not in KNOWN_PLATFORMS]
+    unknown = [name for name in names if name not in ADAPTERS]
     if unknown or not names:
         _error(
             f"Không hỗ trợ nền tảng: {', '.join(unknown) or '(trống)'}. "
-            f"Các nền tảng có thể dùng: {', '.join(KNOWN_PLATFORMS)}."
+            f"Các nền tảng có thể dùng: {', '.join(ADAPTERS)}."
         )
         return EXIT_USAGE
-    runners: list[tuple[str, Callable[[Settings, Router], Any]]] = []
     for name in names:
-        runner = _platform_runner(name, settings)
-        if isinstance(runner, str):
-            _error(runner)
+        problem = _not_ready(name, settings)
+        if problem:
+            _error(problem)
             return EXIT_USAGE
-        runners.append((name, runner))
+    from bot.runner import run
+
     app = _build(settings)
-    reminders = _start_reminders(settings, app)
     try:
-        # Telegram libraries install signal handlers, which only works in the main thread:
-        # Telegram runs there (sorted last), the other platforms in daemon threads.
-        runners.sort(key=lambda item: item[0] == "telegram")
-        for name, runner in runners[:-1]:
-            threading.Thread(
-                target=runner, args=(settings, app.router), name=f"daumoi-{name}", daemon=True
-            ).start()
-        _, last = runners[-1]
-        result = last(settings, app.router)
-        return result if isinstance(result, int) else 0
+        return run(settings, app.router, names, app.database)
     finally:
-        if reminders is not None:
-            reminders.stop()
         app.close()
 
 
-def _start_reminders(settings: Settings, app: App) -> Any:
-    """Tick reminders in a background thread (DAUMOI_REMINDERS=0 turns them off)."""
-    from bot.platforms.reminder_sender import open_senders
-    from scheduler.service import start_background
-
-    return start_background(settings, app.database, app.router, open_senders)
-
-
 def _remind(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.platforms.reminder_sender import open_senders
     from bot.remind_cli import main as remind_main
 
-    return remind_main(settings, args, open_senders)
+    return remind_main(settings, args)
 
 
 def _admin(settings: Settings, args: argparse.Namespace) -> int:
@@ -218,30 +196,20 @@ def _platform_names(option: str | None, settings: Settings) -> list[str]:
     return list(settings.platforms) or ["console"]
 
 
-def _platform_runner(name: str, settings: Settings) -> Callable[[Settings, Router], Any] | str:
-    """The platform's run(settings, router), or a Vietnamese reason it cannot start."""
-    if name == "console":
-        return _run_console
+def _not_ready(name: str, settings: Settings) -> str:
+    """A Vietnamese reason the platform cannot start, or "" when it can."""
+    from bot.platforms import ADAPTERS
+
     try:
-        module = importlib.import_module(f"bot.platforms.{name}")
+        module = importlib.import_module(ADAPTERS[name])
     except ModuleNotFoundError as exc:
         return f"Nền tảng {name} chưa sẵn sàng trong bản cài đặt này (thiếu {exc.name})."
-    runner = getattr(module, "run", None)
-    if not callable(runner):
-        return f"Nền tảng {name} chưa sẵn sàng trong bản cài đặt này."
-    token = {"telegram": settings.telegram_token, "zalo": settings.zalo_token}[name]
-    if not token:
+    if not module.configured(settings):
         return (
             f"Chưa cấu hình mã truy cập cho {name}: đặt biến môi trường "
-            f"DAUMOI_{name.upper()}_TOKEN (trong môi trường hoặc tệp .env) rồi chạy lại."
+            f"{module.TOKEN_VARIABLE} (trong môi trường hoặc tệp .env) rồi chạy lại."
         )
-    return runner  # type: ignore[no-any-return]
-
-
-def _run_console(settings: Settings, router: Router) -> int:
-    from bot.platforms.console import run_console
-
-    return run_console(router, sys.stdin, sys.stdout)
+    return ""
 
 
 # --- import -------------------------------------------------------------------------------------

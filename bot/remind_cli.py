@@ -9,11 +9,9 @@ import sys
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from core.model import ChatEvent, Incoming, Reply
 from core.settings import Settings
 from scheduler.config import ReminderConfig
 from scheduler.horizon import horizon
-from scheduler.service import SenderFactory
 
 EXIT_USAGE = 2
 
@@ -42,22 +40,12 @@ def add_parser(sub: Any) -> None:
     )
 
 
-class _NoCore:
-    """Stands in for the router where a sender needs one but no message is handled."""
-
-    def handle(self, incoming: Incoming) -> list[Reply]:
-        return []
-
-    def handle_event(self, event: ChatEvent) -> list[Reply]:
-        return []
-
-
-def main(settings: Settings, args: argparse.Namespace, open_senders: SenderFactory) -> int:
+def main(settings: Settings, args: argparse.Namespace) -> int:
     """Run `daumoi remind <action>`."""
     if args.remind_command == "preview":
         return _preview(settings, args)
     if args.remind_command == "run-once":
-        return _run_once(settings, args, open_senders)
+        return _run_once(settings, args)
     print("Dùng: daumoi remind preview|run-once (gõ --help để xem tùy chọn).", file=sys.stderr)
     return EXIT_USAGE
 
@@ -106,8 +94,8 @@ def _preview(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_once(settings: Settings, args: argparse.Namespace, open_senders: SenderFactory) -> int:
-    from scheduler.service import run_once
+def _run_once(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.runner import remind_once
 
     now = None
     if args.now:
@@ -126,7 +114,7 @@ def _run_once(settings: Settings, args: argparse.Namespace, open_senders: Sender
             if now.date() not in span:
                 print(f"Thời điểm --now phải trong khoảng {span.describe()}.", file=sys.stderr)
                 return EXIT_USAGE
-        report = asyncio.run(run_once(settings, database, _NoCore(), open_senders, now=now))
+        report = asyncio.run(remind_once(settings, database, now=now))
     finally:
         database.engine.dispose()
     delivery = report.delivery

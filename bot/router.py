@@ -15,15 +15,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot import choices, commands
-from core.model import (
-    CONSOLE_CAPABILITIES,
-    Capabilities,
-    ChatEvent,
-    ChatKind,
-    Choice,
-    Incoming,
-    Reply,
-)
+from core.limits import LIMITS, PlatformLimits, limits_for
+from core.model import ChatEvent, ChatKind, Choice, Incoming, Reply, parse_command
 from core.settings import Settings
 from core.textnorm import fold
 from data.store import processed
@@ -42,7 +35,6 @@ APOLOGY_TEMPLATE = (
     "thử lại sau ít phút, hoặc gõ /trogiup để xem cách dùng."
 )
 _APOLOGY_RE = re.compile(re.escape(APOLOGY_TEMPLATE).replace(r"\{incident\}", "([0-9a-f]{6})"))
-_COMMAND_RE = re.compile(r"/([^\s@]*)(?:@\S*)?(.*)", re.DOTALL)
 _NUMBER_RE = re.compile(r"(\d{1,3})\s*[.)]?")
 _MENTION_RE = re.compile(r"^(?:@\w+[\s,:]*)+")
 _MAX_SHOWN_NAME = 30
@@ -50,17 +42,6 @@ _MAX_SHOWN_NAME = 30
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def parse_command(text: str) -> tuple[str, str] | None:
-    """Split "/Tìm@bot san bay" into ("tim", "san bay"); None when text is not a command."""
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return None
-    match = _COMMAND_RE.fullmatch(stripped)
-    if match is None:  # pragma: no cover - the pattern matches anything starting with "/"
-        return None
-    return fold(match.group(1)), match.group(2).strip()
 
 
 class Router:
@@ -71,7 +52,7 @@ class Router:
         database: Database,
         search: SearchEngine,
         settings: Settings,
-        capabilities_by_platform: Mapping[str, Capabilities],
+        limits: Mapping[str, PlatformLimits] = LIMITS,
         now: Callable[[], datetime] = _utc_now,
         catalog: CatalogCache | None = None,
     ) -> None:
@@ -86,12 +67,12 @@ class Router:
             threading.Lock() if sqlite else nullcontext()
         )
         self.settings = settings
-        self.capabilities_by_platform = dict(capabilities_by_platform)
+        self.limits = dict(limits)
         self.now = now
 
-    def capabilities(self, platform: str) -> Capabilities:
+    def capabilities(self, platform: str) -> PlatformLimits:
         """What the platform can render (console-like when unknown)."""
-        return self.capabilities_by_platform.get(platform, CONSOLE_CAPABILITIES)
+        return self.limits.get(platform) or limits_for(platform)
 
     def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one message or button press; never raises."""
@@ -138,12 +119,12 @@ class Router:
             return self._follow(ctx, incoming, found, depth)
         in_group = incoming.chat.kind is ChatKind.GROUP
         parsed = (
-            (fold(incoming.command), incoming.args.strip())
+            (incoming.command, incoming.args.strip())
             if incoming.command
             else parse_command(incoming.text)
         )
         if parsed is not None:
-            name, args = parsed
+            name, args = fold(parsed[0]), parsed[1]
             command = commands.find(name)
             if command is None:
                 return [] if in_group and not incoming.addressed else [_unknown_command(name)]

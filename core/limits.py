@@ -12,6 +12,7 @@ class RateLimits:
     overall_per_second: float | None = None
     group_per_minute: float | None = None
     chat_per_second: float | None = None
+    group_window: float = 60.0  # seconds group_per_minute is counted over (tests shorten it)
     safety: float = 0.97  # stay clear of the server's window edges and clock jitter
 
 
@@ -42,6 +43,10 @@ TELEGRAM = PlatformLimits(
 # so stay well below anything plausible.
 ZALO_RATES = RateLimits(overall_per_second=5, chat_per_second=1)
 ZALO = PlatformLimits(max_text_len=2000, rates=ZALO_RATES)
+# Zalo with DAUMOI_PUBLIC_URL: files go out as expiring links (a caption leaves room for it).
+ZALO_WITH_LINKS = PlatformLimits(
+    max_text_len=2000, max_caption_len=1500, supports_files=True, rates=ZALO_RATES
+)
 CONSOLE = PlatformLimits(max_text_len=4096)
 
 LIMITS = {"telegram": TELEGRAM, "zalo": ZALO, "console": CONSOLE}

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_TEXT = 16_384  # 4x a Telegram message: no real message is cut, huge input is bounded
 MAX_NAME = 256  # display names, usernames, chat titles
@@ -15,6 +15,7 @@ MAX_TOKEN = 64  # Telegram's callback_data limit in bytes
 # (PostgreSQL refuses NUL) or encoded (UTF-8/UTF-16 refuse surrogates), none means anything.
 _UNWANTED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_TOKEN = re.compile(r"[^0-9A-Za-z._:-]")
+_COMMAND = re.compile(r"/(?P<name>[^\s@/]+)(?:@(?P<bot>\S*))?(?:\s+(?P<args>.*))?", re.DOTALL)
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -159,15 +160,17 @@ class ChatEvent:
     user: User | None = None
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a platform can render, so the core can degrade gracefully."""
+class Command(NamedTuple):
+    """A `/command[@bot] args` line: the name lower-cased as typed, the bot it names if any."""
 
-    max_text_len: int
-    supports_buttons: bool
-    supports_files: bool
+    name: str
+    args: str
+    bot: str | None = None
 
 
-CONSOLE_CAPABILITIES = Capabilities(max_text_len=4096, supports_buttons=False, supports_files=False)
-TELEGRAM_CAPABILITIES = Capabilities(max_text_len=4096, supports_buttons=True, supports_files=True)
-ZALO_CAPABILITIES = Capabilities(max_text_len=2000, supports_buttons=False, supports_files=False)
+def parse_command(text: str) -> Command | None:
+    """Split `/cmd[@bot] args` into its parts, or None for plain text (every platform's rule)."""
+    match = _COMMAND.fullmatch(text.strip())
+    if match is None:
+        return None
+    return Command(match["name"].lower(), (match["args"] or "").strip(), match["bot"] or None)

@@ -1,4 +1,10 @@
-"""Per-platform send pacing with aiolimiter: overall, per group, per chat, and 429 pauses."""
+"""Per-platform send pacing with aiolimiter: overall, per group, per chat, and 429 pauses.
+
+One `PlatformLimiter` per platform is shared by replies and reminders, so both draw on the
+same allowance. Reminders (fan-outs) are spaced evenly at every limit; replies skip the
+per-chat spacing and take a group's per-minute allowance as a bucket, so a short answer in a
+group goes out at once, as with python-telegram-bot's AIORateLimiter.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,13 @@ def _spaced(per_second: float | None, safety: float) -> AsyncLimiter | None:
     return AsyncLimiter(1, 1.0 / (per_second * safety))
 
 
+def _forget_idle(limiters: dict[str, AsyncLimiter]) -> None:
+    if len(limiters) >= _FORGET_AFTER:
+        for key, idle in list(limiters.items()):
+            if idle.has_capacity(idle.max_rate):
+                del limiters[key]
+
+
 class PlatformLimiter:
     """Spaces sends so the platform's limits are never hit; pauses everything after a 429."""
 
@@ -35,33 +48,43 @@ class PlatformLimiter:
         self._is_group = is_group
         self._overall = _spaced(limits.overall_per_second, limits.safety)
         self._chats: dict[str, AsyncLimiter] = {}
+        self._groups: dict[str, AsyncLimiter] = {}
         self._resume_at = 0.0
 
-    def _chat_rate(self, chat_id: str) -> float | None:
-        rates = [self.limits.chat_per_second]
-        if self._is_group(chat_id) and self.limits.group_per_minute:
-            rates.append(self.limits.group_per_minute / 60.0)
-        present = [rate for rate in rates if rate]
-        return min(present) if present else None
+    def _group_rate(self, chat_id: str) -> float | None:
+        rate = self.limits.group_per_minute
+        if not rate or not self._is_group(chat_id):
+            return None
+        return rate / self.limits.group_window
 
     def _chat(self, chat_id: str) -> AsyncLimiter | None:
         limiter = self._chats.get(chat_id)
         if limiter is None:
-            limiter = _spaced(self._chat_rate(chat_id), self.limits.safety)
+            rates = [r for r in (self.limits.chat_per_second, self._group_rate(chat_id)) if r]
+            limiter = _spaced(min(rates), self.limits.safety) if rates else None
             if limiter is None:
                 return None
-            if len(self._chats) >= _FORGET_AFTER:
-                for key, idle in list(self._chats.items()):
-                    if idle.has_capacity():
-                        del self._chats[key]
+            _forget_idle(self._chats)
             self._chats[chat_id] = limiter
         return limiter
 
-    async def acquire(self, chat_id: str) -> None:
-        """Wait until a message to chat_id may go out."""
-        chat = self._chat(chat_id)
-        if chat is not None:
+    def _group(self, chat_id: str) -> AsyncLimiter | None:
+        limiter = self._groups.get(chat_id)
+        if limiter is None:
+            if self._group_rate(chat_id) is None:
+                return None
+            _forget_idle(self._groups)
+            allowance = float(self.limits.group_per_minute or 0)
+            limiter = AsyncLimiter(allowance, self.limits.group_window)
+            self._groups[chat_id] = limiter
+        return limiter
+
+    async def acquire(self, chat_id: str, *, reply: bool = False) -> None:
+        """Wait until a message to chat_id may go out (reply=True: an answer to a user)."""
+        if not reply and (chat := self._chat(chat_id)) is not None:
             await chat.acquire()
+        if (group := self._group(chat_id)) is not None:
+            await group.acquire()
         loop = asyncio.get_running_loop()
         while (wait := self._resume_at - loop.time()) > 0:
             await asyncio.sleep(wait)

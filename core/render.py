@@ -5,7 +5,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 
-from core.model import Attachment, Capabilities, Reply
+from core.limits import PlatformLimits
+from core.model import Attachment, Reply
 
 CHOOSE_BY_NUMBER = "Trả lời bằng số để chọn."
 # Don't end a hard-split piece between a character and what attaches to it.
@@ -17,7 +18,7 @@ def text_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render(reply: Reply, capabilities: Capabilities) -> list[Reply]:
+def render(reply: Reply, capabilities: PlatformLimits) -> list[Reply]:
     """Turn one reply into messages the platform can send as they are."""
     text = reply.text
     choices = reply.choices

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from core.model import Capabilities
+from core.limits import PlatformLimits
 from core.settings import Settings
 from data.store.catalog import Catalog, load_catalog
 
@@ -30,7 +30,7 @@ class Context:
     session: Session
     search: SearchEngine
     settings: Settings
-    capabilities: Capabilities
+    capabilities: PlatformLimits
     now: Callable[[], datetime]
     catalog: Catalog = field(default=_FROM_SESSION)
 

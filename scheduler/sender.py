@@ -1,13 +1,9 @@
-"""The Sender port reminders go out through, its typed errors, and console/log senders."""
+"""The Sender port reminders go out through and its typed errors (until delivery sends
+through core.chat_client.ChatClient; then this module goes)."""
 
 from __future__ import annotations
 
-import itertools
-import logging
-import sys
-from typing import Protocol, TextIO
-
-log = logging.getLogger(__name__)
+from typing import Protocol
 
 
 class SendError(Exception):
@@ -51,38 +47,3 @@ class Sender(Protocol):
     async def send(self, chat_id: str, text: str) -> list[str]:
         """Send text (split at the platform's limit if needed); return the message ids."""
         ...
-
-
-class ConsoleSender:
-    """Prints reminders to a stream (the console platform has nobody to push to)."""
-
-    def __init__(
-        self, platform: str = "console", stream: TextIO | None = None, max_text_len: int = 4096
-    ) -> None:
-        self.platform = platform
-        self.max_text_len = max_text_len
-        self._stream = stream
-        self._ids = itertools.count(1)
-
-    async def send(self, chat_id: str, text: str) -> list[str]:
-        """Write the reminder with a header naming the chat."""
-        stream = self._stream or sys.stdout
-        stream.write(f"\n[Nhắc việc → {chat_id}]\n{text}\n")
-        stream.flush()
-        return [f"{self.platform}-{next(self._ids)}"]
-
-
-class LogSender:
-    """Logs reminders instead of sending them (for platforms without a live adapter)."""
-
-    def __init__(self, platform: str, max_text_len: int = 4096) -> None:
-        self.platform = platform
-        self.max_text_len = max_text_len
-        self.sent: list[tuple[str, str]] = []
-        self._ids = itertools.count(1)
-
-    async def send(self, chat_id: str, text: str) -> list[str]:
-        """Record and log the reminder."""
-        self.sent.append((chat_id, text))
-        log.info("reminder for %s:%s\n%s", self.platform, chat_id, text)
-        return [f"log-{next(self._ids)}"]

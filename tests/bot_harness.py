@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.model import ChatKind, Incoming, Reply
 from core.render import render
 from core.settings import Settings

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.commands import COMMANDS
-from core.model import Capabilities, Chat, ChatKind, Incoming, Reply, User
+from core.limits import PlatformLimits as Capabilities
+from core.model import Chat, ChatKind, Incoming, Reply, User
 from core.render import render, text_length
 
 PLATFORMS = ("console", "telegram", "zalo")

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.model import Chat, ChatKind, Incoming, Reply, User
 from core.render import render
 from core.settings import Settings

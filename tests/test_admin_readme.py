@@ -6,9 +6,9 @@ import io
 import re
 from typing import Any
 
-from bot.app import CAPABILITIES
 from bot.platforms.console import run_console
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.settings import Settings
 from data.store.db import Database
 from tests.bot_harness import Clock

@@ -11,8 +11,8 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import choices
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.settings import Settings
 from data.store import processed
 from data.store import repositories as repo

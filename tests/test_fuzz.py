@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.app import CAPABILITIES
+from core.limits import LIMITS as CAPABILITIES
 from data.store.models import Role
 from tests.fuzz_messages import ACTORS, PLATFORMS, messages, problems
 from tests.status_harness import Desk

@@ -7,8 +7,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from bot.platforms.telegram_bridge import TelegramBridge
+
 from bot.router import apology_incident
 from core.model import Reply
 from tests.test_telegram_bridge import ME, FakeApi, update

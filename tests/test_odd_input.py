@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import commands
-from bot.app import CAPABILITIES
 from bot.router import Router, apology_incident
+from core.limits import LIMITS as CAPABILITIES
 from core.model import MAX_TEXT, Chat, ChatKind, Incoming, User, clean_text, clean_token
 from core.render import render, text_length
 from core.settings import Settings

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import CAPABILITIES
 from bot.router import Router, apology_incident
+from core.limits import LIMITS as CAPABILITIES
 from core.model import Chat, ChatKind, Choice, Incoming, Reply, User
 from core.render import CHOOSE_BY_NUMBER, render, split_text, text_length
 from core.settings import Settings
@@ -82,7 +82,7 @@ def test_any_message_gets_sendable_replies(
     choices=st.lists(st.text(min_size=1, max_size=40), max_size=6),
 )
 def test_render_never_exceeds_the_limit(text: str, limit: int, choices: list[str]) -> None:
-    from core.model import Capabilities
+    from core.limits import PlatformLimits as Capabilities
 
     reply = Reply(text, tuple(Choice(label, f"/x {i}") for i, label in enumerate(choices)))
     for buttons in (True, False):

@@ -155,8 +155,8 @@ def test_without_a_group_admins_get_it_and_pausing_stops_it(digest_db: Database)
 
 
 def test_nhacviec_lists_the_digest(digest_db: Database, search_engine: object) -> None:
-    from bot.app import CAPABILITIES
     from bot.router import Router
+    from core.limits import LIMITS as CAPABILITIES
     from core.model import Chat, Incoming, User
 
     router = Router(

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import commands
-from bot.router import apology_incident, parse_command
-from core.model import ChatEvent, ChatEventKind, ChatKind, Reply
+from bot.router import apology_incident
+from core.model import ChatEvent, ChatEventKind, ChatKind, Reply, parse_command
 from data.store.models import ChatRecord, PendingChoice
 
 if TYPE_CHECKING:
@@ -30,15 +30,15 @@ def _number_of(listing: str, code: str) -> str:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("/tim san bay", ("tim", "san bay")),
-        ("/Tìm@daumoi_bot  san bay ", ("tim", "san bay")),
-        ("/NHIEMVU 2.4", ("nhiemvu", "2.4")),
-        ("  /donvi\nSở Y tế", ("donvi", "Sở Y tế")),
-        ("/", ("", "")),
+        ("/tim san bay", ("tim", "san bay", None)),
+        ("/Tìm@daumoi_bot  san bay ", ("tìm", "san bay", "daumoi_bot")),
+        ("/NHIEMVU 2.4", ("nhiemvu", "2.4", None)),
+        ("  /donvi\nSở Y tế", ("donvi", "Sở Y tế", None)),
+        ("/", None),  # no name: plain text, on every platform
         ("san bay", None),
     ],
 )
-def test_parse_command(text: str, expected: tuple[str, str] | None) -> None:
+def test_parse_command(text: str, expected: tuple[str, str, str | None] | None) -> None:
     assert parse_command(text) == expected
 
 

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ReminderRule, RuleStatus, Task

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database

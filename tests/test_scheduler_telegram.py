@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bot.platforms.reminder_sender import open_senders
 from sqlalchemy import select
 
-from bot.platforms.reminder_sender import open_senders
 from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.model import Chat, ChatKind, Incoming, User
 from core.settings import Settings
 from data.importing.importer import ensure_seed

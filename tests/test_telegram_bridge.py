@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import pytest
-
 from bot.platforms.telegram_bridge import (
     APOLOGY,
     ChatGone,
@@ -20,6 +19,7 @@ from bot.platforms.telegram_bridge import (
     TelegramBridge,
     TransientError,
 )
+
 from bot.platforms.telegram_common import BotIdentity, Keyboard
 from core.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Reply
 

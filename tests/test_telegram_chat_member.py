@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-
 from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge
+
 from bot.platforms.telegram_common import BotIdentity, needs_chat_admin_check
 from core.model import Chat, ChatKind, Incoming, Reply, User
 from core.settings import Settings

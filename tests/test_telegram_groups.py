@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.limits import TELEGRAM
 from core.model import (
-    TELEGRAM_CAPABILITIES,
     Chat,
     ChatEvent,
     ChatEventKind,
@@ -45,7 +45,7 @@ def ctx(session: Session, search_engine: Any) -> Context:
         session=session,
         search=search_engine,
         settings=Settings(admins=("telegram:1001",)),  # Lan administers; see test_link_access
-        capabilities=TELEGRAM_CAPABILITIES,
+        capabilities=TELEGRAM,
         now=lambda: NOW,
     )
 

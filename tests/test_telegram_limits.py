@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
 
 from bot.platforms import telegram
-from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
 from core.model import ChatEvent, ChatEventKind, Incoming, Reply
 from tests.conformance.conftest import make_settings
 from tests.fake_telegram import FakeTelegram, Limits

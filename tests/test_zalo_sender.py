@@ -8,10 +8,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-
 from bot.platforms.reminder_sender import open_senders
-from bot.platforms.zalo_client import RetryPolicy, ZaloClient
 from bot.platforms.zalo_sender import ZaloReminderSender
+
+from bot.platforms.zalo_client import RetryPolicy, ZaloClient
 from core.settings import Settings
 from data.store.db import Database
 from scheduler.config import ReminderConfig

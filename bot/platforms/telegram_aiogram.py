@@ -1,18 +1,16 @@
-"""Telegram adapter on aiogram 3: polling or webhook, aiolimiter flood control for sends."""
+"""Telegram on aiogram 3: its ChatClient, polling or webhook (no flood-control middleware:
+pacing is the platform's PlatformLimiter)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.middlewares.base import (
-    BaseRequestMiddleware,
-    NextRequestMiddlewareType,
-)
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     AiogramError,
@@ -29,18 +27,18 @@ from aiogram.exceptions import (
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
+    EditMessageText,
     GetChatMember,
     GetMe,
     GetUpdates,
     Response,
+    SendChatAction,
     SendDocument,
     SendMessage,
     SendPhoto,
     SetMyCommands,
     SetWebhook,
-    TelegramMethod,
 )
-from aiogram.methods.base import TelegramType
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -49,28 +47,23 @@ from aiogram.types import (
     Message,
     Update,
 )
-from aiolimiter import AsyncLimiter
 
+from bot.bridge import AdapterOptions, ChatBridge
 from bot.platforms import webhook
 from bot.platforms.startup import PlatformUnreachable, TokenRejected
-from bot.platforms.telegram_bridge import (
-    AdapterOptions,
-    ChatGone,
-    ChatMigrated,
-    PermanentError,
-    RetryLater,
-    TelegramBridge,
-    TransientError,
-)
 from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
+    CHAT_ADMIN_STATUSES,
+    GONE_HINTS,
+    PLATFORM,
     BotIdentity,
-    Keyboard,
     command_menu,
-    snapshot,
+    keyboard,
+    translate_update,
 )
-from core.model import Attachment
-from core.ports import MessageHandler
+from core import chat_client as port
+from core.limits import TELEGRAM
+from core.model import Attachment, Choice
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,9 +76,11 @@ _RESPONSE_TYPES = tuple(
     for method in (
         AnswerCallbackQuery,
         DeleteWebhook,
+        EditMessageText,
         GetChatMember,
         GetMe,
         GetUpdates,
+        SendChatAction,
         SendDocument,
         SendMessage,
         SendPhoto,
@@ -95,165 +90,124 @@ _RESPONSE_TYPES = tuple(
 )
 
 
-class FloodControl(BaseRequestMiddleware):
-    """Telegram's flood limits for aiogram, like PTB's AIORateLimiter: ≤ N/s overall,
-    ≤ M/min per group, and a 429 pauses every request for retry_after before retrying."""
-
-    def __init__(
-        self,
-        overall_per_second: float,
-        group_rate: float,
-        retries: int,
-        group_window: float = 60,
-    ) -> None:
-        self._overall = AsyncLimiter(overall_per_second, 1) if overall_per_second else None
-        self._group_rate = group_rate
-        self._group_window = group_window
-        self._groups: dict[str, AsyncLimiter] = {}
-        self._retries = retries
-        self._resume = asyncio.Event()
-        self._resume.set()
-
-    def _group(self, chat_id: str) -> AsyncLimiter | None:
-        if not self._group_rate or not chat_id.startswith("-"):
-            return None
-        if len(self._groups) > 512:  # forget idle groups
-            for key, idle in list(self._groups.items()):
-                if key != chat_id and idle.has_capacity(idle.max_rate):
-                    del self._groups[key]
-        if chat_id not in self._groups:
-            self._groups[chat_id] = AsyncLimiter(self._group_rate, self._group_window)
-        return self._groups[chat_id]
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        chat_id = getattr(method, "chat_id", None)
-        if chat_id is None:  # getUpdates, getMe, setMyCommands …
-            return await make_request(bot, method)
-        group = self._group(str(chat_id))
-        for attempt in range(self._retries + 1):
-            try:
-                if group is not None:
-                    await group.acquire()
-                if self._overall is not None:
-                    await self._overall.acquire()
-                await self._resume.wait()
-                return await make_request(bot, method)
-            except TelegramRetryAfter as exc:
-                if attempt == self._retries:
-                    raise
-                log.info("flood control: waiting %ss", exc.retry_after)
-                self._resume.clear()
-                try:
-                    await asyncio.sleep(exc.retry_after + 0.1)
-                finally:
-                    self._resume.set()
-        raise AssertionError("unreachable")
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 
 
 @contextmanager
-def _neutral_errors() -> Iterator[None]:
-    """Re-raise aiogram errors as the bridge's neutral ones."""
+def _port_errors() -> Iterator[None]:
+    """The one place aiogram's errors become the port's."""
     try:
         yield
-    except TelegramForbiddenError as exc:
-        raise ChatGone(exc.message) from exc
     except TelegramMigrateToChat as exc:
-        raise ChatMigrated(str(exc.migrate_to_chat_id)) from exc
+        raise port.ChatGone(exc.message, new_chat_id=str(exc.migrate_to_chat_id)) from exc
     except TelegramRetryAfter as exc:
-        raise RetryLater(float(exc.retry_after)) from exc
+        raise port.RetryAfter(float(exc.retry_after), exc.message) from exc
+    except TelegramUnauthorizedError as exc:
+        raise port.Forbidden("Telegram refused the token") from exc
+    except TelegramForbiddenError as exc:  # 403: kicked, blocked, deactivated
+        raise port.ChatGone(exc.message) from exc
     except TelegramEntityTooLarge as exc:  # a TelegramNetworkError subclass, but final
-        raise PermanentError(exc.message) from exc
+        raise port.BadRequest(exc.message) from exc
     except (TelegramNetworkError, TelegramServerError) as exc:  # timeouts, connection, 5xx
-        raise TransientError(exc.message) from exc
+        raise port.Transient(exc.message) from exc
     except ClientDecodeError as exc:  # e.g. an HTML error page from a proxy
-        raise TransientError(str(exc)) from exc
+        raise port.Transient(str(exc)) from exc
     except AiogramError as exc:
-        raise PermanentError(str(exc)) from exc
+        if any(hint in str(exc).lower() for hint in GONE_HINTS):
+            raise port.ChatGone(str(exc)) from exc
+        raise port.BadRequest(str(exc)) from exc
 
 
 def _chat(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
-def _markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
+def _markup(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
+    rows = keyboard(choices)
+    if not rows:
         return None
-    rows = [
+    buttons = [
         [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
-        for row in buttons
+        for row in rows
     ]
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
-class AiogramApi:
-    """The bridge's send primitives on an aiogram Bot (flood control in its session)."""
+class AiogramClient:
+    """The ChatClient on an aiogram Bot."""
 
-    def __init__(self, bot: Bot) -> None:
+    platform = PLATFORM
+    limits = TELEGRAM
+
+    def __init__(self, bot: Bot, identity: BotIdentity) -> None:
         self.bot = bot
+        self.identity = identity
 
-    async def send_text(self, chat_id: str, text: str, buttons: Keyboard | None) -> str:
-        """Send a text message; return its message id."""
-        with _neutral_errors():
+    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+        """Send a text message; its message id."""
+        with _port_errors():
             message = await self.bot.send_message(
-                chat_id=_chat(chat_id), text=text, reply_markup=_markup(buttons)
+                chat_id=_chat(chat_id), text=text, reply_markup=_markup(choices)
             )
         return str(message.message_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str, buttons: Keyboard | None, photo: bool
+        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
     ) -> str:
-        """Send a document (or photo); return its message id."""
+        """Send a document (a photo for images); its message id."""
         upload = BufferedInputFile(file.content, filename=file.filename)
-        markup = _markup(buttons)
+        options: dict[str, Any] = {
+            "chat_id": _chat(chat_id),
+            "caption": caption or None,
+            "reply_markup": _markup(choices),
+        }
         message: Message
-        with _neutral_errors():
-            if photo:
-                message = await self.bot.send_photo(
-                    chat_id=_chat(chat_id),
-                    photo=upload,
-                    caption=caption or None,
-                    reply_markup=markup,
-                )
+        with _port_errors():
+            if file.mime_type in PHOTO_TYPES:
+                message = await self.bot.send_photo(photo=upload, **options)
             else:
-                message = await self.bot.send_document(
-                    chat_id=_chat(chat_id),
-                    document=upload,
-                    caption=caption or None,
-                    reply_markup=markup,
-                )
+                message = await self.bot.send_document(document=upload, **options)
         return str(message.message_id)
 
-    async def answer_callback(self, callback_id: str) -> None:
-        """Acknowledge a button press."""
-        with _neutral_errors():
-            await self.bot.answer_callback_query(callback_query_id=callback_id)
+    async def edit(
+        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        """Replace the text (and buttons) of a message the bot sent."""
+        with _port_errors():
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=_chat(chat_id),
+                message_id=int(message_id),
+                reply_markup=_markup(choices),
+            )
 
-    async def chat_member_status(self, chat_id: str, user_id: str) -> str:
-        """The user's status in the chat (getChatMember)."""
-        with _neutral_errors():
+    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Acknowledge a button press."""
+        with _port_errors():
+            await self.bot.answer_callback_query(callback_query_id=callback_id, text=text or None)
+
+    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+        """Show an activity in the chat."""
+        with _port_errors():
+            await self.bot.send_chat_action(chat_id=_chat(chat_id), action=action)
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
+        """Whether the user administers the group (getChatMember)."""
+        return await self.member_status(chat_id, user_id) in CHAT_ADMIN_STATUSES
+
+    async def member_status(self, chat_id: str, user_id: str) -> str:
+        """The user's status in the chat: "creator", "administrator", "member", …"""
+        with _port_errors():
             member = await self.bot.get_chat_member(chat_id=_chat(chat_id), user_id=int(user_id))
         return str(getattr(member.status, "value", member.status))
 
 
 def build_bot(settings: Settings, options: AdapterOptions) -> Bot:
-    """An aiogram Bot pointed at settings.telegram_api_url, with flood control."""
+    """An aiogram Bot pointed at settings.telegram_api_url."""
     session = AiohttpSession(
         api=TelegramAPIServer.from_base(settings.telegram_api_url),
         timeout=options.request_timeout,
         limit=max(8, options.concurrency),
-    )
-    session.middleware(
-        FloodControl(
-            options.overall_per_second,
-            options.group_per_minute,
-            options.flood_retries,
-            group_window=options.group_window,
-        )
     )
     return Bot(settings.telegram_token, session=session)
 
@@ -282,47 +236,60 @@ async def _identity(bot: Bot) -> BotIdentity:
     return BotIdentity(id=str(me.id), username=me.username or "")
 
 
-async def serve(
-    settings: Settings, core: MessageHandler, stop: asyncio.Event, options: AdapterOptions
-) -> None:
-    """Run the bot (polling, or webhook when settings.webhook_url is set) until stop is set."""
+@asynccontextmanager
+async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[AiogramClient]:
+    """getMe on a fresh session; the client until the block ends."""
     bot = build_bot(settings, options)
     try:
-        bridge = TelegramBridge(core, AiogramApi(bot), await _identity(bot), policy=options.retry)
-        await _register_commands(bot)
-        try:
-            if settings.webhook_url:
-
-                async def set_webhook(url: str, secret: str) -> None:
-                    with _neutral_errors():
-                        await bot.set_webhook(
-                            url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
-                        )
-
-                await webhook.serve(settings, bridge, set_webhook, stop)
-            else:
-                await _poll(bot, bridge, stop, options)
-        finally:
-            await bridge.drain()
+        yield AiogramClient(bot, await _identity(bot))
     finally:
         await bot.session.close()
 
 
+async def receive(
+    settings: Settings,
+    client: AiogramClient,
+    bridge: ChatBridge,
+    stop: asyncio.Event,
+    options: AdapterOptions,
+) -> None:
+    """Poll (or serve the webhook when settings.webhook_url is set) until stop is set."""
+    bot = client.bot
+    await _register_commands(bot)
+    if settings.webhook_url:
+
+        async def set_webhook(url: str, secret: str) -> None:
+            with _port_errors():
+                await bot.set_webhook(
+                    url=url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+                )
+
+        def parse(body: dict[str, Any]) -> Any:
+            return translate_update(
+                Update.model_validate(body, context={"bot": bot}), client.identity
+            )
+
+        await webhook.serve(settings, bridge, parse, set_webhook, stop)
+    else:
+        await _poll(client, bridge, stop, options)
+
+
 async def _poll(
-    bot: Bot, bridge: TelegramBridge, stop: asyncio.Event, options: AdapterOptions
+    client: AiogramClient, bridge: ChatBridge, stop: asyncio.Event, options: AdapterOptions
 ) -> None:
     dispatcher = Dispatcher()
+    me = client.identity
 
     async def on_update(_event: object, event_update: Update) -> None:
-        await bridge.process(snapshot(event_update))
+        await bridge.process(translate_update(event_update, me))
 
     for observer in (dispatcher.message, dispatcher.callback_query, dispatcher.my_chat_member):
         observer.register(on_update)
-    with _neutral_errors():
-        await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+    with _port_errors():
+        await client.bot.delete_webhook()  # getUpdates is refused while a webhook is set
     polling = asyncio.create_task(
         dispatcher.start_polling(
-            bot,
+            client.bot,
             polling_timeout=options.poll_timeout,
             handle_signals=False,
             close_bot_session=False,
@@ -330,7 +297,7 @@ async def _poll(
             tasks_concurrency_limit=options.concurrency,
         )
     )
-    log.info("Telegram (aiogram) polling as @%s", bridge.me.username)
+    log.info("Telegram (aiogram) polling as @%s", me.username)
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -339,19 +306,3 @@ async def _poll(
         if not polling.done():
             await dispatcher.stop_polling()
         await polling
-
-
-@asynccontextmanager
-async def open_sender(
-    settings: Settings, core: MessageHandler, options: AdapterOptions
-) -> AsyncIterator[TelegramBridge]:
-    """A rate-limited sender (for reminders) sharing the adapter's send path."""
-    bot = build_bot(settings, options)
-    try:
-        bridge = TelegramBridge(core, AiogramApi(bot), await _identity(bot), policy=options.retry)
-        try:
-            yield bridge
-        finally:
-            await bridge.drain()
-    finally:
-        await bot.session.close()

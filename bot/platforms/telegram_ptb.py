@@ -1,59 +1,41 @@
-"""Telegram adapter on python-telegram-bot 22: polling or webhook, AIORateLimiter for sends."""
+"""Telegram on python-telegram-bot 22: its ChatClient, polling or webhook (no rate limiter:
+pacing is the platform's PlatformLimiter)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot as PtbBot
-from telegram import (
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    Message,
-    Update,
-)
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
-from telegram.error import (
-    ChatMigrated as PtbChatMigrated,
-)
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import error as ptb
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.bridge import AdapterOptions, ChatBridge
 from bot.platforms import webhook
 from bot.platforms.startup import PlatformUnreachable, TokenRejected
-from bot.platforms.telegram_bridge import (
-    AdapterOptions,
-    ChatGone,
-    ChatMigrated,
-    PermanentError,
-    RetryLater,
-    TelegramBridge,
-    TransientError,
-)
 from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
+    CHAT_ADMIN_STATUSES,
+    GONE_HINTS,
+    PLATFORM,
     BotIdentity,
-    Keyboard,
     command_menu,
-    snapshot,
+    keyboard,
+    translate_update,
 )
-from core.model import Attachment
-from core.ports import MessageHandler
+from core import chat_client as port
+from core.limits import TELEGRAM
+from core.model import Attachment, Choice
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 
 
 @contextmanager
@@ -62,34 +44,38 @@ def _startup_errors() -> Iterator[None]:
     (its InvalidToken names the token)."""
     try:
         yield
-    except InvalidToken:
+    except ptb.InvalidToken:
         raise TokenRejected("Telegram refused the token") from None
-    except BadRequest:
+    except ptb.BadRequest:
         raise
-    except NetworkError as exc:  # connection failures, timeouts, 5xx
+    except ptb.NetworkError as exc:  # connection failures, timeouts, 5xx
         raise PlatformUnreachable(f"{type(exc).__name__}: {exc.message}") from None
 
 
 @contextmanager
-def _neutral_errors() -> Iterator[None]:
-    """Re-raise python-telegram-bot errors as the bridge's neutral ones."""
+def _port_errors() -> Iterator[None]:
+    """The one place python-telegram-bot's errors become the port's."""
     try:
         yield
-    except Forbidden as exc:
-        raise ChatGone(str(exc)) from exc
-    except PtbChatMigrated as exc:
-        raise ChatMigrated(str(exc.new_chat_id)) from exc
-    except RetryAfter as exc:
-        raise RetryLater(_seconds(exc)) from exc
-    except BadRequest as exc:  # a NetworkError subclass, but final
-        raise PermanentError(str(exc)) from exc
-    except NetworkError as exc:  # timeouts, connection errors, 5xx
-        raise TransientError(str(exc)) from exc
-    except TelegramError as exc:
-        raise PermanentError(str(exc)) from exc
+    except ptb.ChatMigrated as exc:
+        raise port.ChatGone(str(exc), new_chat_id=str(exc.new_chat_id)) from exc
+    except ptb.RetryAfter as exc:
+        raise port.RetryAfter(_seconds(exc), str(exc)) from exc
+    except ptb.InvalidToken as exc:
+        raise port.Forbidden("Telegram refused the token") from exc
+    except ptb.Forbidden as exc:  # 403: kicked, blocked, deactivated
+        raise port.ChatGone(str(exc)) from exc
+    except ptb.BadRequest as exc:  # a NetworkError subclass, but final
+        if any(hint in str(exc).lower() for hint in GONE_HINTS):
+            raise port.ChatGone(str(exc)) from exc
+        raise port.BadRequest(str(exc)) from exc
+    except ptb.NetworkError as exc:  # timeouts, connection errors, 5xx
+        raise port.Transient(str(exc)) from exc
+    except ptb.TelegramError as exc:
+        raise port.BadRequest(str(exc)) from exc
 
 
-def _seconds(exc: RetryAfter) -> float:
+def _seconds(exc: ptb.RetryAfter) -> float:
     with warnings.catch_warnings():  # PTB warns about int time periods until PTB_TIMEDELTA
         warnings.simplefilter("ignore")
         value = exc.retry_after
@@ -100,80 +86,87 @@ def _chat(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
-def _markup(buttons: Keyboard | None) -> InlineKeyboardMarkup | None:
-    if not buttons:
+def _markup(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
+    rows = keyboard(choices)
+    if not rows:
         return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-            for row in buttons
-        ]
-    )
+    buttons = [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows
+    ]
+    return InlineKeyboardMarkup(buttons)
 
 
-class PtbApi:
-    """The bridge's send primitives on a PTB Bot (already wrapped in the rate limiter)."""
+class PtbClient:
+    """The ChatClient on a PTB Bot."""
 
-    def __init__(self, bot: PtbBot) -> None:
-        self.bot = bot
+    platform = PLATFORM
+    limits = TELEGRAM
 
-    async def send_text(self, chat_id: str, text: str, buttons: Keyboard | None) -> str:
-        """Send a text message; return its message id."""
-        with _neutral_errors():
+    def __init__(self, application: Application, identity: BotIdentity) -> None:  # type: ignore[type-arg]
+        self.application = application
+        self.bot: PtbBot = application.bot
+        self.identity = identity
+
+    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+        """Send a text message; its message id."""
+        with _port_errors():
             message = await self.bot.send_message(
-                _chat(chat_id), text, reply_markup=_markup(buttons)
+                _chat(chat_id), text, reply_markup=_markup(choices)
             )
         return str(message.message_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str, buttons: Keyboard | None, photo: bool
+        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
     ) -> str:
-        """Send a document (or photo); return its message id."""
+        """Send a document (a photo for images); its message id."""
         upload = InputFile(file.content, filename=file.filename)
-        markup = _markup(buttons)
-        message: Message
-        with _neutral_errors():
-            if photo:
-                message = await self.bot.send_photo(
-                    _chat(chat_id), upload, caption=caption or None, reply_markup=markup
-                )
+        options: dict[str, Any] = {"caption": caption or None, "reply_markup": _markup(choices)}
+        with _port_errors():
+            if file.mime_type in PHOTO_TYPES:
+                message = await self.bot.send_photo(_chat(chat_id), upload, **options)
             else:
-                message = await self.bot.send_document(
-                    _chat(chat_id), upload, caption=caption or None, reply_markup=markup
-                )
+                message = await self.bot.send_document(_chat(chat_id), upload, **options)
         return str(message.message_id)
 
-    async def answer_callback(self, callback_id: str) -> None:
-        """Acknowledge a button press."""
-        with _neutral_errors():
-            await self.bot.answer_callback_query(callback_id)
+    async def edit(
+        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        """Replace the text (and buttons) of a message the bot sent."""
+        with _port_errors():
+            await self.bot.edit_message_text(
+                text, _chat(chat_id), int(message_id), reply_markup=_markup(choices)
+            )
 
-    async def chat_member_status(self, chat_id: str, user_id: str) -> str:
-        """The user's status in the chat (getChatMember)."""
-        with _neutral_errors():
+    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Acknowledge a button press."""
+        with _port_errors():
+            await self.bot.answer_callback_query(callback_id, text or None)
+
+    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+        """Show an activity in the chat."""
+        with _port_errors():
+            await self.bot.send_chat_action(_chat(chat_id), action)
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
+        """Whether the user administers the group (getChatMember)."""
+        return await self.member_status(chat_id, user_id) in CHAT_ADMIN_STATUSES
+
+    async def member_status(self, chat_id: str, user_id: str) -> str:
+        """The user's status in the chat: "creator", "administrator", "member", …"""
+        with _port_errors():
             member = await self.bot.get_chat_member(_chat(chat_id), int(user_id))
         return str(getattr(member.status, "value", member.status))
 
 
-def build_application(
-    settings: Settings, options: AdapterOptions, *, polling: bool = True
-) -> Application:  # type: ignore[type-arg]
-    """A PTB Application pointed at settings.telegram_api_url, with rate limiting."""
+def build_application(settings: Settings, options: AdapterOptions) -> Application:  # type: ignore[type-arg]
+    """A PTB Application pointed at settings.telegram_api_url (polling unless a webhook)."""
     base = settings.telegram_api_url.rstrip("/")
-    limiter = AIORateLimiter(
-        overall_max_rate=options.overall_per_second,
-        overall_time_period=1,
-        group_max_rate=options.group_per_minute,
-        group_time_period=options.group_window,
-        max_retries=options.flood_retries,
-    )
     timeout = options.request_timeout
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
-        .rate_limiter(limiter)
         .concurrent_updates(options.concurrency)
         .connect_timeout(timeout)
         .read_timeout(timeout)
@@ -184,9 +177,26 @@ def build_application(
         .get_updates_read_timeout(timeout)
         .get_updates_pool_timeout(timeout)
     )
-    if not polling:
+    if settings.webhook_url:
         builder = builder.updater(None)
     return builder.build()
+
+
+@asynccontextmanager
+async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[PtbClient]:
+    """getMe and the HTTP pools; the client until the block ends."""
+    application = build_application(settings, options)
+    try:
+        with _startup_errors():
+            await application.initialize()
+    except BaseException:
+        await application.bot.shutdown()  # PTB leaves its pools open when getMe fails
+        raise
+    try:
+        bot = application.bot
+        yield PtbClient(application, BotIdentity(id=str(bot.id), username=bot.username or ""))
+    finally:
+        await application.shutdown()
 
 
 async def _register_commands(bot: PtbBot) -> None:
@@ -195,7 +205,7 @@ async def _register_commands(bot: PtbBot) -> None:
     commands = [BotCommand(name, description) for name, description in command_menu(menu())]
     try:
         await bot.set_my_commands(commands)
-    except TelegramError as exc:
+    except ptb.TelegramError as exc:
         log.warning("setMyCommands failed: %s", exc)
 
 
@@ -203,84 +213,47 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     log.error("error while handling %r", update, exc_info=context.error)
 
 
-async def _initialize(application: Application) -> None:  # type: ignore[type-arg]
-    """getMe and the HTTP pools; on failure the pools are closed again (PTB leaves them open)."""
+async def receive(
+    settings: Settings,
+    client: PtbClient,
+    bridge: ChatBridge,
+    stop: asyncio.Event,
+    options: AdapterOptions,
+) -> None:
+    """Poll (or serve the webhook when settings.webhook_url is set) until stop is set."""
+    application = client.application
+    me = client.identity
+
+    async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        await bridge.process(translate_update(update, me))
+
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(_log_error)
+    await _register_commands(application.bot)
+    await application.start()
     try:
-        with _startup_errors():
-            await application.initialize()
-    except BaseException:
-        await application.bot.shutdown()
-        raise
-
-
-def _identity(bot: PtbBot) -> BotIdentity:
-    return BotIdentity(id=str(bot.id), username=bot.username or "")
-
-
-async def serve(
-    settings: Settings, core: MessageHandler, stop: asyncio.Event, options: AdapterOptions
-) -> None:
-    """Run the bot (polling, or webhook when settings.webhook_url is set) until stop is set."""
-    with _startup_errors():
-        await _serve(settings, core, stop, options)
-
-
-async def _serve(
-    settings: Settings, core: MessageHandler, stop: asyncio.Event, options: AdapterOptions
-) -> None:
-    polling = not settings.webhook_url
-    application = build_application(settings, options, polling=polling)
-    await _initialize(application)
-    async with application:  # a clean shutdown of the HTTP pools
-        bridge = TelegramBridge(
-            core, PtbApi(application.bot), _identity(application.bot), policy=options.retry
-        )
-
-        async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-            await bridge.process(snapshot(update))
-
-        application.add_handler(TypeHandler(Update, on_update))
-        application.add_error_handler(_log_error)
-        await _register_commands(application.bot)
-        await application.start()
-        try:
-            if polling:
-                assert application.updater is not None
+        if application.updater is not None:
+            with _startup_errors():
                 await application.updater.start_polling(
                     poll_interval=0,
                     timeout=timedelta(seconds=options.poll_timeout),
                     bootstrap_retries=3,
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
-                log.info("Telegram (python-telegram-bot) polling as @%s", bridge.me.username)
-                await stop.wait()
-                await application.updater.stop()
-            else:
+            log.info("Telegram (python-telegram-bot) polling as @%s", me.username)
+            await stop.wait()
+            await application.updater.stop()
+        else:
 
-                async def set_webhook(url: str, secret: str) -> None:
-                    with _neutral_errors():
-                        await application.bot.set_webhook(
-                            url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
-                        )
+            async def set_webhook(url: str, secret: str) -> None:
+                with _port_errors():
+                    await client.bot.set_webhook(
+                        url, secret_token=secret, allowed_updates=list(ALLOWED_UPDATES)
+                    )
 
-                await webhook.serve(settings, bridge, set_webhook, stop)
-        finally:
-            await application.stop()
-            await bridge.drain()
+            def parse(body: dict[str, Any]) -> Any:
+                return translate_update(Update.de_json(body, client.bot), me)
 
-
-@asynccontextmanager
-async def open_sender(
-    settings: Settings, core: MessageHandler, options: AdapterOptions
-) -> AsyncIterator[TelegramBridge]:
-    """A rate-limited sender (for reminders) sharing the adapter's send path."""
-    application = build_application(settings, options, polling=False)
-    await _initialize(application)
-    async with application:
-        bridge = TelegramBridge(
-            core, PtbApi(application.bot), _identity(application.bot), policy=options.retry
-        )
-        try:
-            yield bridge
-        finally:
-            await bridge.drain()
+            await webhook.serve(settings, bridge, parse, set_webhook, stop)
+    finally:
+        await application.stop()

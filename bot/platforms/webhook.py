@@ -1,4 +1,4 @@
-"""Webhook server (aiohttp) shared by the Telegram adapters, with a /healthz endpoint.
+"""Webhook server (aiohttp) shared by the Telegram libraries, with a /healthz endpoint.
 
 Every request must carry the secret token given to setWebhook; an update is acknowledged
 (HTTP 200) only after the core has handled it and its database transaction has committed.
@@ -11,12 +11,13 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.bridge import ChatBridge, Translated
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,15 +26,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 
 
-class UpdateSink(Protocol):
-    """Where accepted updates go (TelegramBridge)."""
-
-    async def accept(self, update: Mapping[str, Any]) -> bool:
-        """Handle an update; True once it is safely committed."""
-        ...
-
-
 SetWebhook = Callable[[str, str], Awaitable[None]]
+# The library parses the JSON body into its update object once and translates it.
+Parse = Callable[[dict[str, Any]], Translated]
 
 
 def listen_address(listen: str) -> tuple[str, int]:
@@ -47,7 +42,7 @@ def webhook_path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-def make_app(sink: UpdateSink, path: str, secret: str) -> web.Application:
+def make_app(bridge: ChatBridge, parse: Parse, path: str, secret: str) -> web.Application:
     """The aiohttp application: POST <path> for updates, GET /healthz for probes."""
 
     async def receive(request: web.Request) -> web.Response:
@@ -61,7 +56,12 @@ def make_app(sink: UpdateSink, path: str, secret: str) -> web.Application:
             return web.Response(status=400, text="bad json")
         if not isinstance(update, dict):
             return web.Response(status=400, text="bad update")
-        if await sink.accept(update):
+        try:
+            translated = parse(update)
+        except Exception as exc:  # not an update the library can read
+            log.warning("webhook body is not an update: %s", type(exc).__name__)
+            return web.Response(status=400, text="bad update")
+        if await bridge.accept(translated, str(update.get("update_id", ""))):
             return web.Response(text="ok")
         return web.Response(status=500, text="retry")
 
@@ -75,12 +75,16 @@ def make_app(sink: UpdateSink, path: str, secret: str) -> web.Application:
 
 
 async def serve(
-    settings: Settings, sink: UpdateSink, set_webhook: SetWebhook, stop: asyncio.Event
+    settings: Settings,
+    bridge: ChatBridge,
+    parse: Parse,
+    set_webhook: SetWebhook,
+    stop: asyncio.Event,
 ) -> None:
     """Listen on settings.webhook_listen, register the webhook, serve until stop is set."""
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     host, port = listen_address(settings.webhook_listen)
-    runner = web.AppRunner(make_app(sink, webhook_path(settings.webhook_url), secret))
+    runner = web.AppRunner(make_app(bridge, parse, webhook_path(settings.webhook_url), secret))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -1,15 +1,15 @@
-"""Zalo adapter: Zalo Bot API updates -> Incoming -> core -> rendered sendMessage calls.
+"""Zalo adapter: Zalo Bot API updates -> Translated -> the chat bridge; its ChatClient.
 
 Zalo has no buttons, edits or documents, and text stops at 2,000 characters, so replies are
-rendered with ZALO_CAPABILITIES: choices become a numbered list answered by the number, long
+rendered with core.limits.ZALO: choices become a numbered list answered by the number, long
 text is split on line boundaries, and a file becomes a link (when DAUMOI_PUBLIC_URL points at
 this process's HTTP server) or a one-line summary.
 
 In groups Zalo delivers only messages that mention the bot, so every group message that
 arrives is addressed to us; the mention is stripped before the command is parsed. Updates may
-be delivered more than once: they are deduplicated by message id, in memory and through the
-processed_update table the router writes in the same transaction as its answer, so a restart
-does not replay them either.
+be delivered more than once: each carries a delivery key (chat and message id) that the bridge
+checks against the processed_update table the router claims in the same transaction as its
+answer, so a restart does not replay them either.
 """
 
 from __future__ import annotations
@@ -19,20 +19,14 @@ import hashlib
 import logging
 import re
 import secrets
-import signal
-from collections import OrderedDict
-from collections.abc import Coroutine
-from contextlib import suppress
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
+from bot.bridge import AdapterOptions, ChatBridge, Connection, Translated
 from bot.platforms import startup, zalo_webhook
-from bot.platforms.keyed_locks import KeyedLocks
 from bot.platforms.zalo_client import (
     BotInfo,
     RetryPolicy,
@@ -40,29 +34,23 @@ from bot.platforms.zalo_client import (
     ZaloError,
     ZaloForbidden,
     ZaloRejected,
+    ZaloRetryLater,
+    ZaloTransient,
     ZaloUnauthorized,
     ZaloUpdate,
 )
-from core.model import (
-    ZALO_CAPABILITIES,
-    Chat,
-    ChatEvent,
-    ChatEventKind,
-    ChatKind,
-    Incoming,
-    Reply,
-    User,
-)
-from core.ports import MessageHandler
-from core.render import file_summary, render
+from core import chat_client as port
+from core.limits import ZALO, ZALO_WITH_LINKS
+from core.model import Attachment, Chat, ChatKind, Choice, Incoming, Reply, User, parse_command
+from core.render import file_summary
 from core.settings import Settings
-from data.store import processed
-from data.store.db import Database
-from data.store.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "zalo"
+TITLE = "Zalo"
+TOKEN_VARIABLE = "DAUMOI_ZALO_TOKEN"
+RETRY_ON = (startup.PlatformUnreachable,)
 EVENT_TEXT = "message.text.received"
 EVENT_IMAGE = "message.image.received"
 EVENT_STICKER = "message.sticker.received"
@@ -70,7 +58,8 @@ EVENT_UNSUPPORTED = "message.unsupported.received"
 DEFAULT_LISTEN = "127.0.0.1:8081"
 _MAX_KEY = 64  # processed_update.update_id column width
 _PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
-_COMMAND = re.compile(r"^/(?P<name>[^\s@/]+)(?:@\S*)?(?:\s+(?P<args>.*))?$", re.DOTALL)
+# Descriptions of a refusal that mean the bot can no longer reach the chat at all.
+_GONE_HINTS = ("not found", "not a member", "removed", "blocked", "no longer")
 # "@Some Bot Name /lenh …": a mention we could not match by name, followed by a command.
 _LEADING_MENTION_COMMAND = re.compile(r"^@[^\n/]*?\s(?=/\S)")
 
@@ -85,17 +74,6 @@ UNSUPPORTED_REPLY = (
 
 
 # -- translation (pure) ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Translated:
-    """What one update means: a message for the core, or a polite answer of our own."""
-
-    key: str | None = None  # dedupe key (chat and message id)
-    incoming: Incoming | None = None
-    chat: Chat | None = None
-    polite: Reply | None = None
-    ignored: str = ""
 
 
 def dedupe_key(chat_id: str, message_id: str) -> str | None:
@@ -116,14 +94,6 @@ def strip_mentions(text: str, names: tuple[str, ...]) -> str:
         text = re.sub(rf"(?<![\w@]){mention}", " ", text, flags=re.IGNORECASE)
     text = re.sub(r"[ \t]{2,}", " ", text).strip().lstrip(",:").strip()
     return _LEADING_MENTION_COMMAND.sub("", text, count=1)
-
-
-def parse_command(text: str) -> tuple[str, str] | None:
-    """Split '/cmd[@bot] args' into (cmd lower-cased, args); None for plain text."""
-    match = _COMMAND.match(text.strip())
-    if match is None:
-        return None
-    return match["name"].lower(), (match["args"] or "").strip()
 
 
 def translate(update: ZaloUpdate, me: BotInfo) -> Translated:
@@ -157,8 +127,8 @@ def translate(update: ZaloUpdate, me: BotInfo) -> Translated:
         chat=chat,
         user=User(id=message.sender.id, display_name=message.sender.display_name),
         text=text,
-        command=parsed[0] if parsed else None,
-        args=parsed[1] if parsed else "",
+        command=parsed.name if parsed else None,
+        args=parsed.args if parsed else "",
         message_id=message.message_id,
         update_id=key,
         addressed=True,
@@ -168,247 +138,110 @@ def translate(update: ZaloUpdate, me: BotInfo) -> Translated:
     return Translated(key=key, incoming=incoming, chat=chat)
 
 
-# -- adapter ------------------------------------------------------------------------------------
+# -- the ChatClient ----------------------------------------------------------------------------
 
 
-class SeenLog(Protocol):
-    """Persistent memory of handled messages (blocking calls; run in a worker thread)."""
-
-    def seen(self, key: str) -> bool:
-        """Whether the message was handled before (in this or an earlier process)."""
-        ...
-
-    def record(self, key: str) -> None:
-        """Remember a message answered without the core."""
-        ...
-
-
-class ProcessedLog:
-    """SeenLog over the processed_update table (the router claims keys there itself)."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def seen(self, key: str) -> bool:
-        """Whether processed_update holds the key for Zalo."""
-        with self.database.unit_of_work() as session:
-            query = select(ProcessedUpdate.id).where(
-                ProcessedUpdate.platform == PLATFORM, ProcessedUpdate.update_id == key
-            )
-            return session.scalars(query).first() is not None
-
-    def record(self, key: str) -> None:
-        """Claim the key now."""
-        with self.database.unit_of_work() as session:
-            processed.claim(session, PLATFORM, key, datetime.now(UTC))
+@contextmanager
+def _port_errors() -> Iterator[None]:
+    """The one place the Zalo client's errors become the port's."""
+    try:
+        yield
+    except ZaloRetryLater as exc:
+        raise port.RetryAfter(exc.seconds, str(exc)) from exc
+    except ZaloForbidden as exc:  # 403: removed from the group, blocked
+        raise port.ChatGone(str(exc)) from exc
+    except ZaloUnauthorized as exc:  # the token was refused: not the chat's fault
+        raise port.Forbidden(str(exc)) from exc
+    except ZaloTransient as exc:
+        raise port.Transient(str(exc)) from exc
+    except ZaloRejected as exc:
+        if any(hint in exc.description.lower() for hint in _GONE_HINTS):
+            raise port.ChatGone(str(exc)) from exc
+        raise port.BadRequest(str(exc)) from exc
+    except ZaloError as exc:
+        raise port.BadRequest(str(exc)) from exc
 
 
-@dataclass(frozen=True)
-class ZaloOptions:
-    """Knobs of the adapter (tests shorten the timeouts)."""
+class ZaloChatClient:
+    """The ChatClient on the Zalo Bot API; files become expiring links when they can be served."""
 
-    poll_timeout: int = 30  # getUpdates long-poll seconds
-    request_timeout: float = 10.0  # seconds for one API call
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    error_backoff: float = 1.0  # first wait after a failed getUpdates
-    max_error_backoff: float = 30.0
-    concurrency: int = 4  # messages handled by the core at once (one at a time per chat)
-    typing: bool = True  # show "typing…" while the core works
-    file_ttl: float = 24 * 3600  # seconds a file link stays valid
-    remembered: int = 10_000  # message keys kept in memory for fast dedupe
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ZaloOptions:
-        """Read DAUMOI_ZALO_TIMEOUT and DAUMOI_ZALO_FILE_TTL_HOURS."""
-        extra = settings.extra
-        options = cls()
-        if value := extra.get("DAUMOI_ZALO_TIMEOUT", "").strip():
-            options = replace(options, request_timeout=float(value))
-        if value := extra.get("DAUMOI_ZALO_FILE_TTL_HOURS", "").strip():
-            options = replace(options, file_ttl=float(value) * 3600)
-        return options
-
-
-@dataclass(frozen=True)
-class _Outgoing:
-    chat_id: str
-    reply: Reply
-
-
-class ZaloAdapter:
-    """Runs updates through the core and sends the answers, one chat at a time."""
+    platform = PLATFORM
 
     def __init__(
         self,
-        core: MessageHandler,
         client: ZaloClient,
         me: BotInfo,
         *,
-        seen: SeenLog | None = None,
         files: zalo_webhook.FileStore | None = None,
         public_url: str = "",
         timezone: str = "Asia/Ho_Chi_Minh",
-        options: ZaloOptions | None = None,
     ) -> None:
-        self.core = core
         self.client = client
         self.me = me
-        self.seen = seen
         self.files = files if public_url else None
         self.public_url = public_url.rstrip("/")
-        self.options = options or ZaloOptions()
+        self.limits = ZALO_WITH_LINKS if self.files is not None else ZALO
         self._zone = ZoneInfo(timezone)
-        self._gate = asyncio.Semaphore(max(1, self.options.concurrency))
-        self._handling = KeyedLocks()
-        self._sending = KeyedLocks()
-        self._remembered: OrderedDict[str, None] = OrderedDict()
-        self._background: set[asyncio.Task[None]] = set()
 
-    # -- receiving --------------------------------------------------------------------------
+    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+        """Send text (choices were already numbered into it); its message id."""
+        with _port_errors():
+            return (await self.client.send_message(chat_id, text, retry=False)).message_id
 
-    def submit(self, update: ZaloUpdate) -> None:
-        """Process an update in the background (polling); per-chat order is kept."""
-        self._spawn(self.process(update))
-
-    async def process(self, update: ZaloUpdate) -> None:
-        """Handle one update completely (core, then sending); never raises."""
-        chat_id = update.message.chat.id if update.message else ""
-        try:
-            async with self._handling.hold(chat_id):
-                await self._deliver(await self._handle(update))
-        except Exception:
-            log.exception("Zalo update %s could not be processed", update.event_name)
-
-    async def accept(self, update: ZaloUpdate) -> bool:
-        """Handle an update now and send its answers in the background (webhook mode)."""
-        chat_id = update.message.chat.id if update.message else ""
-        try:
-            async with self._handling.hold(chat_id):
-                outgoing = await self._handle(update)
-        except Exception:
-            log.exception("Zalo webhook update %s failed", update.event_name)
-            return False
-        self._spawn(self._deliver_logged(outgoing))
-        return True
-
-    async def drain(self) -> None:
-        """Wait for background work to finish (at shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _handle(self, update: ZaloUpdate) -> list[_Outgoing]:
-        translated = translate(update, self.me)
-        key = translated.key
-        if key is not None and await self._already_seen(key):
-            log.debug("Zalo message %s delivered again; ignored", key)
-            return []
-        if translated.incoming is None:
-            if translated.polite is None or translated.chat is None:
-                log.debug("Zalo update ignored: %s", translated.ignored)
-                return []
-            if key is not None:
-                self._remember(key)
-                if self.seen is not None:
-                    await asyncio.to_thread(self.seen.record, key)
-            return [_Outgoing(translated.chat.id, translated.polite)]
-        incoming = translated.incoming
-        if self.options.typing:
-            self._spawn(self._typing(incoming.chat.id))
-        async with self._gate:
-            replies = await asyncio.to_thread(self.core.handle, incoming)
-        if key is not None:
-            self._remember(key)
-        return [_Outgoing(reply.chat_id or incoming.chat.id, reply) for reply in replies]
-
-    async def _already_seen(self, key: str) -> bool:
-        if key in self._remembered:
-            return True
-        if self.seen is None:
-            return False
-        try:
-            found = await asyncio.to_thread(self.seen.seen, key)
-        except Exception:  # the router's own claim still prevents a double update
-            log.exception("could not check whether Zalo message %s was handled", key)
-            return False
-        if found:
-            self._remember(key)
-        return found
-
-    def _remember(self, key: str) -> None:
-        self._remembered[key] = None
-        while len(self._remembered) > self.options.remembered:
-            self._remembered.popitem(last=False)
-
-    async def _typing(self, chat_id: str) -> None:
-        with suppress(ZaloError):
-            await self.client.send_chat_action(chat_id, "typing")
-
-    # -- sending ----------------------------------------------------------------------------
-
-    async def _deliver_logged(self, outgoing: list[_Outgoing]) -> None:
-        try:
-            await self._deliver(outgoing)
-        except Exception:
-            log.exception("Zalo delivery failed")
-
-    async def _deliver(self, outgoing: list[_Outgoing]) -> None:
-        for item in outgoing:
-            await self.send(item.chat_id, item.reply)
-
-    async def send(self, chat_id: str, reply: Reply) -> list[str]:
-        """Send one reply (split, numbered, file as link); [] if the bot left the chat."""
-        reply, photo = self._place_file(reply)
-        ids: list[str] = []
-        async with self._sending.hold(chat_id):
-            try:
-                for part in render(reply, ZALO_CAPABILITIES):
-                    if part.text.strip():
-                        ids.append(await self._send_text(chat_id, part.text))
-                if photo is not None:
-                    sent = await self.client.send_photo(chat_id, photo[0], photo[1])
-                    ids.append(sent.message_id)
-            except ZaloForbidden as exc:
-                log.info("Zalo chat %s is closed to the bot: %s", chat_id, exc)
-                await self._chat_gone(chat_id)
-            except ZaloError as exc:
-                log.warning("reply to Zalo chat %s dropped: %s", chat_id, exc)
-        return ids
-
-    async def _send_text(self, chat_id: str, text: str) -> str:
-        try:
-            return (await self.client.send_message(chat_id, text)).message_id
-        except ZaloRejected as exc:  # one bad piece must not swallow the rest of the reply
-            log.warning("Zalo refused a message to %s: %s", chat_id, exc)
-            return ""
-
-    def _place_file(self, reply: Reply) -> tuple[Reply, tuple[str, str] | None]:
-        """Turn the file into a link (and a photo for images) when files can be served."""
-        file = reply.file
-        if file is None or self.files is None:
-            return reply, None
+    async def send_file(
+        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+    ) -> str:
+        """Send the caption with a download link (and the photo itself for images)."""
+        if self.files is None:
+            return await self.send_text(chat_id, _joined(caption, file_summary(file)))
         path, expires_at = self.files.add(file)
         url = f"{self.public_url}{path}"
         until = datetime.fromtimestamp(expires_at, self._zone).strftime("%H:%M ngày %d/%m/%Y")
         line = f"{file_summary(file)}\nTải về: {url}\n(Liên kết có hiệu lực đến {until}.)"
-        text = f"{reply.text.rstrip()}\n\n{line}" if reply.text.strip() else line
-        photo = (url, file.summary or file.filename) if file.mime_type in _PHOTO_TYPES else None
-        return replace(reply, text=text, file=None), photo
+        sent = await self.send_text(chat_id, _joined(caption, line))
+        if file.mime_type in _PHOTO_TYPES:
+            with _port_errors():
+                photo = await self.client.send_photo(
+                    chat_id, url, file.summary or file.filename, retry=False
+                )
+            sent = photo.message_id
+        return sent
 
-    async def _chat_gone(self, chat_id: str) -> None:
-        kind = ChatKind.GROUP  # only groups can shut the bot out; a person just stops writing
-        event = ChatEvent(PLATFORM, Chat(id=chat_id, kind=kind), ChatEventKind.BOT_REMOVED)
-        try:
-            await asyncio.to_thread(self.core.handle_event, event)
-        except Exception:
-            log.exception("core failed on Zalo chat event for %s", chat_id)
+    async def edit(
+        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        """Zalo cannot edit a message: send the new text instead."""
+        await self.send_text(chat_id, text)
+
+    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Zalo has no buttons: nothing to acknowledge."""
+
+    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+        """Show "typing…" in the chat for a few seconds."""
+        with _port_errors():
+            await self.client.send_chat_action(chat_id, action)
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
+        """Zalo cannot tell who administers a group."""
+        return None
 
 
-# -- running ------------------------------------------------------------------------------------
+def _joined(text: str, line: str) -> str:
+    return f"{text.rstrip()}\n\n{line}" if text.strip() else line
+
+
+# -- the adapter surface -------------------------------------------------------------------------
+
+
+def configured(settings: Settings) -> bool:
+    """Whether a token is set."""
+    return bool(settings.zalo_token)
+
+
+def quiet_http_logs() -> None:
+    """Keep per-request HTTP client logs out of INFO."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 async def identify(client: ZaloClient) -> BotInfo:
@@ -422,6 +255,82 @@ async def identify(client: ZaloClient) -> BotInfo:
         raise startup.PlatformUnreachable(str(exc)) from None
 
 
+def _as_group(chat_id: str) -> Chat:
+    # Only groups can shut the bot out; a person just stops writing.
+    return Chat(id=chat_id, kind=ChatKind.GROUP)
+
+
+@asynccontextmanager
+async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[Connection]:
+    """getMe on a fresh connection pool; the connection until the block ends."""
+    if not configured(settings):
+        raise ValueError("DAUMOI_ZALO_TOKEN is not set")
+    retry = options.retry
+    client = ZaloClient(
+        settings.zalo_token,
+        settings.zalo_api_url,
+        timeout=options.request_timeout,
+        retry=RetryPolicy(retry.attempts, retry.base_delay, retry.max_delay),
+    )
+    try:
+        me = await identify(client)
+        log.info("Zalo bot %s (%s) ready", me.name or "?", me.id)
+        files = zalo_webhook.FileStore(options.file_ttl) if settings.public_url else None
+        chat_client = ZaloChatClient(
+            client, me, files=files, public_url=settings.public_url, timezone=settings.timezone
+        )
+        yield Connection(chat_client, me.name or me.id, typing=True, chat_for_id=_as_group)
+    finally:
+        await client.aclose()
+
+
+def _webhook_settings(settings: Settings) -> tuple[str, str, str]:
+    """(webhook URL or '', secret, listen address) from DAUMOI_ZALO_* variables."""
+    extra = settings.extra
+    url = extra.get("DAUMOI_ZALO_WEBHOOK_URL", "").strip()
+    secret = extra.get("DAUMOI_ZALO_WEBHOOK_SECRET", "").strip() or secrets.token_urlsafe(32)
+    listen = extra.get("DAUMOI_ZALO_LISTEN", "").strip() or DEFAULT_LISTEN
+    return url, secret, listen
+
+
+async def receive(
+    settings: Settings,
+    connection: Connection,
+    bridge: ChatBridge,
+    stop: asyncio.Event,
+    options: AdapterOptions,
+) -> None:
+    """Poll (or serve the webhook when DAUMOI_ZALO_WEBHOOK_URL is set) until stop; the HTTP
+    server also serves file links."""
+    chat_client = connection.client
+    assert isinstance(chat_client, ZaloChatClient)
+    client, me = chat_client.client, chat_client.me
+    webhook_url, secret, listen = _webhook_settings(settings)
+    runner = None
+    if webhook_url or chat_client.files is not None:
+        path = (urlsplit(webhook_url).path or "/") if webhook_url else ""
+        app = zalo_webhook.make_app(
+            bridge=bridge if webhook_url else None,
+            parse=lambda update: translate(update, me),
+            path=path,
+            secret=secret,
+            files=chat_client.files,
+        )
+        runner = await zalo_webhook.start(app, listen)
+    try:
+        if webhook_url:
+            await client.set_webhook(webhook_url, secret)
+            log.info("Zalo webhook registered (listening on %s)", listen)
+            await stop.wait()
+        else:
+            with suppress(ZaloError):
+                await client.delete_webhook()
+            await poll(client, me, bridge, stop, options)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     """Sleep up to seconds; True if stop was set meanwhile."""
     with suppress(TimeoutError):
@@ -430,9 +339,13 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def poll(
-    client: ZaloClient, adapter: ZaloAdapter, stop: asyncio.Event, options: ZaloOptions
+    client: ZaloClient,
+    me: BotInfo,
+    bridge: ChatBridge,
+    stop: asyncio.Event,
+    options: AdapterOptions,
 ) -> None:
-    """Long-poll getUpdates until stop is set, handing each update to the adapter."""
+    """Long-poll getUpdates until stop is set, handing each update to the bridge."""
     delay = options.error_backoff
     stopping = asyncio.create_task(stop.wait())
     try:
@@ -447,7 +360,7 @@ async def poll(
             try:
                 updates = request.result()
             except ZaloUnauthorized:
-                raise
+                raise startup.TokenRejected("Zalo refused the token") from None
             except ZaloError as exc:
                 log.warning("Zalo getUpdates failed (%s); retrying in %.1fs", exc, delay)
                 if await _wait(stop, delay):
@@ -456,113 +369,6 @@ async def poll(
                 continue
             delay = options.error_backoff
             for update in updates:
-                adapter.submit(update)
+                bridge.submit(translate(update, me))
     finally:
         stopping.cancel()
-
-
-def _webhook_settings(settings: Settings) -> tuple[str, str, str]:
-    """(webhook URL or '', secret, listen address) from DAUMOI_ZALO_* variables."""
-    extra = settings.extra
-    url = extra.get("DAUMOI_ZALO_WEBHOOK_URL", "").strip()
-    secret = extra.get("DAUMOI_ZALO_WEBHOOK_SECRET", "").strip() or secrets.token_urlsafe(32)
-    listen = extra.get("DAUMOI_ZALO_LISTEN", "").strip() or DEFAULT_LISTEN
-    return url, secret, listen
-
-
-async def serve(
-    settings: Settings,
-    core: MessageHandler,
-    stop: asyncio.Event,
-    options: ZaloOptions | None = None,
-    *,
-    seen: SeenLog | None = None,
-) -> None:
-    """Serve Zalo (polling, or webhook when DAUMOI_ZALO_WEBHOOK_URL is set) until stop."""
-    if not settings.zalo_token:
-        raise ValueError("DAUMOI_ZALO_TOKEN is not set")
-    options = options or ZaloOptions.from_settings(settings)
-    database = None
-    if seen is None:
-        database = Database.connect(settings.database_url, migrate=False)
-        seen = ProcessedLog(database)
-    webhook_url, secret, listen = _webhook_settings(settings)
-    client = ZaloClient(
-        settings.zalo_token,
-        settings.zalo_api_url,
-        timeout=options.request_timeout,
-        retry=options.retry,
-    )
-    runner = None
-    try:
-        me = await identify(client)
-        log.info("Zalo bot %s (%s) ready", me.name or "?", me.id)
-        files = zalo_webhook.FileStore(options.file_ttl) if settings.public_url else None
-        adapter = ZaloAdapter(
-            core,
-            client,
-            me,
-            seen=seen,
-            files=files,
-            public_url=settings.public_url,
-            timezone=settings.timezone,
-            options=options,
-        )
-        if webhook_url or files is not None:
-            path = (urlsplit(webhook_url).path or "/") if webhook_url else ""
-            app = zalo_webhook.make_app(
-                sink=adapter if webhook_url else None, path=path, secret=secret, files=files
-            )
-            runner = await zalo_webhook.start(app, listen)
-        try:
-            if webhook_url:
-                await client.set_webhook(webhook_url, secret)
-                log.info("Zalo webhook registered (listening on %s)", listen)
-                await stop.wait()
-            else:
-                with suppress(ZaloError):
-                    await client.delete_webhook()
-                await poll(client, adapter, stop, options)
-        finally:
-            await adapter.drain()
-    finally:
-        if runner is not None:
-            await runner.cleanup()
-        await client.aclose()
-        if database is not None:
-            database.engine.dispose()
-
-
-def quiet_http_logs() -> None:
-    """Keep per-request HTTP client logs out of INFO."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-def run(settings: Settings, core: MessageHandler) -> int:
-    """Serve Zalo until SIGINT or SIGTERM (blocking; also works in a non-main thread).
-
-    An unreachable API is retried with backoff (DAUMOI_CONNECT_RETRY_FIRST/_MAX seconds); a
-    refused token ends the run with one line and 1.
-    """
-    if not settings.zalo_token:
-        raise ValueError("DAUMOI_ZALO_TOKEN is not set")
-    quiet_http_logs()
-    backoff = startup.Backoff.from_settings(settings)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, stop.set)
-        await startup.keep_connecting(
-            lambda: serve(settings, core, stop), stop, platform="Zalo", backoff=backoff
-        )
-
-    try:
-        asyncio.run(main())
-    except (startup.TokenRejected, ZaloUnauthorized):
-        log.error(startup.rejected_message("Zalo", "DAUMOI_ZALO_TOKEN"))
-        return 1
-    return 0

@@ -15,11 +15,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
 
+from bot.bridge import ChatBridge, Translated
 from bot.platforms.zalo_client import ZaloUpdate, parse_update
 from core.model import Attachment
 
@@ -28,14 +29,6 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
 FILES_PREFIX = "/zalo/files"
 HEALTH_PATH = "/healthz"
-
-
-class UpdateSink(Protocol):
-    """Where accepted webhook updates go (ZaloAdapter)."""
-
-    async def accept(self, update: ZaloUpdate) -> bool:
-        """Handle an update; True once it is safely committed."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -101,12 +94,13 @@ def update_of(body: Any) -> ZaloUpdate | None:
 
 def make_app(
     *,
-    sink: UpdateSink | None = None,
+    bridge: ChatBridge | None = None,
+    parse: Callable[[ZaloUpdate], Translated] | None = None,
     path: str = "",
     secret: str = "",
     files: FileStore | None = None,
 ) -> web.Application:
-    """POST <path> for updates (when sink is given), GET files and /healthz."""
+    """POST <path> for updates (when a bridge is given), GET files and /healthz."""
     app = web.Application(client_max_size=1024 * 1024)
 
     async def receive(request: web.Request) -> web.Response:
@@ -121,8 +115,10 @@ def make_app(
         update = update_of(body)
         if update is None:
             return web.Response(status=400, text="bad update")
-        if sink is not None and await sink.accept(update):
-            return web.Response(text="ok")
+        if bridge is not None and parse is not None:
+            translated = parse(update)
+            if await bridge.accept(translated, translated.key or ""):
+                return web.Response(text="ok")
         return web.Response(status=500, text="retry")
 
     async def download(request: web.Request) -> web.Response:
@@ -144,7 +140,7 @@ def make_app(
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    if sink is not None and path:
+    if bridge is not None and path:
         app.router.add_post(path, receive)
     app.router.add_get(FILES_PREFIX + "/{token}/{name}", download)
     app.router.add_get(HEALTH_PATH, health)

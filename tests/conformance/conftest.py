@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import CAPABILITIES
+from bot import runner
+from bot.bridge import AdapterOptions, RetryPolicy
 from bot.platforms import telegram
-from bot.platforms.telegram_bridge import AdapterOptions, RetryPolicy
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.model import ChatEvent, Incoming, Reply
 from core.settings import Settings
 from data.store.db import Database
@@ -64,10 +65,10 @@ class ConformanceCore:
 
 
 class AdapterThread(ServeThread[AdapterOptions]):
-    """The real adapter run path (`telegram.serve`) in a background thread and event loop."""
+    """The real adapter run path (`runner.serve`) in a background thread and event loop."""
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        await telegram.serve(self.settings, self.core, stop, self.options)
+        await runner.serve("telegram", self.settings, self.core, stop, options=self.options)
 
 
 class TelegramDriver(ChatQueries):
@@ -166,7 +167,7 @@ def driver(
             yield zalo_steps  # type: ignore[misc]
         return
     fake: FakeTelegram = request.getfixturevalue("fake")
-    telegram.adapter(library)  # import the library up front (aiogram takes seconds)
+    telegram.library(library)  # import the library up front (aiogram takes seconds)
     adapter = AdapterThread(make_settings(fake, library), ConformanceCore(router), FAST_OPTIONS)
     adapter.start()
     fake.wait_for_method("setMyCommands", timeout=30)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import CAPABILITIES
 from bot.router import Router
+from core.limits import LIMITS as CAPABILITIES
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import StatusUpdate

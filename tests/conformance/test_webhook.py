@@ -62,7 +62,7 @@ class Webhook:
 
 def start_webhook(fake: FakeTelegram, library: str, core: Any) -> Webhook:
     """Run the adapter in webhook mode against fake; return once setWebhook was called."""
-    telegram.adapter(library)
+    telegram.library(library)
     port = free_port()
     settings = make_settings(
         fake,

@@ -24,15 +24,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.platforms import zalo
-from bot.platforms.zalo_client import RetryPolicy
+from bot import runner
+from bot.bridge import AdapterOptions, ProcessedLog, RetryPolicy
 from core.ports import MessageHandler
 from core.settings import Settings
 from data.store.db import Database
 from tests.conformance.driver_support import Capability, ChatQueries, ServeThread
 from tests.fake_zalo import FakeZalo, SentCall
 
-FAST_OPTIONS = zalo.ZaloOptions(
+FAST_OPTIONS = AdapterOptions(
     poll_timeout=1,
     request_timeout=1.0,
     retry=RetryPolicy(attempts=4, base_delay=0.1, max_delay=0.5),
@@ -72,11 +72,20 @@ def zalo_user(person: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": str(person["id"]), "display_name": name, "is_bot": False}
 
 
-class ZaloAdapterThread(ServeThread[zalo.ZaloOptions]):
-    """The real adapter run path (`zalo.serve`) in a background thread and event loop."""
+class ZaloAdapterThread(ServeThread[AdapterOptions]):
+    """The real adapter run path (`runner.serve`) in a background thread and event loop, its
+    bridge checking redeliveries against the scenario's database."""
+
+    def __init__(
+        self, settings: Settings, core: MessageHandler, options: AdapterOptions, database: Database
+    ) -> None:
+        super().__init__(settings, core, options)
+        self.seen = ProcessedLog(database)
 
     async def _serve(self, stop: asyncio.Event) -> None:
-        await zalo.serve(self.settings, self.core, stop, self.options)
+        await runner.serve(
+            "zalo", self.settings, self.core, stop, options=self.options, seen=self.seen
+        )
 
 
 class ZaloDriver(ChatQueries):
@@ -175,7 +184,9 @@ def zalo_settings(fake: FakeZalo, database: Database, **overrides: Any) -> Setti
 def zalo_driver(database: Database, core: MessageHandler) -> Iterator[ZaloDriver]:
     """The bot serving Zalo against a fresh fake server that repeats every update once."""
     with FakeZalo(repeat=1).running() as fake:
-        adapter = ZaloAdapterThread(zalo_settings(fake, database), core, FAST_OPTIONS).start()
+        adapter = ZaloAdapterThread(
+            zalo_settings(fake, database), core, FAST_OPTIONS, database
+        ).start()
         fake.wait_for_polls(1, timeout=10)
         driver = ZaloDriver(fake, database)
         driver.adapter = adapter

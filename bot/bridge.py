@@ -1,0 +1,437 @@
+"""One chat bridge for every platform: translated update -> core (in a thread) -> ChatClient.
+
+An adapter turns its platform's updates into `Translated` and gives the bridge its
+`ChatClient`; the bridge owns per-chat ordering, the core call in a worker thread, the apology
+in private chats, webhook acknowledgement, rendering to the client's limits, pacing through
+the platform's shared `PlatformLimiter`, retries, and turning a lost chat into chat events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import select
+
+from bot.keyed_locks import KeyedLocks
+from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, SendError, Transient
+from core.model import Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Reply
+from core.pacing import PlatformLimiter
+from core.ports import MessageHandler
+from core.render import render
+from core.settings import Settings
+from data.store import processed
+from data.store.db import Database
+from data.store.models import ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Xin lỗi, hệ thống đang gặp sự cố nên chưa trả lời được. Anh/chị vui lòng thử lại sau ít phút."
+)
+T = TypeVar("T")
+# A bare number answers a list of choices, which may hold a link command.
+_CHOICE_NUMBER = re.compile(r"\d{1,3}\s*[.)]?")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently failed sends are retried."""
+
+    attempts: int = 4
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 120.0
+
+
+@dataclass(frozen=True)
+class AdapterOptions:
+    """Knobs of one platform's adapter and bridge (tests shorten the timeouts)."""
+
+    poll_timeout: int = 30  # long-poll seconds
+    request_timeout: float = 10.0  # seconds for one API call
+    concurrency: int = 4  # updates in the core at once (one at a time per chat)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    error_backoff: float = 1.0  # first wait after a failed poll
+    max_error_backoff: float = 30.0
+    file_ttl: float = 24 * 3600  # seconds a served file link stays valid
+
+    @classmethod
+    def from_settings(cls, settings: Settings, platform: str) -> AdapterOptions:
+        """Read DAUMOI_<PLATFORM>_TIMEOUT and DAUMOI_ZALO_FILE_TTL_HOURS."""
+        extra = settings.extra
+        options = cls()
+        if value := extra.get(f"DAUMOI_{platform.upper()}_TIMEOUT", "").strip():
+            options = replace(options, request_timeout=float(value))
+        if value := extra.get("DAUMOI_ZALO_FILE_TTL_HOURS", "").strip():
+            options = replace(options, file_ttl=float(value) * 3600)
+        return options
+
+
+@dataclass(frozen=True)
+class Translated:
+    """What one update means: a message for the core, chat events, a press to acknowledge,
+    or an answer of the adapter's own (`polite`, sent to `chat`)."""
+
+    incoming: Incoming | None = None
+    events: tuple[ChatEvent, ...] = ()
+    callback_id: str | None = None
+    key: str | None = None  # delivery key on platforms that deliver an update again
+    chat: Chat | None = None
+    polite: Reply | None = None
+    ignored: str = ""  # why nothing is passed on (for debug logs)
+
+
+def private_unless_negative(chat_id: str) -> Chat:
+    """A chat known only by id: groups and channels have negative ids (Telegram)."""
+    return Chat(id=chat_id, kind=ChatKind.GROUP if chat_id.startswith("-") else ChatKind.PRIVATE)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connected platform: its ChatClient, who the bot is there, how its bridge behaves."""
+
+    client: ChatClient
+    identity: str  # for log lines ("@daumoi_bot")
+    typing: bool = False  # show "typing…" while the core works
+    chat_for_id: Callable[[str], Chat] = private_unless_negative
+
+
+class SeenLog(Protocol):
+    """Persistent memory of handled deliveries (blocking calls; run in a worker thread)."""
+
+    def seen(self, platform: str, key: str) -> bool:
+        """Whether the delivery was handled before (in this or an earlier process)."""
+        ...
+
+    def record(self, platform: str, key: str) -> None:
+        """Remember a delivery answered without the core."""
+        ...
+
+
+class ProcessedLog:
+    """SeenLog over the processed_update table, which the router claims in its own unit of work."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def seen(self, platform: str, key: str) -> bool:
+        """Whether processed_update holds the key."""
+        with self.database.unit_of_work() as session:
+            query = select(ProcessedUpdate.id).where(
+                ProcessedUpdate.platform == platform, ProcessedUpdate.update_id == key
+            )
+            return session.scalars(query).first() is not None
+
+    def record(self, platform: str, key: str) -> None:
+        """Claim the key now."""
+        with self.database.unit_of_work() as session:
+            processed.claim(session, platform, key, datetime.now(UTC))
+
+
+class DeliveryFailed(Exception):
+    """Retries were exhausted; the reply is dropped."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """Replies waiting to be sent to one chat."""
+
+    chat: Chat
+    replies: tuple[Reply, ...]
+
+
+class ChatBridge:
+    """Runs updates through the core and sends the answers, one chat at a time."""
+
+    def __init__(
+        self,
+        core: MessageHandler,
+        client: ChatClient,
+        *,
+        pacer: PlatformLimiter | None = None,
+        options: AdapterOptions | None = None,
+        seen: SeenLog | None = None,
+        typing: bool = False,
+        chat_for_id: Callable[[str], Chat] = private_unless_negative,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.core = core
+        self.client = client
+        self.pacer = pacer
+        self.options = options or AdapterOptions()
+        self.seen = seen
+        self.typing = typing
+        self.chat_for_id = chat_for_id
+        self._sleep = sleep
+        self._gate = asyncio.Semaphore(max(1, self.options.concurrency))
+        self._handling = KeyedLocks()
+        self._sending = KeyedLocks()
+        self._background: set[asyncio.Task[None]] = set()
+        self._failed_once: dict[str, None] = {}
+        self._remembered: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def platform(self) -> str:
+        """The platform the client writes to."""
+        return self.client.platform
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def submit(self, update: Translated) -> None:
+        """Process an update in the background (polling); per-chat order is kept."""
+        self._spawn(self.process(update))
+
+    async def process(self, update: Translated) -> None:
+        """Handle one update completely (core, then sending); never raises."""
+        try:
+            await self._deliver(await self._handle(update, apologise=True))
+        except Exception:
+            log.exception("%s update could not be processed", self.platform)
+
+    async def accept(self, update: Translated, key: str) -> bool:
+        """Handle an update and send its replies in the background (webhook mode).
+
+        Returns False when the core failed for the first time, so the webhook answers with an
+        error and the platform delivers the update again; a second failure is acknowledged
+        (with an apology in private chats) so that one bad update cannot block the queue.
+        """
+        retried = key in self._failed_once
+        try:
+            outgoing = await self._handle(update, apologise=retried, reraise=not retried)
+        except Exception:
+            self._failed_once[key] = None
+            while len(self._failed_once) > 1000:
+                del self._failed_once[next(iter(self._failed_once))]
+            return False
+        self._failed_once.pop(key, None)
+        self._spawn(self._deliver_logged(outgoing))
+        return True
+
+    async def drain(self) -> None:
+        """Wait for background work to finish (at shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _deliver_logged(self, outgoing: list[Outgoing]) -> None:
+        try:
+            await self._deliver(outgoing)
+        except Exception:
+            log.exception("%s delivery failed", self.platform)
+
+    async def _handle(
+        self, update: Translated, *, apologise: bool, reraise: bool = False
+    ) -> list[Outgoing]:
+        if update.callback_id is not None:
+            await self._answer_callback(update.callback_id)
+        outgoing: list[Outgoing] = []
+        for event in update.events:
+            outgoing += await self._event(event)
+        incoming = update.incoming
+        chat = incoming.chat if incoming is not None else update.chat
+        if chat is None or (incoming is None and update.polite is None):
+            if update.ignored:
+                log.debug("%s update ignored: %s", self.platform, update.ignored)
+            return outgoing
+        async with self._handling.hold(chat.id):
+            if update.key is not None and await self._already_seen(update.key):
+                log.debug("%s delivery %s came again; ignored", self.platform, update.key)
+                return outgoing
+            if incoming is None:
+                assert update.polite is not None
+                await self._remember(update.key, record=True)
+                return [*outgoing, Outgoing(chat, (update.polite,))]
+            replies = await self._core(incoming, apologise=apologise, reraise=reraise)
+            await self._remember(update.key)
+        return [*outgoing, Outgoing(incoming.chat, tuple(replies))]
+
+    async def _core(self, incoming: Incoming, *, apologise: bool, reraise: bool) -> list[Reply]:
+        if needs_chat_admin_check(incoming):
+            incoming = replace(incoming, sender_is_chat_admin=await self._is_chat_admin(incoming))
+        if self.typing:
+            self._spawn(self._chat_action(incoming.chat.id))
+        try:
+            async with self._gate:
+                return await asyncio.to_thread(self.core.handle, incoming)
+        except Exception:
+            log.exception("core failed on %s update %s", self.platform, incoming.update_id)
+            if reraise:
+                raise
+            # Groups never get error messages: a failing bot must not spam them.
+            private = incoming.chat.kind is ChatKind.PRIVATE
+            return [Reply(APOLOGY)] if apologise and private else []
+
+    async def _already_seen(self, key: str) -> bool:
+        if key in self._remembered:
+            return True
+        if self.seen is None:
+            return False
+        try:
+            found = await asyncio.to_thread(self.seen.seen, self.platform, key)
+        except Exception:  # the router's own claim still prevents a double update
+            log.exception("could not check whether %s delivery %s was handled", self.platform, key)
+            return False
+        if found:
+            await self._remember(key)
+        return found
+
+    async def _remember(self, key: str | None, *, record: bool = False) -> None:
+        if key is None:
+            return
+        self._remembered[key] = None
+        while len(self._remembered) > 10_000:
+            self._remembered.popitem(last=False)
+        if record and self.seen is not None:
+            await asyncio.to_thread(self.seen.record, self.platform, key)
+
+    async def _is_chat_admin(self, incoming: Incoming) -> bool | None:
+        """Whether the sender administers the group; False when the platform cannot be asked."""
+        try:
+            return await self.client.is_chat_admin(incoming.chat.id, incoming.user.id)
+        except SendError as exc:  # fail closed: the link stays as it is
+            log.warning("admin check failed for chat %s: %s", incoming.chat.id, exc)
+            return False
+
+    async def _chat_action(self, chat_id: str) -> None:
+        try:
+            await self.client.chat_action(chat_id)
+        except SendError as exc:
+            log.debug("chat action failed: %s", exc)
+
+    async def _answer_callback(self, callback_id: str) -> None:
+        try:
+            await self.client.answer_callback(callback_id)
+        except SendError as exc:  # an old query cannot be answered; the press still counts
+            log.info("answering a button press failed: %s", exc)
+
+    async def _event(self, event: ChatEvent) -> list[Outgoing]:
+        try:
+            replies = await asyncio.to_thread(self.core.handle_event, event)
+        except Exception:
+            log.exception("core failed on chat event %s for %s", event.kind, event.chat.id)
+            return []
+        if event.kind is ChatEventKind.BOT_REMOVED or not replies:
+            return []
+        chat = event.chat
+        if event.kind is ChatEventKind.MIGRATED and event.new_chat_id:
+            chat = Chat(id=event.new_chat_id, kind=ChatKind.GROUP, title=chat.title)
+        return [Outgoing(chat, tuple(replies))]
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def _deliver(self, outgoing: list[Outgoing]) -> None:
+        for batch in outgoing:
+            for reply in batch.replies:
+                chat = self.chat_for_id(reply.chat_id) if reply.chat_id else batch.chat
+                try:
+                    await self.send(chat, reply)
+                except DeliveryFailed as exc:
+                    log.warning("reply to %s:%s dropped: %s", self.platform, chat.id, exc)
+
+    async def send(self, chat: Chat, reply: Reply) -> list[str]:
+        """Send one reply; [] if the chat is gone; DeliveryFailed if retries ran out."""
+        async with self._sending.hold(chat.id):
+            ids: list[str] = []
+            for part in render(reply, self.client.limits):
+                if not part.text.strip() and part.file is None:
+                    continue
+                sent = await self._send_part(chat, part)
+                if sent is None:
+                    return ids
+                chat, new_ids = sent
+                ids += new_ids
+            return ids
+
+    async def _send_part(self, chat: Chat, part: Reply) -> tuple[Chat, list[str]] | None:
+        """Send one rendered piece, following a migration once; None if the chat is gone."""
+        for _hop in range(2):
+            try:
+                return chat, await self._emit(chat.id, part)
+            except ChatGone as exc:
+                if exc.new_chat_id is None:
+                    log.info("%s chat %s is closed to the bot: %s", self.platform, chat.id, exc)
+                    await self._event(ChatEvent(self.platform, chat, ChatEventKind.BOT_REMOVED))
+                    return None
+                event = ChatEvent(
+                    self.platform, chat, ChatEventKind.MIGRATED, new_chat_id=exc.new_chat_id
+                )
+                await self._event(event)
+                chat = Chat(id=exc.new_chat_id, kind=ChatKind.GROUP, title=chat.title)
+            except BadRequest as exc:  # one bad piece must not swallow the rest of the reply
+                log.warning("%s refused a message to %s: %s", self.platform, chat.id, exc)
+                return chat, []
+        return None
+
+    async def _emit(self, chat_id: str, part: Reply) -> list[str]:
+        client = self.client
+        file = part.file
+        if file is None:
+            send_text = partial(client.send_text, chat_id, part.text, part.choices)
+            return [await self._call(chat_id, send_text)]
+        ids: list[str] = []
+        caption = part.text
+        if len(caption) > client.limits.max_caption_len:
+            ids.append(await self._call(chat_id, partial(client.send_text, chat_id, caption)))
+            caption = ""
+        send = partial(client.send_file, chat_id, file, caption, part.choices)
+        ids.append(await self._call(chat_id, send))
+        return ids
+
+    async def _call(self, chat_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One API call, paced, retried on flood control and transient failures."""
+        policy = self.options.retry
+        delay = policy.base_delay
+        for attempt in range(1, policy.attempts + 1):
+            if self.pacer is not None:
+                await self.pacer.acquire(chat_id, reply=True)
+            try:
+                return await call()
+            except RetryAfter as exc:
+                if attempt == policy.attempts or exc.seconds > policy.max_retry_after:
+                    raise DeliveryFailed(f"flood control after {attempt} attempts") from exc
+                log.info("%s asks to wait %.1fs", self.platform, exc.seconds)
+                if self.pacer is not None:
+                    self.pacer.pause(exc.seconds)
+                await self._sleep(exc.seconds)
+            except Transient as exc:
+                if attempt == policy.attempts:
+                    raise DeliveryFailed(f"{exc} after {attempt} attempts") from exc
+                log.info("transient %s error (%s); retrying in %.1fs", self.platform, exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, policy.max_delay)
+            except (ChatGone, BadRequest):
+                raise
+            except SendError as exc:  # Forbidden: the platform refuses this bot
+                raise DeliveryFailed(str(exc)) from exc
+        raise DeliveryFailed("no attempts configured")
+
+
+def needs_chat_admin_check(incoming: Incoming) -> bool:
+    """Whether a group message may change the group's link, so the sender's status matters.
+
+    Link and unlink commands, and the ways of picking a choice (a button, a bare number), since
+    a choice may stand for a link command.
+    """
+    if incoming.chat.kind is not ChatKind.GROUP:
+        return False
+    if incoming.choice_token is not None:
+        return True
+    if incoming.command is not None:
+        from bot.commands import find
+        from handlers.groups import CHAT_ADMIN_COMMANDS
+
+        command = find(incoming.command)
+        return command is not None and command.name in CHAT_ADMIN_COMMANDS
+    return _CHOICE_NUMBER.fullmatch(incoming.text.strip()) is not None

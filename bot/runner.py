@@ -1,0 +1,186 @@
+"""`daumoi run`: every platform and the reminder service in one event loop, one stop event.
+
+Each platform connects (retrying an unreachable API with backoff), then receives until SIGINT
+or SIGTERM; once connected, its ChatClient joins the clients the reminder service sends
+through, so an unreachable API at start only delays reminders (they wait in the outbox).
+Replies and reminders of one platform share its PlatformLimiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import signal
+from collections.abc import Mapping, MutableMapping, Sequence
+from contextlib import AsyncExitStack, suppress
+from datetime import datetime
+from types import ModuleType
+
+from bot.bridge import AdapterOptions, ChatBridge, ProcessedLog, SeenLog
+from bot.platforms import ADAPTERS, startup
+from bot.platforms.console import ConsoleClient
+from bot.reminder_shim import ReminderService, run_once  # TEMPORARY: scheduler.service at merge
+from core.chat_client import ChatClient
+from core.limits import RateLimits, limits_for
+from core.pacing import PlatformLimiter
+from core.ports import MessageHandler
+from core.settings import Settings
+from data.store.db import Database
+from scheduler.config import ReminderConfig
+from scheduler.service import TickReport
+
+log = logging.getLogger(__name__)
+
+
+def adapter(name: str) -> ModuleType:
+    """The adapter module of a registered platform (KeyError for an unknown one)."""
+    return importlib.import_module(ADAPTERS[name])
+
+
+def quiet_http_logs() -> None:
+    """Keep HTTP client request logs out of INFO: their URLs may contain a bot token."""
+    for name in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def rate_limits(settings: Settings) -> dict[str, RateLimits]:
+    """Each platform's flood limits (Telegram's may be changed by DAUMOI_TELEGRAM_* rates)."""
+    config = ReminderConfig.from_settings(settings)
+    return {name: config.limits.get(name, limits_for(name).rates) for name in ADAPTERS}
+
+
+async def serve(
+    name: str,
+    settings: Settings,
+    core: MessageHandler,
+    stop: asyncio.Event,
+    *,
+    options: AdapterOptions | None = None,
+    pacer: PlatformLimiter | None = None,
+    seen: SeenLog | None = None,
+    clients: MutableMapping[str, ChatClient] | None = None,
+) -> None:
+    """Connect one platform (with backoff while unreachable) and receive until stop is set."""
+    module = adapter(name)
+    options = options or AdapterOptions.from_settings(settings, name)
+    pacer = pacer or PlatformLimiter(limits_for(name).rates)
+
+    async def once() -> None:
+        async with module.connect(settings, options) as connection:
+            bridge = ChatBridge(
+                core,
+                connection.client,
+                pacer=pacer,
+                options=options,
+                seen=seen,
+                typing=connection.typing,
+                chat_for_id=connection.chat_for_id,
+            )
+            if clients is not None:
+                clients[name] = connection.client
+            try:
+                await module.receive(settings, connection, bridge, stop, options)
+            finally:
+                if clients is not None and clients.get(name) is connection.client:
+                    del clients[name]
+                await bridge.drain()
+
+    await startup.keep_connecting(
+        once,
+        stop,
+        platform=module.TITLE,
+        backoff=startup.Backoff.from_settings(settings),
+        retry_on=module.RETRY_ON,
+    )
+
+
+async def run_platforms(
+    settings: Settings,
+    core: MessageHandler,
+    names: Sequence[str],
+    *,
+    database: Database | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Serve the platforms (and tick reminders when a database is given) until stopped.
+
+    All platforms ending (the console at end of input) stops the rest; a refused token stops
+    everything with one error line and 1.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    quiet_http_logs()
+    pacers = {name: PlatformLimiter(rates) for name, rates in rate_limits(settings).items()}
+    clients: dict[str, ChatClient] = {"console": ConsoleClient()}
+    seen = ProcessedLog(database) if database is not None else None
+    refused: list[str] = []
+
+    async def platform(name: str) -> None:
+        try:
+            await serve(name, settings, core, stop, pacer=pacers[name], seen=seen, clients=clients)
+        except startup.TokenRejected:
+            module = adapter(name)
+            log.error(startup.rejected_message(module.TITLE, module.TOKEN_VARIABLE))
+            refused.append(name)
+            stop.set()
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(platform(name)) for name in names]
+        group.create_task(_stop_when_done(tasks, stop))
+        if database is not None:
+            group.create_task(_reminders(settings, database, clients, pacers, stop))
+    return 1 if refused else 0
+
+
+async def _stop_when_done(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+    stop.set()
+
+
+async def _reminders(
+    settings: Settings,
+    database: Database,
+    clients: Mapping[str, ChatClient],
+    pacers: Mapping[str, PlatformLimiter],
+    stop: asyncio.Event,
+) -> None:
+    """Tick reminders until stop (DAUMOI_REMINDERS=0 turns them off)."""
+    config = ReminderConfig.from_settings(settings)
+    if not config.enabled:
+        return
+    service = ReminderService(database, settings, clients, pacers=pacers)
+    service.start()
+    log.info("reminders: ticking every %ss", config.tick_seconds)
+    try:
+        await stop.wait()
+    finally:
+        service.shutdown()
+
+
+def run(settings: Settings, core: MessageHandler, names: Sequence[str], database: Database) -> int:
+    """`daumoi run`: serve until SIGINT or SIGTERM; 1 when a token is refused."""
+    return asyncio.run(run_platforms(settings, core, names, database=database))
+
+
+async def remind_once(
+    settings: Settings, database: Database, *, now: datetime | None = None
+) -> TickReport:
+    """`daumoi remind run-once`: connect every configured platform and deliver what is due."""
+    clients: dict[str, ChatClient] = {"console": ConsoleClient()}
+    async with AsyncExitStack() as stack:
+        for name in ADAPTERS:
+            module = adapter(name)
+            if name == "console" or not module.configured(settings):
+                continue
+            options = AdapterOptions.from_settings(settings, name)
+            try:
+                connection = await stack.enter_async_context(module.connect(settings, options))
+            except (startup.TokenRejected, *module.RETRY_ON) as exc:
+                log.warning("%s: not connected (%s); its reminders wait", module.TITLE, exc)
+                continue
+            clients[name] = connection.client
+        return await run_once(settings, database, clients, now=now)

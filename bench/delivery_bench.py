@@ -22,21 +22,24 @@ import re
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from bot.platforms.reminder_sender import open_senders
 from sqlalchemy import select
 
+from bot.bridge import AdapterOptions
+from bot.platforms import telegram
+from bot.reminder_shim import Delivery  # TEMPORARY: scheduler.delivery.Delivery at the merge
+from core.chat_client import ChatClient
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
 from scheduler.config import RateLimits, ReminderConfig
-from scheduler.delivery import Delivery, DeliveryReport
+from scheduler.delivery import DeliveryReport
 from scheduler.outbox import NewRow
-from scheduler.sender import Sender
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
 
 REMINDERS = 1000
@@ -67,23 +70,15 @@ class Outcome:
 
 
 class _Chopped:
-    """A sender whose text limit forces one reminder per message (run C)."""
+    """A client whose text limit forces one reminder per message (run C)."""
 
-    def __init__(self, inner: Sender, max_text_len: int) -> None:
+    def __init__(self, inner: ChatClient, max_text_len: int) -> None:
         self.inner = inner
         self.platform = inner.platform
-        self.max_text_len = max_text_len
+        self.limits = replace(inner.limits, max_text_len=max_text_len)
 
-    async def send(self, chat_id: str, text: str) -> list[str]:
-        return await self.inner.send(chat_id, text)
-
-
-class _NoCore:
-    def handle(self, incoming: object) -> list[object]:
-        return []
-
-    def handle_event(self, event: object) -> list[object]:
-        return []
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def _groups() -> list[str]:
@@ -124,13 +119,14 @@ async def _deliver(
         platforms=("telegram",),
         extra={"DAUMOI_TELEGRAM_TIMEOUT": "10"},
     )
-    async with open_senders(settings, _NoCore()) as opened:
-        senders = dict(opened)
+    options = AdapterOptions.from_settings(settings, "telegram")
+    async with telegram.connect(settings, options) as connection:
+        client: Any = connection.client
         if chop is not None:
-            senders["telegram"] = _Chopped(senders["telegram"], chop)
+            client = _Chopped(client, chop)
         delivery = Delivery(
             database,
-            {"telegram": senders["telegram"]},
+            {"telegram": client},
             config,
             settings,
             clock=lambda: datetime.now(UTC),

@@ -4,8 +4,8 @@ For each library: N `/tim` updates from 50 private chats are pushed at once into
 server; we time push -> sendMessage received at the server for every update. Rows:
 - echo: the library's own minimal echo bot (PTB Application + MessageHandler, aiogram
   Dispatcher + message handler), as their examples write it;
-- adapter, fixed answer: our adapter (translation, per-chat ordering, thread hop, rendering,
-  keyboard, flood-control wrapper) around a core that returns a prepared `/tim` answer;
+- adapter, fixed answer: our adapter (translation, the chat bridge's per-chat ordering, thread
+  hop, rendering, keyboard, pacer) around a core that returns a prepared `/tim` answer;
 - adapter, real core: the same adapter around the real router (SQLite, catalog, search,
   choices) answering the real `/tim` queries: the issue's target is this row ≥ 80 % of echo.
 Telegram's 30 msg/s cap is lifted for every bot (it would otherwise be all we measure).
@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.platforms.telegram_bridge import AdapterOptions
-
+from bot import runner
+from bot.bridge import AdapterOptions
 from bot.platforms import telegram
+from core.limits import RateLimits
 from core.model import ChatEvent, Incoming, Reply
+from core.pacing import PlatformLimiter
 from core.ports import MessageHandler
 from core.settings import Settings
 from tests import fake_telegram as ft
@@ -53,7 +55,8 @@ QUERIES = (
     "dai hoc pham van dong",
     "skhdt",
 )
-BENCH_OPTIONS = AdapterOptions(poll_timeout=1, request_timeout=10, overall_per_second=0)
+BENCH_OPTIONS = AdapterOptions(poll_timeout=1, request_timeout=10)
+NO_LIMITS = RateLimits()  # Telegram's 30/s cap lifted
 
 _UPDATE_IDS = itertools.count(int(time.time()) * 1000, 100_000)
 Serve = Callable[[str, str, asyncio.Event], Awaitable[None]]
@@ -135,7 +138,8 @@ def _adapter(library: str, core: MessageHandler) -> Serve:
         settings = Settings(
             telegram_token=token, telegram_library=library, telegram_api_url=base_url
         )
-        await telegram.serve(settings, core, stop, BENCH_OPTIONS)
+        pacer = PlatformLimiter(NO_LIMITS)
+        await runner.serve("telegram", settings, core, stop, options=BENCH_OPTIONS, pacer=pacer)
 
     return serve
 
@@ -321,7 +325,7 @@ def run(count: int = UPDATES, repeats: int = REPEATS, real_count: int = REAL_UPD
         try:
             alone = _core_alone(app.router, real_count)
             for library, echo in (("ptb", _ptb_echo), ("aiogram", _aiogram_echo)):
-                telegram.adapter(library)
+                telegram.library(library)
                 echoes: list[Result] = []
                 fixed: list[Result] = []
                 reals: list[Result] = []

@@ -7,11 +7,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from bot.platforms.telegram_bridge import TelegramBridge
 
+from bot.bridge import ChatBridge
 from bot.router import apology_incident
 from core.model import Reply
-from tests.test_telegram_bridge import ME, FakeApi, update
+from tests.test_telegram_bridge import FakeApi, update
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot
@@ -41,7 +41,7 @@ def test_telegram_adapter_posts_no_error_to_groups(
 
     monkeypatch.setattr(bot.router, "_dispatch", explode)
     api = FakeApi()
-    bridge = TelegramBridge(bot.router, api, ME)
+    bridge = ChatBridge(bot.router, api)
     asyncio.run(bridge.process(update(chat_id, text)))
     logged = re.findall(r"incident ([0-9a-f]{6}):", caplog.text)
     assert len(logged) == 1 and "internal failure" in caplog.text

@@ -14,16 +14,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from bot.platforms.reminder_sender import open_senders
 from sqlalchemy import select
 
+from bot.bridge import AdapterOptions
+from bot.platforms import telegram
+from bot.reminder_shim import Delivery  # TEMPORARY: scheduler.delivery.Delivery at the merge
 from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
 from scheduler.config import TELEGRAM_LIMITS, ReminderConfig
-from scheduler.delivery import Delivery, DeliveryReport
+from scheduler.delivery import DeliveryReport
 from tests.databases import database_url
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
 from tests.scheduler_support import plain_rule, rows_for_chats
@@ -62,9 +64,11 @@ def _deliver(
     database: Database, settings: Settings, config: ReminderConfig, max_wait: float = 5
 ) -> DeliveryReport:
     async def run() -> DeliveryReport:
-        async with open_senders(settings, _NoCore()) as senders:
+        options = AdapterOptions.from_settings(settings, "telegram")
+        async with telegram.connect(settings, options) as connection:
+            clients = {"telegram": connection.client}
             delivery = Delivery(
-                database, senders, config, settings, clock=lambda: datetime.now(UTC)
+                database, clients, config, settings, clock=lambda: datetime.now(UTC)
             )
             try:
                 return await delivery.drain(max_wait)
@@ -72,14 +76,6 @@ def _deliver(
                 delivery.close()
 
     return asyncio.run(run())
-
-
-class _NoCore:
-    def handle(self, incoming: object) -> list[object]:
-        return []
-
-    def handle_event(self, event: object) -> list[object]:
-        return []
 
 
 FAST = ReminderConfig(backoff_base=0.2, max_attempts=3).with_limits("telegram", RateLimits())

@@ -317,6 +317,7 @@ def test_blocker_without_a_linked_group_is_kept(focal: Desk) -> None:
 
 def test_attached_file_is_kept_as_the_platform_reference(focal: Desk) -> None:
     from bot.platforms.telegram_common import BotIdentity, translate_update
+    from tests.telegram_updates import as_update
 
     message = {
         "message_id": 5,
@@ -327,7 +328,7 @@ def test_attached_file_is_kept_as_the_platform_reference(focal: Desk) -> None:
         "document": {"file_id": "BQACAgIAAxkBAAI", "file_name": "bien_ban.pdf"},
     }
     incoming = translate_update(
-        {"update_id": 1, "message": message}, BotIdentity("1", "bot")
+        as_update({"update_id": 1, "message": message}), BotIdentity("1", "bot")
     ).incoming
     assert incoming is not None and incoming.file_ref == "BQACAgIAAxkBAAI"
     focal.say("/capnhat 2.4 hoan thanh Biên bản đính kèm", "lan", file_ref="BQACAgIAAxkBAAI")

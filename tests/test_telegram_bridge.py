@@ -1,33 +1,40 @@
-"""The library-independent Telegram flow: retries, chat events on send errors, ordering."""
+"""The chat bridge on Telegram updates: retries, chat events on send errors, ordering."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from bot.platforms.telegram_bridge import (
-    APOLOGY,
-    ChatGone,
-    ChatMigrated,
-    DeliveryFailed,
-    PermanentError,
-    RetryLater,
-    RetryPolicy,
-    TelegramBridge,
-    TransientError,
-)
 
-from bot.platforms.telegram_common import BotIdentity, Keyboard
+from bot.bridge import (
+    APOLOGY,
+    AdapterOptions,
+    ChatBridge,
+    DeliveryFailed,
+    RetryPolicy,
+    Translated,
+    private_unless_negative,
+)
+from bot.platforms.telegram_common import BotIdentity, keyboard, translate_update
+from core.chat_client import BadRequest, ChatGone, RetryAfter, Transient
+from core.limits import TELEGRAM
 from core.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Reply
+from tests.telegram_updates import as_update
 
 ME = BotIdentity(id="777", username="daumoi_bot")
 LAN = {"id": 1001, "is_bot": False, "first_name": "Lan"}
 
 
-def update(chat_id: int, text: str, update_id: int = 1) -> dict[str, Any]:
+def parsed(data: dict[str, Any]) -> Translated:
+    """A Bot API update, parsed and translated as the adapters do."""
+    return translate_update(as_update(data), ME)
+
+
+def update(chat_id: int, text: str, update_id: int = 1) -> Translated:
     kind = "group" if chat_id < 0 else "private"
     chat = (
         {"id": chat_id, "type": kind, "title": "G"}
@@ -35,11 +42,19 @@ def update(chat_id: int, text: str, update_id: int = 1) -> dict[str, Any]:
         else {"id": chat_id, "type": kind}
     )
     message = {"message_id": update_id, "date": 0, "chat": chat, "from": LAN, "text": text}
-    return {"update_id": update_id, "message": message}
+    return parsed({"update_id": update_id, "message": message})
+
+
+async def send(bridge: ChatBridge, chat_id: str, reply: Reply) -> list[str]:
+    """Send one reply to a chat known by id."""
+    return await bridge.send(private_unless_negative(chat_id), reply)
 
 
 class FakeApi:
-    """Records sends; raises scripted errors first."""
+    """A ChatClient that records sends; raises scripted errors first."""
+
+    platform = "telegram"
+    limits = TELEGRAM
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, Any]] = []
@@ -50,23 +65,35 @@ class FakeApi:
         if self.errors:
             raise self.errors.pop(0)
 
-    async def send_text(self, chat_id: str, text: str, buttons: Keyboard | None) -> str:
+    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
         await asyncio.sleep(0)
         self._maybe_fail()
-        self.calls.append(("text", chat_id, text, buttons))
+        self.calls.append(("text", chat_id, text, keyboard(choices)))
         self.next_id += 1
         return str(self.next_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str, buttons: Keyboard | None, photo: bool
+        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
     ) -> str:
         self._maybe_fail()
+        photo = file.mime_type.startswith("image/")
         self.calls.append(("photo" if photo else "document", chat_id, caption, file.filename))
         self.next_id += 1
         return str(self.next_id)
 
-    async def answer_callback(self, callback_id: str) -> None:
+    async def edit(
+        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        self.calls.append(("edit", chat_id, text, None))
+
+    async def answer_callback(self, callback_id: str, text: str = "") -> None:
         self.calls.append(("answer", "", callback_id, None))
+
+    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+        pass
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
+        return None
 
 
 class Core:
@@ -128,79 +155,77 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def bridge(core: Core, api: FakeApi, sleeps: Sleeps) -> TelegramBridge:
+def bridge(core: Core, api: FakeApi, sleeps: Sleeps) -> ChatBridge:
     policy = RetryPolicy(attempts=4, base_delay=0.5, max_delay=1.5, max_retry_after=30)
-    return TelegramBridge(core, api, ME, policy=policy, sleep=sleeps)
+    return ChatBridge(core, api, options=AdapterOptions(retry=policy), sleep=sleeps)
 
 
-async def test_process_answers_a_message(bridge: TelegramBridge, api: FakeApi) -> None:
+async def test_process_answers_a_message(bridge: ChatBridge, api: FakeApi) -> None:
     await bridge.process(update(1001, "/start"))
     assert api.calls == [("text", "1001", "re: /start", None)]
 
 
 async def test_transient_errors_are_retried_with_exponential_backoff(
-    bridge: TelegramBridge, api: FakeApi, sleeps: Sleeps
+    bridge: ChatBridge, api: FakeApi, sleeps: Sleeps
 ) -> None:
-    api.errors = [TransientError("timeout"), TransientError("502"), TransientError("500")]
-    assert await bridge.send("1001", Reply("xin chào")) == ["101"]
+    api.errors = [Transient("timeout"), Transient("502"), Transient("500")]
+    assert await send(bridge, "1001", Reply("xin chào")) == ["101"]
     assert sleeps.requested == [0.5, 1.0, 1.5]
 
 
 async def test_flood_control_waits_retry_after(
-    bridge: TelegramBridge, api: FakeApi, sleeps: Sleeps
+    bridge: ChatBridge, api: FakeApi, sleeps: Sleeps
 ) -> None:
-    api.errors = [RetryLater(7)]
-    assert await bridge.send("1001", Reply("xin chào")) == ["101"]
+    api.errors = [RetryAfter(7)]
+    assert await send(bridge, "1001", Reply("xin chào")) == ["101"]
     assert sleeps.requested == [7]
 
 
-async def test_gives_up_after_the_attempts(bridge: TelegramBridge, api: FakeApi) -> None:
-    api.errors = [TransientError("500")] * 4
+async def test_gives_up_after_the_attempts(bridge: ChatBridge, api: FakeApi) -> None:
+    api.errors = [Transient("500")] * 4
     with pytest.raises(DeliveryFailed):
-        await bridge.send("1001", Reply("xin chào"))
-    api.errors = [RetryLater(3600)]  # longer than max_retry_after: give up at once
+        await send(bridge, "1001", Reply("xin chào"))
+    api.errors = [RetryAfter(3600)]  # longer than max_retry_after: give up at once
     with pytest.raises(DeliveryFailed):
-        await bridge.send("1001", Reply("xin chào"))
+        await send(bridge, "1001", Reply("xin chào"))
 
 
-async def test_process_never_raises_when_delivery_fails(
-    bridge: TelegramBridge, api: FakeApi
-) -> None:
-    api.errors = [TransientError("500")] * 10
+async def test_process_never_raises_when_delivery_fails(bridge: ChatBridge, api: FakeApi) -> None:
+    api.errors = [Transient("500")] * 10
     await bridge.process(update(1001, "/start"))
     assert api.calls == []
 
 
 async def test_403_reports_bot_removed_and_stops(
-    bridge: TelegramBridge, api: FakeApi, core: Core
+    bridge: ChatBridge, api: FakeApi, core: Core
 ) -> None:
     api.errors = [ChatGone("Forbidden: bot was kicked")]
     long = "\n".join("x" * 100 for _ in range(100))  # three parts: only one attempt is made
-    assert await bridge.send("-4001", Reply(long)) == []
+    assert await send(bridge, "-4001", Reply(long)) == []
     [event] = core.events
     assert event.kind is ChatEventKind.BOT_REMOVED and event.chat.id == "-4001"
     assert api.calls == []
 
 
 async def test_migration_reports_event_and_resends_to_new_id(
-    bridge: TelegramBridge, api: FakeApi, core: Core
+    bridge: ChatBridge, api: FakeApi, core: Core
 ) -> None:
-    api.errors = [ChatMigrated("-100999")]
+    api.errors = [ChatGone(new_chat_id="-100999")]
     long = "\n".join("y" * 100 for _ in range(100))
-    ids = await bridge.send("-4001", Reply(long))
+    ids = await send(bridge, "-4001", Reply(long))
     assert len(ids) == 3
     assert {chat for _, chat, _, _ in api.calls} == {"-100999"}
     [event] = core.events
     assert event.kind is ChatEventKind.MIGRATED and event.new_chat_id == "-100999"
 
 
-async def test_permanent_errors_drop_the_part(bridge: TelegramBridge, api: FakeApi) -> None:
-    api.errors = [PermanentError("Bad Request: chat not found")]
-    assert await bridge.send("1001", Reply("a")) == []
+async def test_permanent_errors_drop_the_part(bridge: ChatBridge, api: FakeApi) -> None:
+    api.errors = [BadRequest("Bad Request: chat not found")]
+    assert await send(bridge, "1001", Reply("a")) == []
 
 
 async def test_core_failure_apologises_in_private_only(
-    bridge: TelegramBridge, api: FakeApi, core: Core
+    bridge: ChatBridge, api: FakeApi, core: Core
 ) -> None:
     core.fail = True
     await bridge.process(update(1001, "/start"))
@@ -208,13 +233,13 @@ async def test_core_failure_apologises_in_private_only(
     assert api.calls == [("text", "1001", APOLOGY, None)]
 
 
-async def test_buttons_and_files(bridge: TelegramBridge, api: FakeApi) -> None:
+async def test_buttons_and_files(bridge: ChatBridge, api: FakeApi) -> None:
     choice = Choice("Nhiệm vụ 2.4", "/nhiemvu 2.4", token="t.1")
-    await bridge.send("1001", Reply("chọn", choices=(choice,)))
+    await send(bridge, "1001", Reply("chọn", choices=(choice,)))
     report = Attachment("bao-cao.xlsx", b"xlsx", "application/vnd.ms-excel")
-    await bridge.send("1001", Reply("báo cáo", file=report))
+    await send(bridge, "1001", Reply("báo cáo", file=report))
     chart = Attachment("bieu-do.png", b"png", "image/png")
-    await bridge.send("1001", Reply("x" * 2000, file=chart))  # caption too long: text first
+    await send(bridge, "1001", Reply("x" * 2000, file=chart))  # caption too long: text first
     assert api.calls == [
         ("text", "1001", "chọn", [[("Nhiệm vụ 2.4", "t.1")]]),
         ("document", "1001", "báo cáo", "bao-cao.xlsx"),
@@ -224,7 +249,7 @@ async def test_buttons_and_files(bridge: TelegramBridge, api: FakeApi) -> None:
 
 
 async def test_callback_is_answered_and_token_passed(
-    bridge: TelegramBridge, api: FakeApi, core: Core
+    bridge: ChatBridge, api: FakeApi, core: Core
 ) -> None:
     query = {
         "id": "cb9",
@@ -233,26 +258,28 @@ async def test_callback_is_answered_and_token_passed(
         "data": "tok.1",
         "message": {"message_id": 3, "date": 0, "chat": {"id": 1001, "type": "private"}},
     }
-    await bridge.process({"update_id": 5, "callback_query": query})
+    await bridge.process(parsed({"update_id": 5, "callback_query": query}))
     assert api.calls[0] == ("answer", "", "cb9", None)
     assert core.seen[0].choice_token == "tok.1"
 
 
 async def test_bot_added_event_greets_and_removed_event_is_silent(
-    bridge: TelegramBridge, api: FakeApi, core: Core
+    bridge: ChatBridge, api: FakeApi, core: Core
 ) -> None:
-    def change(new: str, old: str) -> dict[str, Any]:
+    def change(new: str, old: str) -> Translated:
         bot = {"id": 777, "is_bot": True, "first_name": "b"}
-        return {
-            "update_id": 9,
-            "my_chat_member": {
-                "chat": {"id": -4001, "type": "group", "title": "G"},
-                "from": LAN,
-                "date": 0,
-                "old_chat_member": {"user": bot, "status": old},
-                "new_chat_member": {"user": bot, "status": new},
-            },
-        }
+        return parsed(
+            {
+                "update_id": 9,
+                "my_chat_member": {
+                    "chat": {"id": -4001, "type": "group", "title": "G"},
+                    "from": LAN,
+                    "date": 0,
+                    "old_chat_member": {"user": bot, "status": old},
+                    "new_chat_member": {"user": bot, "status": new},
+                },
+            }
+        )
 
     await bridge.process(change("member", "left"))
     await bridge.process(change("kicked", "member"))
@@ -264,7 +291,7 @@ async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(
     core: Core, api: FakeApi
 ) -> None:
     core.delay = 0.05
-    bridge = TelegramBridge(core, api, ME)
+    bridge = ChatBridge(core, api)
     updates = [update(1001, f"m{n}", update_id=n) for n in range(5)]
     updates += [update(1002, f"o{n}", update_id=10 + n) for n in range(5)]
     await asyncio.gather(*(bridge.process(u) for u in updates))
@@ -274,14 +301,14 @@ async def test_one_chat_is_answered_in_order_while_chats_run_in_parallel(
 
 
 async def test_accept_refuses_a_first_failure_then_acknowledges(
-    bridge: TelegramBridge, api: FakeApi, core: Core
+    bridge: ChatBridge, api: FakeApi, core: Core
 ) -> None:
     core.fail = True
-    assert await bridge.accept(update(1001, "/start", update_id=77)) is False
-    assert await bridge.accept(update(1001, "/start", update_id=77)) is True
+    assert await bridge.accept(update(1001, "/start", update_id=77), "77") is False
+    assert await bridge.accept(update(1001, "/start", update_id=77), "77") is True
     await bridge.drain()
     assert api.calls == [("text", "1001", APOLOGY, None)]
     core.fail = False
-    assert await bridge.accept(update(1001, "/trogiup", update_id=78)) is True
+    assert await bridge.accept(update(1001, "/trogiup", update_id=78), "78") is True
     await bridge.drain()
     assert api.calls[-1] == ("text", "1001", "re: /trogiup", None)

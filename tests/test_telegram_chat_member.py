@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from bot.platforms.telegram_bridge import AdapterOptions, TelegramBridge
 
-from bot.platforms.telegram_common import BotIdentity, needs_chat_admin_check
+from bot.bridge import AdapterOptions, ChatBridge, needs_chat_admin_check
+from bot.platforms.telegram_common import BotIdentity, translate_update
 from core.model import Chat, ChatKind, Incoming, Reply, User
 from core.settings import Settings
 from tests.fake_telegram import FakeTelegram
+from tests.telegram_updates import as_update
 
 STATUSES = ("creator", "administrator", "member", "left", "kicked")
 GROUP = -4001
@@ -30,21 +31,17 @@ def _settings(fake: FakeTelegram) -> Settings:
 
 
 async def _with_ptb(fake: FakeTelegram, use: Callable[[Any], Awaitable[Any]]) -> Any:
-    from bot.platforms.telegram_ptb import PtbApi, build_application
+    from bot.platforms.telegram_ptb import connect
 
-    application = build_application(_settings(fake), OPTIONS, polling=False)
-    async with application:
-        return await use(PtbApi(application.bot))
+    async with connect(_settings(fake), OPTIONS) as client:
+        return await use(client)
 
 
 async def _with_aiogram(fake: FakeTelegram, use: Callable[[Any], Awaitable[Any]]) -> Any:
-    from bot.platforms.telegram_aiogram import AiogramApi, build_bot
+    from bot.platforms.telegram_aiogram import connect
 
-    bot = build_bot(_settings(fake), OPTIONS)
-    try:
-        return await use(AiogramApi(bot))
-    finally:
-        await bot.session.close()
+    async with connect(_settings(fake), OPTIONS) as client:
+        return await use(client)
 
 
 LIBRARIES = {"ptb": _with_ptb, "aiogram": _with_aiogram}
@@ -55,8 +52,8 @@ def test_both_libraries_read_every_member_status(fake: FakeTelegram, library: st
     for number, status in enumerate(STATUSES):
         fake.set_member_status(GROUP, 2000 + number, status)
 
-    async def read_all(api: Any) -> list[str]:
-        return [await api.chat_member_status(str(GROUP), str(2000 + n)) for n in range(5)]
+    async def read_all(client: Any) -> list[str]:
+        return [await client.member_status(str(GROUP), str(2000 + n)) for n in range(5)]
 
     assert asyncio.run(LIBRARIES[library](fake, read_all)) == list(STATUSES)
 
@@ -105,12 +102,16 @@ def test_bridge_marks_link_commands_with_the_senders_status(
         fake.fail_next("getChatMember", fault)
     core = _Core()
 
-    async def run(api: Any) -> None:
-        bridge = TelegramBridge(core, api, BotIdentity("123456", "daumoi_test_bot"))
-        await bridge.process(_message("/lienket so y te"))
-        await bridge.process(_message("/tim so y te"))
-        await bridge.process(_message("/huylienket@daumoi_test_bot"))
-        await bridge.process(_message("/lienket so y te", chat_id=1001))
+    async def run(client: Any) -> None:
+        bridge = ChatBridge(core, client)
+        me = BotIdentity("123456", "daumoi_test_bot")
+        for message in (
+            _message("/lienket so y te"),
+            _message("/tim so y te"),
+            _message("/huylienket@daumoi_test_bot"),
+            _message("/lienket so y te", chat_id=1001),
+        ):
+            await bridge.process(translate_update(as_update(message), me))
 
     asyncio.run(LIBRARIES[library](fake, run))
     assert [m.sender_is_chat_admin for m in core.seen] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from bot import runner
+from bot.bridge import AdapterOptions
 from bot.platforms import zalo
 from bot.platforms.zalo_client import BotInfo, ZaloUpdate, parse_update
 from bot.platforms.zalo_webhook import FileStore, update_of
@@ -190,7 +193,7 @@ def serving(
     fake: FakeZalo, core: RecordingCore, *, wait_for_poll: bool = True, **overrides: Any
 ) -> Iterator[ZaloAdapterThread]:
     settings = zalo_settings(fake, core.database, **overrides)
-    adapter = ZaloAdapterThread(settings, core, FAST_OPTIONS).start()
+    adapter = ZaloAdapterThread(settings, core, FAST_OPTIONS, core.database).start()
     try:
         if wait_for_poll:
             fake.wait_for_polls(1)
@@ -386,11 +389,11 @@ def test_webhook_mode_verifies_the_secret_and_answers_once(fake: FakeZalo, db: D
 
 def test_run_reports_a_refused_token(fake: FakeZalo, db: Database) -> None:
     settings = replace(zalo_settings(fake, db), zalo_token="0:refused")
-    assert zalo.run(settings, RecordingCore(db)) == 1
+    assert asyncio.run(runner.run_platforms(settings, RecordingCore(db), ["zalo"])) == 1
     assert fake.unauthorized == 1
 
 
 def test_options_from_settings() -> None:
     settings = Settings(extra={"DAUMOI_ZALO_TIMEOUT": "4.5", "DAUMOI_ZALO_FILE_TTL_HOURS": "2"})
-    options = zalo.ZaloOptions.from_settings(settings)
+    options = AdapterOptions.from_settings(settings, "zalo")
     assert options.request_timeout == 4.5 and options.file_ttl == 7200

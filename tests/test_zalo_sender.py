@@ -1,4 +1,4 @@
-"""Reminders on Zalo: the Sender port's error mapping, and one agency reaching every platform."""
+"""Reminders on Zalo: the client's error mapping, and one agency reaching every platform."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ from datetime import date
 from typing import Any
 
 import pytest
-from bot.platforms.reminder_sender import open_senders
-from bot.platforms.zalo_sender import ZaloReminderSender
 
-from bot.platforms.zalo_client import RetryPolicy, ZaloClient
+from bot.bridge import AdapterOptions
+from bot.platforms import zalo
+from bot.platforms.zalo_client import BotInfo, RetryPolicy, ZaloClient
+from bot.runner import remind_once
+from core.chat_client import BadRequest, ChatGone, RetryAfter, Transient
+from core.render import split_text
 from core.settings import Settings
 from data.store.db import Database
 from scheduler.config import ReminderConfig
 from scheduler.preview import as_json, preview
-from scheduler.sender import ChatGone, Rejected, RetryAfter, Transient
-from scheduler.service import run_once
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.scheduler_support import link_chat, vn
@@ -32,10 +33,10 @@ def fake() -> Iterator[FakeZalo]:
 
 
 async def _send(fake: FakeZalo, chat_id: str, text: str) -> list[str]:
-    async with ZaloClient(
-        fake.token, fake.base_url, timeout=1.0, retry=RetryPolicy(attempts=1)
-    ) as client:
-        return await ZaloReminderSender(client).send(chat_id, text)
+    async with ZaloClient(fake.token, fake.base_url, timeout=1.0, retry=RetryPolicy()) as http:
+        client = zalo.ZaloChatClient(http, BotInfo(id="b", name="daumoi_bot"))
+        limit = client.limits.max_text_len
+        return [await client.send_text(chat_id, part) for part in split_text(text, limit)]
 
 
 async def test_reminders_are_split_at_2000_characters(fake: FakeZalo) -> None:
@@ -49,38 +50,29 @@ async def test_reminders_are_split_at_2000_characters(fake: FakeZalo) -> None:
     ("kind", "expected"),
     [("429", RetryAfter), ("403", ChatGone), ("400", ChatGone), ("500", Transient)],
 )
-async def test_errors_map_to_the_scheduler_types(
+async def test_errors_map_to_the_port_types(
     fake: FakeZalo, kind: str, expected: type[Exception]
 ) -> None:
     fake.fail_next("sendMessage", kind, retry_after=5)
     with pytest.raises(expected) as caught:
         await _send(fake, "g1", "Nhắc việc")
-    assert len(fake.errors) == 1  # the outbox retries, not the client
+    assert len(fake.errors) == 1  # the bridge or the outbox retries, not the client
     if isinstance(caught.value, RetryAfter):
         assert caught.value.seconds == 5
 
 
 async def test_other_refusals_are_rejections(fake: FakeZalo) -> None:
     fake.fail_next("sendMessage", "invalid")
-    with pytest.raises(Rejected):
+    with pytest.raises(BadRequest):
         await _send(fake, "g1", "Nhắc việc")
 
 
-async def test_open_senders_includes_zalo_when_configured(fake: FakeZalo) -> None:
+async def test_the_zalo_client_connects_when_configured(fake: FakeZalo) -> None:
     settings = Settings(zalo_token=fake.token, zalo_api_url=fake.base_url)
-    async with open_senders(settings, _NoCore()) as senders:
-        assert set(senders) == {"console", "zalo"}
-        assert senders["zalo"].max_text_len == 2000
-        await senders["zalo"].send("g9", "Nhắc việc")
+    async with zalo.connect(settings, AdapterOptions()) as connection:
+        assert connection.client.limits.max_text_len == 2000
+        await connection.client.send_text("g9", "Nhắc việc")
     assert fake.messages_to("g9")[0].text == "Nhắc việc"
-
-
-class _NoCore:
-    def handle(self, incoming: Any) -> list[Any]:
-        return []
-
-    def handle_event(self, event: Any) -> list[Any]:
-        return []
 
 
 def test_preview_shows_the_linked_zalo_group(seeded_db: Database) -> None:
@@ -109,9 +101,7 @@ def test_an_agency_reminder_reaches_its_chats_on_every_platform(
             telegram_api_url=telegram_fake.base_url,
             extra={"DAUMOI_TELEGRAM_TIMEOUT": "2", "DAUMOI_ZALO_TIMEOUT": "2"},
         )
-        report = asyncio.run(
-            run_once(settings, seeded_db, bot.router, open_senders, now=vn(2026, 12, 14, 9, 0))
-        )
+        report = asyncio.run(remind_once(settings, seeded_db, now=vn(2026, 12, 14, 9, 0)))
         assert report.delivery.messages == 2
         to_zalo = zalo_fake.messages_to("zg-syt")
         to_telegram = telegram_fake.messages_to(-4001)

@@ -60,7 +60,7 @@ def _port_errors() -> Iterator[None]:
     except ptb.ChatMigrated as exc:
         raise port.ChatGone(str(exc), new_chat_id=str(exc.new_chat_id)) from exc
     except ptb.RetryAfter as exc:
-        raise port.RetryAfter(_seconds(exc), str(exc)) from exc
+        raise port.RetryAfter(_seconds(exc)) from exc
     except ptb.InvalidToken as exc:
         raise port.Forbidden("Telegram refused the token") from exc
     except ptb.Forbidden as exc:  # 403: kicked, blocked, deactivated

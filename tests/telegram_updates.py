@@ -1,0 +1,25 @@
+"""Bot API JSON read like the libraries' parsed update objects, for translation tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class View:
+    """A JSON object with attribute access (`from` is `from_user`); absent fields are None."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._data.get("from" if name == "from_user" else name)
+        if isinstance(value, dict):
+            return View(value)
+        if isinstance(value, list):
+            return [View(item) if isinstance(item, dict) else item for item in value]
+        return value
+
+
+def as_update(data: dict[str, Any]) -> Any:
+    """An update as python-telegram-bot or aiogram would hand it over."""
+    return View(data)

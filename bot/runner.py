@@ -22,7 +22,7 @@ from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
 from bot.reminder_shim import ReminderService, run_once  # TEMPORARY: scheduler.service at merge
 from core.chat_client import ChatClient
-from core.limits import RateLimits, limits_for
+from core.limits import RateLimits
 from core.pacing import PlatformLimiter
 from core.ports import MessageHandler
 from core.settings import Settings
@@ -44,10 +44,10 @@ def quiet_http_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def rate_limits(settings: Settings) -> dict[str, RateLimits]:
-    """Each platform's flood limits (Telegram's may be changed by DAUMOI_TELEGRAM_* rates)."""
+def rate_limits(settings: Settings, names: Sequence[str]) -> dict[str, RateLimits]:
+    """The platforms' flood limits (Telegram's may be changed by DAUMOI_TELEGRAM_* rates)."""
     config = ReminderConfig.from_settings(settings)
-    return {name: config.limits.get(name, limits_for(name).rates) for name in ADAPTERS}
+    return {name: config.limits.get(name, adapter(name).LIMITS.rates) for name in names}
 
 
 async def serve(
@@ -64,7 +64,7 @@ async def serve(
     """Connect one platform (with backoff while unreachable) and receive until stop is set."""
     module = adapter(name)
     options = options or AdapterOptions.from_settings(settings, name)
-    pacer = pacer or PlatformLimiter(limits_for(name).rates)
+    pacer = pacer or PlatformLimiter(module.LIMITS.rates)
 
     async def once() -> None:
         async with module.connect(settings, options) as connection:
@@ -114,7 +114,8 @@ async def run_platforms(
         with suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     quiet_http_logs()
-    pacers = {name: PlatformLimiter(rates) for name, rates in rate_limits(settings).items()}
+    rates = rate_limits(settings, names)
+    pacers = {name: PlatformLimiter(limits) for name, limits in rates.items()}
     clients: dict[str, ChatClient] = {"console": ConsoleClient()}
     seen = ProcessedLog(database) if database is not None else None
     refused: list[str] = []

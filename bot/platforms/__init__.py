@@ -2,8 +2,9 @@
 
 Each adapter is one module with the same small surface, and one line in ADAPTERS:
 
-- PLATFORM, TITLE (for log lines), TOKEN_VARIABLE (named when the token is refused) and
-  RETRY_ON (the errors of an unreachable API, retried with backoff at start);
+- PLATFORM, TITLE (for log lines), TOKEN_VARIABLE (named when the token is refused),
+  LIMITS (core.limits.PlatformLimits: sizes, what it renders, flood rates) and RETRY_ON (the
+  errors of an unreachable API, retried with backoff at start);
 - configured(settings) -> bool: whether its token (or whatever it needs) is set;
 - connect(settings, options): an async context yielding a bot.bridge.Connection (its
   core.chat_client.ChatClient, the bot's identity, how the bridge behaves there);

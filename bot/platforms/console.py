@@ -22,6 +22,7 @@ from core.textnorm import fold
 PLATFORM = "console"
 TITLE = "console"
 TOKEN_VARIABLE = ""
+LIMITS = CONSOLE
 RETRY_ON = (PlatformUnreachable,)
 PROMPT = "Bạn: "
 BANNER = (

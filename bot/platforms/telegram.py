@@ -12,6 +12,7 @@ from types import ModuleType
 from bot.bridge import AdapterOptions, ChatBridge, Connection
 from bot.platforms.startup import PlatformUnreachable
 from core.chat_client import Transient
+from core.limits import TELEGRAM
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 TITLE = "Telegram"
 TOKEN_VARIABLE = "DAUMOI_TELEGRAM_TOKEN"
+LIMITS = TELEGRAM
 RETRY_ON = (PlatformUnreachable, Transient)  # connection failures worth another attempt
 LIBRARIES = {"ptb": "bot.platforms.telegram_ptb", "aiogram": "bot.platforms.telegram_aiogram"}
 

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "zalo"
 TITLE = "Zalo"
 TOKEN_VARIABLE = "DAUMOI_ZALO_TOKEN"
+LIMITS = ZALO
 RETRY_ON = (startup.PlatformUnreachable,)
 EVENT_TEXT = "message.text.received"
 EVENT_IMAGE = "message.image.received"

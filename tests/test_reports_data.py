@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from data.reports.summary import (
-    TaskReport,
-    agency_label,
-    iter_task_reports,
-    summarise,
-)
+from data.reports.summary import summarise
+from data.reports.task_reports import TaskReport, agency_label, iter_task_reports
 from data.store import status as st
 from data.store.db import Database
 from data.store.models import Task

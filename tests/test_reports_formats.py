@@ -28,7 +28,7 @@ pytest_plugins = ("tests.status_harness",)
 
 def _write_csv(data: ReportData, out: IO[bytes]) -> None:
     out.write(b"code,status\n")
-    for task in data.stream():
+    for task in data.summary.observe(data.tasks):
         out.write(f"{task.code},{task.status_key}\n".encode())
 
 

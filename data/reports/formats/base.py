@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
@@ -15,13 +15,9 @@ if TYPE_CHECKING:  # the registry stays light: `daumoi --help` lists formats wit
 class ReportData:
     """What a writer reads: the tasks as they stream in and the summary that counts them."""
 
-    tasks: Iterable[TaskReport]  # one pass; writers read it through summary.observe
+    tasks: Iterable[TaskReport]  # one pass: read it through summary.observe(tasks)
     summary: Summary  # complete once the tasks have been read
     coordinator: str  # the coordinating agency as named today (2021 name in brackets)
-
-    def stream(self) -> Iterator[TaskReport]:
-        """The tasks, each counted in the summary as it passes."""
-        return self.summary.observe(self.tasks)
 
 
 Writer = Callable[[ReportData, IO[bytes]], None]

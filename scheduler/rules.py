@@ -20,7 +20,6 @@ __all__ = [
     "Kind",
     "Plan",
     "alerts_rule",
-    "default_params",
     "ensure_defaults",
     "plans",
     "set_task_deadline",
@@ -39,7 +38,7 @@ def _key(programme: Programme | None, kind: RuleKind) -> str:
     return f"programme:{programme.id}:{kind.name}"
 
 
-def default_params(config: ReminderConfig) -> dict[str, Any]:
+def _default_params(config: ReminderConfig) -> dict[str, Any]:
     """Parameters stored on new programme rules (the database then stays the truth)."""
     return {
         "time": config.reminder_time.strftime("%H:%M"),
@@ -69,7 +68,7 @@ def _missing_defaults(
                 "status": RuleStatus.ACTIVE.value,
                 "programme_id": programme.id if programme is not None else None,
                 "text": "",
-                "params": default_params(config) if programme is not None else {},
+                "params": _default_params(config) if programme is not None else {},
                 "created_by": "system",
                 "created_at": as_utc(now),
                 "updated_at": as_utc(now),

@@ -71,10 +71,7 @@ class Occurrence:
 
 
 class RuleKind:
-    """One kind of reminder rule: when it fires, whom it reaches, what it says.
-
-    The defaults suit a rule that never fires; a kind overrides what it does.
-    """
+    """One kind of reminder rule: when it fires, whom it reaches, what it says (defaults: never)."""
 
     name: ClassVar[str] = ""  # the stored ReminderRule.kind
     # Occurrence kinds the rule produces → what listings and admin notices call them.

@@ -52,7 +52,38 @@ class Digest(RuleKind):
         texts: bool = True,
     ) -> list[Occurrence]:
         """The digest of one week for the coordinating agency (its group, else admins)."""
-        return resolve_digest(session, rule, plan, directory, texts=texts)
+        programme = rule.programme
+        if programme is None:
+            return []
+        coordinator = None
+        if programme.coordinating_agency_id in directory.agencies:
+            agency = directory.agencies[programme.coordinating_agency_id]
+            coordinator = directory.ref(directory.current[agency.id], [agency.name])
+        destinations = directory.destinations(coordinator.id) if coordinator else []
+        text = (  # costly: left out (texts=False) in listings of what comes next
+            digest_text(
+                session,
+                programme,
+                since=plan.due - WEEK,
+                until=plan.due,
+                timezone=st.DEFAULT_TIMEZONE,
+                coordinator=coordinator.name if coordinator else "",
+            )
+            if texts
+            else ""
+        )
+        return [
+            Occurrence(
+                rule_id=rule.id,
+                due=plan.due,
+                kind=Kind.DIGEST,
+                programme=programme.decision_number,
+                plan=plan,
+                agency=coordinator,
+                text=text,
+                destinations=tuple(destinations or directory.admins),
+            )
+        ]
 
     def describe(self, rule: ReminderRule, calendar: WorkCalendar) -> str:
         """ "Bản tin tuần gửi đơn vị tổng hợp (…) (Quyết định …)"."""
@@ -71,7 +102,7 @@ class Digest(RuleKind):
         return coordinator_reached(rule, directory, agency_id)
 
 
-def schedule(rule: ReminderRule, config: ReminderConfig) -> tuple[int, time]:
+def _schedule(rule: ReminderRule, config: ReminderConfig) -> tuple[int, time]:
     """(weekday, time of day) of a digest rule: its params, else the configuration."""
     params = rule.params or {}
     weekday = config.digest_weekday
@@ -92,7 +123,7 @@ def weekly_plans(
 ) -> list[Plan]:
     """The digest's instants with start < due ≤ end; a day off moves it to the next working slot."""
     start, end = as_utc(start), as_utc(end)
-    weekday, clock = schedule(rule, config)
+    weekday, clock = _schedule(rule, config)
     first = calendar.local(start).date() - WEEK - timedelta(days=21)  # Tết may push a week on
     last = calendar.local(end).date()
     found: dict[datetime, Plan] = {}
@@ -103,50 +134,3 @@ def weekly_plans(
             found[due] = Plan(rule.id, due, Kind.DIGEST, None, calendar.local(due).year)
         current += WEEK
     return [found[due] for due in sorted(found)]
-
-
-def resolve_digest(
-    session: Session,
-    rule: ReminderRule,
-    plan: Plan,
-    directory: Directory,
-    timezone: str = st.DEFAULT_TIMEZONE,
-    *,
-    texts: bool = True,
-) -> list[Occurrence]:
-    """The digest of one week for the coordinating agency (its group, else admins).
-
-    texts=False: without the digest's text (costly), for listings of what comes next.
-    """
-    programme = rule.programme
-    if programme is None:
-        return []
-    coordinator = None
-    if programme.coordinating_agency_id in directory.agencies:
-        agency = directory.agencies[programme.coordinating_agency_id]
-        coordinator = directory.ref(directory.current[agency.id], [agency.name])
-    destinations = directory.destinations(coordinator.id) if coordinator else []
-    text = (
-        digest_text(
-            session,
-            programme,
-            since=plan.due - WEEK,
-            until=plan.due,
-            timezone=timezone,
-            coordinator=coordinator.name if coordinator else "",
-        )
-        if texts
-        else ""
-    )
-    return [
-        Occurrence(
-            rule_id=rule.id,
-            due=plan.due,
-            kind=Kind.DIGEST,
-            programme=programme.decision_number,
-            plan=plan,
-            agency=coordinator,
-            text=text,
-            destinations=tuple(destinations or directory.admins),
-        )
-    ]

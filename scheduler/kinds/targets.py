@@ -24,8 +24,7 @@ def coordinator_of(programme: Programme, directory: Directory) -> AgencyRef | No
 def yearly(
     session: Session, rule: ReminderRule, plan: Plan, directory: Directory
 ) -> tuple[Occurrence, list[Missing], AgencyRef | None] | None:
-    """For a yearly report reminder: the occurrence's common part, who has not reported, and
-    the coordinator (None when the rule has no programme or the plan no year)."""
+    """(common part of the occurrences, agencies not reported, coordinator) for a yearly plan."""
     programme = rule.programme
     if programme is None or plan.year is None:
         return None

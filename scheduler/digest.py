@@ -14,14 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.labels import TASK_STATUS
 from core.render import shorten
-from data.reports.summary import (
-    AgencyTally,
-    Scope,
-    Summary,
-    agency_label,
-    iter_task_reports,
-    summarise,
-)
+from data.reports.summary import AgencyTally, Summary, summarise
+from data.reports.task_reports import Scope, agency_label, iter_task_reports
 from data.reports.text import day
 from data.store import status as st
 from data.store.models import Programme, StatusUpdate, Task, UpdateState

@@ -22,7 +22,7 @@ from data.store.models import (
     TaskStatus,
     UpdateState,
 )
-from data.store.succession import current_agency
+from data.store.succession import today_ids
 
 LEAD = "lead"
 PARTNER = "partner"
@@ -86,7 +86,7 @@ class Directory:
     def load(cls, session: Session, settings: Settings | None = None) -> Directory:
         """Read everything the occurrences of one pass depend on."""
         agencies = {a.id: a for a in session.scalars(select(Agency))}
-        current = {a.id: current_agency(a).id for a in agencies.values()}
+        current = today_ids({a.id: a.successor_id for a in agencies.values()})
         groups: dict[int, list[Destination]] = defaultdict(list)
         for chat in session.scalars(
             select(ChatRecord)

@@ -10,18 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import labels
-from data.reports.task_reports import AgencyPart, TaskReport
-
-# Re-exported until scheduler/digest.py, tests/report_support.py and tests/test_report_injection.py
-# import them from core.labels and data.reports.task_reports (then delete these four names).
-from data.reports.task_reports import Scope as Scope
-from data.reports.task_reports import agency_label as agency_label
-from data.reports.task_reports import iter_task_reports as iter_task_reports
+from data.reports.task_reports import AgencyPart, Scope, TaskReport, agency_label
 from data.store import status as st
 from data.store.models import Programme, TaskStatus
-
-STATUS_LABELS = labels.REPORT_STATUS
 
 
 def names_label(name: str, names_2021: Iterable[str]) -> str:

@@ -8,22 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from core.labels import AGENCY_KIND
 from core.textnorm import folded_key
 from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
 from data.store.models import AgencyKind
 
-KIND_LABELS = {
-    AgencyKind.DEPARTMENT: "Sở, ngành cấp tỉnh",
-    AgencyKind.BOARD: "Ban quản lý",
-    AgencyKind.OFFICE: "Văn phòng",
-    AgencyKind.BANK: "Ngân hàng",
-    AgencyKind.INSURANCE: "Bảo hiểm",
-    AgencyKind.MEDIA: "Cơ quan báo chí, truyền thông",
-    AgencyKind.LOCAL: "Chính quyền địa phương",
-    AgencyKind.COLLECTIVE: "Nhóm đơn vị (ghi chung)",
-    AgencyKind.ENTERPRISE: "Doanh nghiệp, tổ chức",
-    AgencyKind.OTHER: "Đơn vị khác",
-}
 # Above this many tasks a list shows codes only, so a card stays readable on a phone.
 _FULL_LIST_MAX = 12
 
@@ -174,7 +163,7 @@ def agency_card(view: AgencyView) -> str:
     lines = [agency.display_name]
     if agency.successor_name is not None:
         lines.append(_succession_note(agency))
-    lines.append(f"Loại: {KIND_LABELS.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
+    lines.append(f"Loại: {AGENCY_KIND.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
     abbrs = abbreviations(agency)
     if abbrs:
         lines.append("Viết tắt: " + ", ".join(abbrs))

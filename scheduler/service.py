@@ -30,10 +30,10 @@ from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.failures import report_failures
 from scheduler.occurrences import Directory, Occurrence, RuleFailure, active_rules, occurrences
 from scheduler.outbox import NewRow
-from scheduler.rules import Kind, Plan, ensure_defaults, plans
+from scheduler.rules import Kind, Plan, ensure_defaults, plans, stale_after_deadline
 
 log = logging.getLogger(__name__)
-_STALE_AFTER_DEADLINE = {Kind.BEFORE, Kind.DUE, Kind.TASK_BEFORE, Kind.TASK_DUE}
+_STALE_AFTER_DEADLINE = stale_after_deadline()
 _NEXT_DUE_HORIZONS = (timedelta(days=8), timedelta(days=400))
 
 

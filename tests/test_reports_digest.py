@@ -13,7 +13,8 @@ from core.settings import Settings
 from data.store.db import Database
 from data.store.models import Programme, ReminderKind, ReminderRule, RuleStatus
 from scheduler.config import ReminderConfig, parse_weekday
-from scheduler.digest import digest_text, weekly_plans
+from scheduler.digest import digest_text
+from scheduler.kinds.digest import weekly_plans
 from scheduler.rules import ensure_defaults
 from scheduler.service import ReminderService
 from tests.report_support import seed_reports

@@ -22,21 +22,26 @@ import re
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.platforms.reminder_sender import open_senders
+from bot.platforms import telegram
+from bot.platforms import telegram_bridge as bridge
+from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, Transient
+from core.limits import TELEGRAM, PlatformLimits, RateLimits
+from core.model import Attachment, Choice
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
-from scheduler.config import RateLimits, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.outbox import NewRow
-from scheduler.sender import Sender
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
 
 REMINDERS = 1000
@@ -66,16 +71,66 @@ class Outcome:
         return self.seconds / self.ideal
 
 
-class _Chopped:
-    """A sender whose text limit forces one reminder per message (run C)."""
+class _TelegramClient:
+    """The python-telegram-bot send path as a ChatClient (only what reminders use).
 
-    def __init__(self, inner: Sender, max_text_len: int) -> None:
-        self.inner = inner
-        self.platform = inner.platform
-        self.max_text_len = max_text_len
+    Stands in for the platform's own ChatClient until the adapters implement the port; the
+    scheduler paces and retries, so the adapter runs without its limiter and retries.
+    """
 
-    async def send(self, chat_id: str, text: str) -> list[str]:
-        return await self.inner.send(chat_id, text)
+    platform = "telegram"
+
+    def __init__(self, api: bridge.BotApi, limits: PlatformLimits = TELEGRAM) -> None:
+        self.api = api
+        self.limits = limits
+
+    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+        """Send one text, raising the port's errors."""
+        try:
+            return await self.api.send_text(chat_id, text, None)
+        except bridge.ChatMigrated as exc:
+            raise ChatGone(str(exc), new_chat_id=exc.new_chat_id) from exc
+        except bridge.ChatGone as exc:
+            raise ChatGone(str(exc)) from exc
+        except bridge.RetryLater as exc:
+            raise RetryAfter(exc.seconds) from exc
+        except bridge.TransientError as exc:
+            raise Transient(str(exc)) from exc
+        except bridge.PermanentError as exc:
+            raise BadRequest(str(exc)) from exc
+
+    async def send_file(
+        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+    ) -> str:
+        """Reminders send no files."""
+        raise BadRequest("not used by the bench")
+
+    async def edit(
+        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        """Reminders edit nothing."""
+        raise BadRequest("not used by the bench")
+
+    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Not used by reminders."""
+
+    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+        """Not used by reminders."""
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
+        """Not used by reminders."""
+        return None
+
+
+@asynccontextmanager
+async def _open_client(settings: Settings, max_text_len: int | None) -> AsyncIterator[ChatClient]:
+    """Telegram's ChatClient on the fake server (run C shortens its text limit)."""
+    options = bridge.AdapterOptions(
+        overall_per_second=0, group_per_minute=0, flood_retries=0, request_timeout=10
+    )
+    limits = TELEGRAM if max_text_len is None else replace(TELEGRAM, max_text_len=max_text_len)
+    async with telegram.open_sender(settings, _NoCore(), options) as opened:
+        yield _TelegramClient(opened.api, limits)
 
 
 class _NoCore:
@@ -124,13 +179,10 @@ async def _deliver(
         platforms=("telegram",),
         extra={"DAUMOI_TELEGRAM_TIMEOUT": "10"},
     )
-    async with open_senders(settings, _NoCore()) as opened:
-        senders = dict(opened)
-        if chop is not None:
-            senders["telegram"] = _Chopped(senders["telegram"], chop)
+    async with _open_client(settings, chop) as client:
         delivery = Delivery(
             database,
-            {"telegram": senders["telegram"]},
+            {"telegram": client},
             config,
             settings,
             clock=lambda: datetime.now(UTC),

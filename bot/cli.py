@@ -186,11 +186,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _start_reminders(settings: Settings, app: App) -> Any:
-    """Tick reminders in a background thread (DAUMOI_REMINDERS=0 turns them off)."""
-    from bot.platforms.reminder_sender import open_senders
-    from scheduler.service import start_background
-
-    return start_background(settings, app.database, app.router, open_senders)
+    """Placeholder: the composition root (h1) runs ReminderService in the one event loop."""
+    return None
 
 
 def _remind(settings: Settings, args: argparse.Namespace) -> int:

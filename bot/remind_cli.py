@@ -13,7 +13,8 @@ from core.model import ChatEvent, Incoming, Reply
 from core.settings import Settings
 from scheduler.config import ReminderConfig
 from scheduler.horizon import horizon
-from scheduler.service import SenderFactory
+
+SenderFactory = Any  # placeholder: the composition root (h1) passes ChatClients instead
 
 EXIT_USAGE = 2
 
@@ -126,7 +127,8 @@ def _run_once(settings: Settings, args: argparse.Namespace, open_senders: Sender
             if now.date() not in span:
                 print(f"Thời điểm --now phải trong khoảng {span.describe()}.", file=sys.stderr)
                 return EXIT_USAGE
-        report = asyncio.run(run_once(settings, database, _NoCore(), open_senders, now=now))
+        # placeholder until the composition root (h1) opens the platforms' ChatClients
+        report = asyncio.run(run_once(settings, database, {}, now=now))
     finally:
         database.engine.dispose()
     delivery = report.delivery

@@ -22,6 +22,8 @@ import re
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,14 +33,14 @@ from sqlalchemy import select
 
 from bot.bridge import AdapterOptions
 from bot.platforms import telegram
-from bot.reminder_shim import Delivery  # TEMPORARY: scheduler.delivery.Delivery at the merge
 from core.chat_client import ChatClient
+from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
 from scheduler import outbox
-from scheduler.config import RateLimits, ReminderConfig
-from scheduler.delivery import DeliveryReport
+from scheduler.config import ReminderConfig
+from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.outbox import NewRow
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
 
@@ -70,7 +72,7 @@ class Outcome:
 
 
 class _Chopped:
-    """A client whose text limit forces one reminder per message (run C)."""
+    """Telegram's client with a shorter text limit, so each reminder is its own message (run C)."""
 
     def __init__(self, inner: ChatClient, max_text_len: int) -> None:
         self.inner = inner
@@ -79,6 +81,15 @@ class _Chopped:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+@asynccontextmanager
+async def _open_client(settings: Settings, max_text_len: int | None) -> AsyncIterator[ChatClient]:
+    """Telegram's ChatClient (the adapter's own) on the fake server."""
+    options = AdapterOptions.from_settings(settings, "telegram")
+    async with telegram.connect(settings, options) as connection:
+        client = connection.client
+        yield client if max_text_len is None else _Chopped(client, max_text_len)  # type: ignore[misc]
 
 
 def _groups() -> list[str]:
@@ -119,11 +130,7 @@ async def _deliver(
         platforms=("telegram",),
         extra={"DAUMOI_TELEGRAM_TIMEOUT": "10"},
     )
-    options = AdapterOptions.from_settings(settings, "telegram")
-    async with telegram.connect(settings, options) as connection:
-        client: Any = connection.client
-        if chop is not None:
-            client = _Chopped(client, chop)
+    async with _open_client(settings, chop) as client:
         delivery = Delivery(
             database,
             {"telegram": client},

@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from data.reports.files import write_report
-from data.reports.summary import Scope, Summary, iter_task_reports, summarise
+from data.reports.summary import Summary, summarise
+from data.reports.task_reports import Scope, iter_task_reports
 from data.store.db import Database
 from data.store.models import (
     Agency,

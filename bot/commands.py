@@ -7,7 +7,20 @@ from dataclasses import dataclass
 
 from core.model import Incoming, Reply
 from core.textnorm import fold
-from handlers import basic, groups, lookup, people, reminders, reports, status
+from handlers import (
+    basic,
+    flows,
+    groups,
+    lookup,
+    people,
+    reminders,
+    reports,
+    status_flow,
+    status_history,
+    status_mine,
+    status_return,
+    status_update,
+)
 from handlers.context import Context
 from handlers.flows import FlowHandler
 
@@ -68,9 +81,27 @@ COMMANDS: tuple[Command, ...] = (
         "/maketnoi",
         in_groups=False,
     ),
-    Command("capnhat", ("update",), status.update, "Cập nhật tình hình nhiệm vụ", _UPDATE_EXAMPLE),
-    Command("cuatoi", ("mine",), status.mine, "Nhiệm vụ của đơn vị tôi, phần còn thiếu", "/cuatoi"),
-    Command("lichsu", ("history",), status.history, "Lịch sử cập nhật nhiệm vụ", "/lichsu 2.4"),
+    Command(
+        "capnhat",
+        ("update",),
+        status_update.update,
+        "Cập nhật tình hình nhiệm vụ",
+        _UPDATE_EXAMPLE,
+    ),
+    Command(
+        "cuatoi",
+        ("mine",),
+        status_mine.mine,
+        "Nhiệm vụ của đơn vị tôi, phần còn thiếu",
+        "/cuatoi",
+    ),
+    Command(
+        "lichsu",
+        ("history",),
+        status_history.history,
+        "Lịch sử cập nhật nhiệm vụ",
+        "/lichsu 2.4",
+    ),
     Command(
         "baocao",
         ("report",),
@@ -78,7 +109,7 @@ COMMANDS: tuple[Command, ...] = (
         "Báo cáo năm: tóm tắt, Excel, Word, biểu đồ",
         "/baocao xlsx",
     ),
-    Command("huy", ("cancel",), status.cancel, "Hủy thao tác đang làm dở", "/huy"),
+    Command("huy", ("cancel",), flows.cancel, "Hủy thao tác đang làm dở", "/huy"),
     Command(
         "moi",
         ("invite",),
@@ -106,7 +137,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "tralai",
         ("return",),
-        status.return_update,
+        status_return.return_update,
         "Trả lại cập nhật để bổ sung (quản trị)",
         "/tralai 2.4 Bổ sung số liệu",
     ),
@@ -153,7 +184,7 @@ COMMANDS: tuple[Command, ...] = (
 
 
 # Guided conversations by kind: free text goes to the user's open flow before search.
-FLOWS: dict[str, FlowHandler] = {status.FLOW_KIND: status.flow_text}
+FLOWS: dict[str, FlowHandler] = {status_flow.FLOW_KIND: status_flow.flow_text}
 
 
 def _index(commands: tuple[Command, ...]) -> dict[str, Command]:

@@ -12,17 +12,22 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 EXIT_USAGE = 2
-FORMAT_CHOICES = ("xlsx", "docx", "png", "json")
 
 
 def add_parser(sub: Any) -> None:
     """Register the `report` subcommand on the main parser's subparsers."""
+    from data.reports.formats import DEFAULT_FORMAT, FORMATS  # light: no writer library
+
     report = sub.add_parser(
-        "report", help="xuất báo cáo năm (xlsx, docx, png, json), ví dụ: --year 2026 -o r.xlsx"
+        "report",
+        help=f"xuất báo cáo năm ({', '.join(FORMATS)}), ví dụ: --year 2026 -o r.xlsx",
     )
     report.add_argument("--year", type=int, help="năm báo cáo (mặc định: năm hiện tại)")
     report.add_argument(
-        "--format", choices=FORMAT_CHOICES, default="xlsx", help="định dạng (mặc định xlsx)"
+        "--format",
+        choices=tuple(FORMATS),
+        default=DEFAULT_FORMAT,
+        help=f"định dạng (mặc định {DEFAULT_FORMAT})",
     )
     report.add_argument(
         "-o",
@@ -37,8 +42,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     """Write the report file; print a one-line summary to stderr."""
     from bot.app import connect_database
     from data.importing.importer import ensure_seed
-    from data.reports.files import filename, write_report
-    from data.reports.summary import Scope
+    from data.reports.files import write_report
+    from data.reports.formats import FORMATS
+    from data.reports.task_reports import Scope
     from data.reports.years import report_years
     from data.store import status as st
     from data.store.repositories import programme_by_number
@@ -69,7 +75,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 return EXIT_USAGE
             scope = Scope(year, now, settings.timezone, programme_id)
-            output = args.output or filename(args.format, year)
+            output = args.output or FORMATS[args.format].filename(year)
             if output == "-":
                 # Built whole first: a zip writer meeting a closed pipe half-way leaves errors
                 # behind; one write then fails cleanly when the reader has gone (`| head`).

@@ -20,7 +20,6 @@ from types import ModuleType
 from bot.bridge import AdapterOptions, ChatBridge, ProcessedLog, SeenLog
 from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
-from bot.reminder_shim import ReminderService, run_once  # TEMPORARY: scheduler.service at merge
 from core.chat_client import ChatClient
 from core.limits import RateLimits
 from core.pacing import PlatformLimiter
@@ -28,7 +27,7 @@ from core.ports import MessageHandler
 from core.settings import Settings
 from data.store.db import Database
 from scheduler.config import ReminderConfig
-from scheduler.service import TickReport
+from scheduler.service import ReminderService, TickReport, run_once
 
 log = logging.getLogger(__name__)
 

@@ -131,6 +131,9 @@ def shorten(text: str, width: int, *, at_word: bool = False) -> str:
     if len(text) <= width:
         return text
     if at_word:
-        cut = text[: width - 1].rsplit(" ", 1)[0]
+        cut = text[: width - 1]
+        space = cut.rfind(" ")
+        if space > width // 2:  # a word boundary, unless that would drop most of the text
+            cut = cut[:space]
         return cut.rstrip(" ,;:.-–") + "…"
     return text[: width - 1].rstrip() + "…"

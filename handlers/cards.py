@@ -8,36 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from core.labels import AGENCY_KIND
+from core.render import shorten
 from core.textnorm import folded_key
 from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
 from data.store.models import AgencyKind
 
-KIND_LABELS = {
-    AgencyKind.DEPARTMENT: "Sở, ngành cấp tỉnh",
-    AgencyKind.BOARD: "Ban quản lý",
-    AgencyKind.OFFICE: "Văn phòng",
-    AgencyKind.BANK: "Ngân hàng",
-    AgencyKind.INSURANCE: "Bảo hiểm",
-    AgencyKind.MEDIA: "Cơ quan báo chí, truyền thông",
-    AgencyKind.LOCAL: "Chính quyền địa phương",
-    AgencyKind.COLLECTIVE: "Nhóm đơn vị (ghi chung)",
-    AgencyKind.ENTERPRISE: "Doanh nghiệp, tổ chức",
-    AgencyKind.OTHER: "Đơn vị khác",
-}
 # Above this many tasks a list shows codes only, so a card stays readable on a phone.
 _FULL_LIST_MAX = 12
-
-
-def shorten(text: str, width: int) -> str:
-    """Cut text at a word boundary so it fits width characters, adding "…" when cut."""
-    text = " ".join(text.split())
-    if len(text) <= width:
-        return text
-    cut = text[: width - 1]
-    space = cut.rfind(" ")
-    if space > width // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-–") + "…"
 
 
 def programme_label(programme: ProgrammeEntry) -> str:
@@ -63,7 +41,7 @@ def task_line(task: TaskEntry, *, with_programme: bool, width: int = 90) -> str:
     code = task.code
     if with_programme:
         code += f" ({task.programme.decision_number})"
-    return f"{code} — {shorten(task.title, width)}\n   Chủ trì: {lead_name(task)}"
+    return f"{code} — {shorten(task.title, width, at_word=True)}\n   Chủ trì: {lead_name(task)}"
 
 
 def task_card(
@@ -174,7 +152,7 @@ def agency_card(view: AgencyView) -> str:
     lines = [agency.display_name]
     if agency.successor_name is not None:
         lines.append(_succession_note(agency))
-    lines.append(f"Loại: {KIND_LABELS.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
+    lines.append(f"Loại: {AGENCY_KIND.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
     abbrs = abbreviations(agency)
     if abbrs:
         lines.append("Viết tắt: " + ", ".join(abbrs))
@@ -217,7 +195,7 @@ def _task_section(
     if compact or len(tasks) > _FULL_LIST_MAX:
         return [f"{label} ({len(tasks)}): " + ", ".join(_code(t, with_programme) for t in tasks)]
     lines = [f"{label} ({len(tasks)}):"]
-    lines += [f"• {_code(t, with_programme)} — {shorten(t.title, 80)}" for t in tasks]
+    lines += [f"• {_code(t, with_programme)} — {shorten(t.title, 80, at_word=True)}" for t in tasks]
     return lines
 
 
@@ -265,4 +243,4 @@ def match_snippet(
     start = max(0, first - 3)
     text = " ".join(raw[start:])
     prefix = "…" if start else ""
-    return prefix + shorten(text, width)
+    return prefix + shorten(text, width, at_word=True)

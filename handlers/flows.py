@@ -1,4 +1,4 @@
-"""Guided conversations kept in the database: one flow per user and chat, versioned steps."""
+"""Guided conversations kept in the database: one flow per user and chat, versioned steps; /huy."""
 
 from __future__ import annotations
 
@@ -159,6 +159,15 @@ def reminder(flow: Flow) -> str:
         f"(Anh/chị vẫn còn thao tác /{flow.kind} đang làm dở: trả lời câu hỏi trước đó, "
         "hoặc gõ /huy để hủy.)"
     )
+
+
+def cancel(ctx: Context, msg: Incoming) -> list[Reply]:
+    """/huy: cancel the sender's unfinished guided step in this chat (any kind of flow)."""
+    flow = current(ctx.session, Key.of(msg), ctx.now())
+    if flow is None:
+        return [Reply("Anh/chị không có thao tác nào đang làm dở.")]
+    finish(ctx.session, flow, ctx.now())
+    return [Reply("Đã hủy. Chưa có gì được ghi nhận. Gõ /capnhat khi anh/chị muốn cập nhật lại.")]
 
 
 def _latest_list(session: Session, key: Key) -> PendingChoice | None:

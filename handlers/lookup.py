@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from core.model import Choice, Incoming, Reply
+from core.render import shorten
 from core.textnorm import fold, nfc
 from data.search.types import Confidence, Hit, HitKind
 from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
@@ -68,7 +69,7 @@ def listing(ctx: Context, header: str, items: list[Item], footer: str = "") -> R
 
 
 def _quote(text: str) -> str:
-    return f"“{cards.shorten(nfc(text), 60)}”"
+    return f"“{shorten(nfc(text), 60, at_word=True)}”"
 
 
 def _several_programmes(ctx: Context) -> bool:
@@ -92,7 +93,9 @@ def _task_item(task: TaskEntry, with_programme: bool, reason: str = "") -> Item:
 
 def _agency_item(agency: AgencyEntry) -> Item:
     name = agency.display_name
-    return Item(f"• {name}", f"Đơn vị: {name}", cards.shorten(name, 40), f"/donvi {agency.name}")
+    return Item(
+        f"• {name}", f"Đơn vị: {name}", shorten(name, 40, at_word=True), f"/donvi {agency.name}"
+    )
 
 
 # --- /tim -------------------------------------------------------------------------------------
@@ -154,7 +157,7 @@ def _answer_text(answer: str, source: str) -> str:
         return ""
     if not source:
         return answer
-    return f"{answer}\nTheo quyết định: “{cards.shorten(source, 300)}”"
+    return f"{answer}\nTheo quyết định: “{shorten(source, 300, at_word=True)}”"
 
 
 def _prefixed(replies: list[Reply], lead: str) -> list[Reply]:
@@ -408,7 +411,7 @@ def _sector_overview(ctx: Context, with_programme: bool) -> Reply:
         action = f"/linhvuc {s.number}"
         if with_programme:
             action += f" {s.programme.decision_number}"
-        short = cards.shorten(f"{s.number}. {s.name.removeprefix('Dịch vụ ')}", 32)
+        short = shorten(f"{s.number}. {s.name.removeprefix('Dịch vụ ')}", 32, at_word=True)
         items.append(Item(f"{s.number}. {label}", label, short, action))
     footer = "Gõ /linhvuc <số> để xem các nhiệm vụ của một lĩnh vực, ví dụ: /linhvuc 5"
     return listing(ctx, header, items, footer)

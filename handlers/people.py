@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from core.labels import PERSON_ROLE
 from core.model import ChatKind, Choice, Incoming, Reply
 from core.textnorm import fold, nfc
 from data.search.types import Confidence, HitKind
@@ -15,7 +16,7 @@ from data.store.models import Agency, Person, Role
 from data.store.status import reporting_year
 from data.store.succession import current_agency
 from handlers.context import Context
-from handlers.permissions import ADMINS_ONLY, NOT_REGISTERED, ROLE_LABELS
+from handlers.permissions import ADMINS_ONLY, NOT_REGISTERED
 from handlers.status_card import person_label, when
 
 _ROLE_WORDS = {
@@ -269,7 +270,7 @@ def link_code(ctx: Context, msg: Incoming) -> list[Reply]:
 
 def _describe(person: Person) -> str:
     role = Role(person.role)
-    text = ROLE_LABELS[role].lower()
+    text = PERSON_ROLE[role].lower()
     if person.agency is not None:
         text += f" của {agency_label(person.agency)}"
     return text
@@ -315,7 +316,7 @@ def whoami(ctx: Context, msg: Incoming) -> list[Reply]:
         person = who.person
         lines += [
             f"Anh/chị: {person_label(person)} (người dùng #{person.id})",
-            f"Vai trò: {ROLE_LABELS[who.role or Role(person.role)]}",
+            f"Vai trò: {PERSON_ROLE[who.role or Role(person.role)]}",
         ]
         if person.agency is not None:
             lines.append(f"Đơn vị: {agency_label(person.agency)}")
@@ -339,7 +340,7 @@ def list_people(ctx: Context, msg: Incoming) -> list[Reply]:
     lines = [f"Người dùng đang hoạt động ({len(found)}):"]
     for person in found:
         accounts = ", ".join(f"{i.platform}:{i.user_id}" for i in person.identities) or "—"
-        line = f"#{person.id} {person_label(person)} — {ROLE_LABELS[Role(person.role)]}"
+        line = f"#{person.id} {person_label(person)} — {PERSON_ROLE[Role(person.role)]}"
         if person.agency is not None:
             line += f", {agency_label(person.agency)}"
         lines.append(f"{line} · {accounts}")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from core import labels
 from data.store import status as st
 from data.store.models import Role, Task
 from data.store.people import Actor
 
-ROLE_LABELS = {
-    Role.ADMIN: "Quản trị",
-    Role.FOCAL: "Cán bộ đầu mối",
-    Role.OBSERVER: "Quan sát (chỉ xem)",
-}
 NOT_REGISTERED = (
     "Anh/chị chưa đăng ký với bot. Nếu anh/chị là cán bộ đầu mối của một đơn vị, xin nhờ quản trị "
     "(cơ quan thường trực chương trình) gửi mã mời, rồi gõ /dangky <mã> trong chat riêng với bot."
@@ -41,8 +37,10 @@ def may_update(who: Actor, task: Task) -> st.Responsibility | None:
 
 def who_can_update(task: Task) -> str:
     """ "cán bộ đầu mối của Sở Xây dựng (chủ trì), Sở Y tế (phối hợp) và quản trị"."""
-    labels = {st.Role.LEAD: "chủ trì", st.Role.PARTNER: "phối hợp"}
-    names = [f"{item.current.name} ({labels[item.role]})" for item in st.responsible_today(task)]
+    names = [
+        f"{item.current.name} ({labels.TASK_ROLE[item.role]})"
+        for item in st.responsible_today(task)
+    ]
     if not names:
         return "quản trị"
     return "cán bộ đầu mối của " + ", ".join(names) + " và quản trị"

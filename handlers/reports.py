@@ -12,19 +12,14 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core import labels
 from core.model import Attachment, ChatKind, Incoming, Reply
+from core.render import shorten
 from core.textnorm import fold
-from data.reports.files import FORMATS, filename, report_bytes
-from data.reports.summary import (
-    CLASS_KEYS,
-    STATUS_KEYS,
-    STATUS_LABELS,
-    AgencyTally,
-    Scope,
-    Summary,
-    iter_task_reports,
-    summarise,
-)
+from data.reports import formats
+from data.reports.files import report_bytes
+from data.reports.summary import AgencyTally, Summary, summarise
+from data.reports.task_reports import CLASS_KEYS, STATUS_KEYS, Scope, iter_task_reports
 from data.reports.text import class_label, day
 from data.reports.years import YearRange, report_years
 from data.store import chats, people
@@ -38,45 +33,32 @@ MAX_BLOCKERS = 8
 MAX_TEXT = 90
 _YEAR_RE = re.compile(r"\b([1-9]\d{3})\b")  # any year-like number; the range is checked later
 _NAM_RE = re.compile(r"\bnam\b")
-_FORMAT_WORDS = {
-    "xlsx": "xlsx",
-    "excel": "xlsx",
-    "exel": "xlsx",
-    "bang": "xlsx",
-    "bang tinh": "xlsx",
-    "docx": "docx",
-    "word": "docx",
-    "doc": "docx",
-    "du thao": "docx",
-    "van ban": "docx",
-    "bieudo": "png",
-    "bieu do": "png",
-    "chart": "png",
-    "png": "png",
-    "hinh": "png",
-}
 FILES_FOR_REGISTERED = (
     "Xin lỗi, tệp báo cáo chỉ gửi cho người dùng đã đăng ký (quản trị, lãnh đạo theo dõi, cán bộ "
     "đầu mối). Nếu anh/chị là cán bộ đầu mối của một đơn vị, xin nhờ quản trị gửi mã mời rồi gõ "
     "/dangky <mã> trong chat riêng với bot. Gõ /baocao để xem số liệu tổng hợp."
 )
-# Full tables name every agency's gaps and blockers: only for the group of the requester's own
-# agency or of the coordinating agency.
-GROUP_GUARDED = frozenset({"xlsx", "docx"})
+# Full tables (formats marked `detailed`) name every agency's gaps and blockers: only for the
+# group of the requester's own agency or of the coordinating agency.
 FILES_NOT_IN_THIS_GROUP = (
     "Xin lỗi, tệp báo cáo chi tiết chỉ gửi trong nhóm chat đã liên kết với đơn vị của anh/chị "
     "hoặc với cơ quan thường trực chương trình. Anh/chị gõ lệnh này trong chat riêng với bot "
     "để nhận tệp."
 )
-USAGE = (
-    "Cách dùng: /baocao (tóm tắt), /baocao xlsx (bảng Excel), /baocao docx (dự thảo báo cáo "
-    "Word), /baocao bieudo (biểu đồ). Có thể thêm năm, ví dụ: /baocao xlsx 2025."
-)
 
 
-def _short(text: str, limit: int = MAX_TEXT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _offers(separator: str) -> str:
+    """ "/baocao xlsx (bảng Excel)" for every format offered in chat, joined."""
+    return separator.join(f"/baocao {fmt.aliases[0]} ({fmt.offer})" for fmt in formats.in_chat())
+
+
+def usage() -> str:
+    """How to ask for the summary or a file."""
+    example = formats.FORMATS[formats.DEFAULT_FORMAT].aliases[0]
+    return (
+        f"Cách dùng: /baocao (tóm tắt), {_offers(', ')}. Có thể thêm năm, ví dụ: "
+        f"/baocao {example} 2025."
+    )
 
 
 def parse_args(args: str) -> tuple[str | None, int | None, bool]:
@@ -88,15 +70,15 @@ def parse_args(args: str) -> tuple[str | None, int | None, bool]:
     rest = " ".join(rest.split())
     if not rest:
         return None, year, True
-    fmt = _FORMAT_WORDS.get(rest) or _FORMAT_WORDS.get(rest.replace(" ", ""))
-    return fmt, year, fmt is not None
+    found = formats.by_word(rest)
+    return (found.name if found is not None else None), year, found is not None
 
 
 def report(ctx: Context, msg: Incoming) -> list[Reply]:
     """/baocao [xlsx|docx|bieudo] [năm]: the summary, or a report file."""
     fmt, year, understood = parse_args(msg.args)
     if not understood:
-        return [Reply(f"Chưa rõ loại báo cáo “{_short(msg.args, 40)}”. {USAGE}")]
+        return [Reply(f"Chưa rõ loại báo cáo “{shorten(msg.args, 40)}”. {usage()}")]
     this_year = st.reporting_year(ctx.now(), ctx.settings.timezone)
     years = report_years(ctx.session, this_year)
     if year is not None and year not in years:
@@ -109,7 +91,7 @@ def report(ctx: Context, msg: Incoming) -> list[Reply]:
     if who.role is None:
         return [Reply(FILES_FOR_REGISTERED)]
     if (
-        fmt in GROUP_GUARDED
+        formats.FORMATS[fmt].detailed
         and msg.chat.kind is ChatKind.GROUP
         and not _group_may_see(ctx, msg, who)
     ):
@@ -145,13 +127,13 @@ def year_outside(year: int, years: YearRange, this_year: int) -> str:
 
 
 def _file_reply(fmt: str, content: bytes, summary: Summary) -> Reply:
-    kind = FORMATS[fmt]
+    kind = formats.FORMATS[fmt]
     year = summary.scope.year
-    name = filename(fmt, year)
+    name = kind.filename(year)
     counts = _counts_line(summary)
     text = f"{kind.label} năm {year} — {counts}"
-    if fmt == "docx":
-        text += "\nBản dự thảo để cơ quan thường trực chỉnh sửa trước khi trình UBND tỉnh."
+    if kind.note:
+        text += f"\n{kind.note}"
     note = (
         f"{counts}. Nếu không tải được tệp, quản trị viên có thể xuất trên máy chủ bằng lệnh: "
         f"daumoi report --year {year} --format {fmt} -o {name}"
@@ -194,7 +176,7 @@ def summary_text(summary: Summary, who: people.Actor) -> str:
         return "\n".join(lines)
     lines += ["", *_agency_lines(summary, own.id if own is not None else None)]
     lines += ["", *_blocker_lines(summary)]
-    lines += ["", "Tệp: /baocao xlsx (bảng Excel) · /baocao docx (dự thảo Word) · /baocao bieudo"]
+    lines += ["", f"Tệp: {_offers(' · ')}"]
     return "\n".join(lines)
 
 
@@ -216,7 +198,7 @@ def _own_lines(mine: AgencyTally | None, name: str) -> list[str]:
 def _overall_lines(summary: Summary) -> list[str]:
     overall = summary.overall
     status = " · ".join(
-        f"{STATUS_LABELS[key].lower()} {overall.by_status[key]}" for key in STATUS_KEYS
+        f"{labels.REPORT_STATUS[key].lower()} {overall.by_status[key]}" for key in STATUS_KEYS
     )
     classes = " · ".join(
         f"{class_label(key).lower()} {overall.by_class[key]}"
@@ -259,7 +241,7 @@ def _agency_lines(summary: Summary, own_id: int | None) -> list[str]:
     if partly:
         lines.append(f"Đơn vị báo cáo chưa đủ ({len(partly)}):")
         lines += [
-            f"• {a.label}: còn {len(a.missing)}/{a.total} ({_short(', '.join(a.missing), 40)})"
+            f"• {a.label}: còn {len(a.missing)}/{a.total} ({shorten(', '.join(a.missing), 40)})"
             for a in partly[:MAX_AGENCIES]
         ]
     hidden = max(0, len(never) - MAX_AGENCIES) + max(0, len(partly) - MAX_AGENCIES)
@@ -274,7 +256,8 @@ def _blocker_lines(summary: Summary) -> list[str]:
         return ["Không có vướng mắc nào đang mở."]
     lines = [f"Vướng mắc đang mở ({len(blockers)}):"]
     lines += [
-        f"• {note.code} — {note.agency}: {_short(note.text)}" for note in blockers[:MAX_BLOCKERS]
+        f"• {note.code} — {note.agency}: {shorten(note.text, MAX_TEXT)}"
+        for note in blockers[:MAX_BLOCKERS]
     ]
     if len(blockers) > MAX_BLOCKERS:
         lines.append(f"… và {len(blockers) - MAX_BLOCKERS} vướng mắc khác (xem /baocao docx).")

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from core import labels
+from core.render import shorten
 from data.store import status as st
 from data.store.catalog import AgencyEntry, Catalog, TaskEntry
 from data.store.models import Agency, Person, StatusUpdate, Task, UpdateState
@@ -15,7 +17,6 @@ from data.store.succession import current_agency, display_name
 from handlers.context import Context
 from handlers.status_text import classification_label, status_label, status_phrase
 
-ROLE_LABELS = {st.Role.LEAD: "chủ trì", st.Role.PARTNER: "phối hợp"}
 _PREVIEW = 160
 
 
@@ -31,21 +32,20 @@ def person_label(person: Person | None) -> str:
     return person.display_name.strip() or f"Người dùng #{person.id}"
 
 
-def _short(text: str, width: int = _PREVIEW) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+def _short(text: str) -> str:
+    return shorten(text, _PREVIEW)
 
 
 def content_lines(update: StatusUpdate, *, indent: str = "   ", full: bool = True) -> list[str]:
     """Result, blocker, proposal and file of one update, one per line."""
-    shorten = (lambda text: " ".join(text.split())) if full else _short
+    fit = (lambda text: " ".join(text.split())) if full else _short
     lines = []
     if update.result:
-        lines.append(f"{indent}Kết quả: {shorten(update.result)}")
+        lines.append(f"{indent}Kết quả: {fit(update.result)}")
     if update.blocker:
-        lines.append(f"{indent}Khó khăn, vướng mắc: {shorten(update.blocker_text)}")
+        lines.append(f"{indent}Khó khăn, vướng mắc: {fit(update.blocker_text)}")
     if update.proposal:
-        lines.append(f"{indent}Đề xuất: {shorten(update.proposal)}")
+        lines.append(f"{indent}Đề xuất: {fit(update.proposal)}")
     if update.file_ref:
         lines.append(f"{indent}Có tệp đính kèm ({update.file_platform or 'tệp'}).")
     return lines
@@ -123,14 +123,14 @@ def card_lines(
         ids = catalog.family_ids(agency)
         latest = st.latest_of(updates, ids)
         classification = st.classify(latest, st.done_since(updates, ids), due, today, timezone)
-        head = f"• {agency.name} ({ROLE_LABELS[role]}): "
+        head = f"• {agency.name} ({labels.TASK_ROLE[role]}): "
         if latest is None:
             lines.append(head + classification_label(classification, None))
             continue
         if latest.state == UpdateState.RETURNED.value:
             lines.append(
                 head + f"cập nhật ngày {when(latest.created_at, timezone)[:10]} bị trả lại "
-                f"để bổ sung ({_short(latest.returned_reason or '', 80)}) — "
+                f"để bổ sung ({shorten(latest.returned_reason or '', 80)}) — "
                 + classification_label(classification, None)
             )
             continue
@@ -211,7 +211,7 @@ def summary(task: Task, agency: Agency, report: st.Report) -> str:
 def blocker_notice(update: StatusUpdate, task: Task, author: Person, timezone: str) -> str:
     """The message the coordinating agency's group gets when a blocker is raised."""
     lines = [
-        f"⚠️ Vướng mắc mới ở nhiệm vụ {task.code}: {_short(task.title, 100)}",
+        f"⚠️ Vướng mắc mới ở nhiệm vụ {task.code}: {shorten(task.title, 100)}",
         f"Đơn vị: {display_name(update.agency)}",
         f"Người báo: {person_label(author)}, lúc {when(update.created_at, timezone)}",
         f"Khó khăn, vướng mắc: {update.blocker_text}",

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core import labels
 from core.textnorm import strip_marks
 from data.store.models import TaskStatus
 from data.store.status import (
@@ -16,17 +17,6 @@ from data.store.status import (
     Report,
 )
 
-STATUS_LABELS = {
-    TaskStatus.NOT_STARTED: "Chưa triển khai",
-    TaskStatus.IN_PROGRESS: "Đang thực hiện",
-    TaskStatus.DONE: "Hoàn thành",
-}
-CLASSIFICATION_LABELS = {
-    Classification.DONE_ON_TIME: "hoàn thành đúng hạn",
-    Classification.DONE_LATE: "hoàn thành quá hạn",
-    Classification.ON_TIME: "đang thực hiện trong hạn",
-    Classification.OVERDUE: "quá hạn",
-}
 # Folded phrases, longest first within a status so "da hoan thanh" beats "hoan thanh".
 _STATUS_WORDS: tuple[tuple[str, TaskStatus], ...] = (
     ("chua trien khai", TaskStatus.NOT_STARTED),
@@ -273,10 +263,7 @@ def to_report(
 
 def status_label(status: str) -> str:
     """ "Đang thực hiện" for a stored status value."""
-    try:
-        return STATUS_LABELS[TaskStatus(status)]
-    except ValueError:
-        return status
+    return labels.TASK_STATUS.get(status, status)
 
 
 def status_phrase(status: str, progress: int) -> str:
@@ -291,4 +278,4 @@ def classification_label(classification: Classification | None, status: str | No
         return "chưa báo cáo"
     if classification is Classification.ON_TIME and status == TaskStatus.NOT_STARTED.value:
         return "chưa triển khai, còn trong hạn"
-    return CLASSIFICATION_LABELS[classification]
+    return labels.CLASSIFICATION[classification].lower()

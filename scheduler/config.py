@@ -6,18 +6,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
-from core.limits import TELEGRAM_RATES, ZALO_RATES, RateLimits
+from core.limits import LIMITS, RateLimits
 from core.settings import Settings
 from core.textnorm import fold
 from scheduler.calendar import DEFAULT_TIMEZONE, WorkCalendar, WorkingHours, parse_clock
 
-TELEGRAM_LIMITS = TELEGRAM_RATES
-ZALO_LIMITS = ZALO_RATES
+
+def _platform_rates() -> dict[str, RateLimits]:
+    return {platform: limits.rates for platform, limits in LIMITS.items()}
 
 
 @dataclass(frozen=True)
 class ReminderConfig:
-    """Everything the scheduler needs besides the database and the senders."""
+    """Everything the scheduler needs besides the database and the chat clients."""
 
     enabled: bool = True
     timezone: str = DEFAULT_TIMEZONE
@@ -44,9 +45,7 @@ class ReminderConfig:
     backoff_base: float = 30.0
     backoff_max: float = 900.0
     max_wait: float = 120.0  # run-once waits this long for retries that are due soon
-    limits: Mapping[str, RateLimits] = field(
-        default_factory=lambda: {"telegram": TELEGRAM_LIMITS, "zalo": ZALO_LIMITS}
-    )
+    limits: Mapping[str, RateLimits] = field(default_factory=_platform_rates)  # core.limits
 
     def calendar(self) -> WorkCalendar:
         """The working calendar these settings describe."""
@@ -70,10 +69,14 @@ class ReminderConfig:
             hours = WorkingHours.parse(
                 env.get("DAUMOI_WORKING_HOURS", "08:00-17:00"), env.get("DAUMOI_WORKING_DAYS", "")
             )
-        telegram = RateLimits(
-            overall_per_second=_float(env, "DAUMOI_TELEGRAM_RATE_PER_SECOND", 30),
-            group_per_minute=_float(env, "DAUMOI_TELEGRAM_GROUP_PER_MINUTE", 20),
-            chat_per_second=_float(env, "DAUMOI_TELEGRAM_CHAT_PER_SECOND", 1),
+        rates = base.limits["telegram"]
+        telegram = replace(
+            rates,
+            overall_per_second=_rate(
+                env, "DAUMOI_TELEGRAM_RATE_PER_SECOND", rates.overall_per_second
+            ),
+            group_per_minute=_rate(env, "DAUMOI_TELEGRAM_GROUP_PER_MINUTE", rates.group_per_minute),
+            chat_per_second=_rate(env, "DAUMOI_TELEGRAM_CHAT_PER_SECOND", rates.chat_per_second),
         )
         return replace(
             base,
@@ -121,6 +124,11 @@ def _parts(text: str) -> list[str]:
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     value = env.get(name, "").strip()
     return float(value) if value else float(default)
+
+
+def _rate(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    value = env.get(name, "").strip()
+    return float(value) if value else default
 
 
 def _ints(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:

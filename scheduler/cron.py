@@ -1,4 +1,5 @@
-"""Standard 5-field crontab lines: parsed here, fired by APScheduler, explained in Vietnamese.
+"""Standard 5-field crontab lines: parsed here, fired by APScheduler, explained in Vietnamese,
+and moved onto working slots (working_slots) for recurring reminders.
 
 APScheduler 3 numbers weekdays from Monday = 0, while crontab uses Sunday = 0 (or 7), and its
 own field syntax differs from crontab's (`*/tue`, `last`, `1st mon`). So each field is parsed
@@ -9,9 +10,16 @@ Like Vixie cron, when both day of month and day of week are restricted (neither 
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import islice
 from typing import Any
+
+from scheduler.calendar import WorkCalendar, add_days, as_utc
 
 EXAMPLE = "30 8 * * 1-5 (8:30 từ thứ Hai đến thứ Sáu)"
 HELP = (
@@ -24,6 +32,8 @@ _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _ITEM = re.compile(r"^(?:(\*)|([0-9a-z]+)(?:-([0-9a-z]+))?)(?:/([0-9]+))?$")
 _MAX_DIGITS = 4  # longer numbers are never valid and are refused before int()
 _LONGEST_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+MAX_FIRES = 5000  # per planning window; guards against "every minute" rules
+_TICK = timedelta(microseconds=1)
 
 
 class CronError(ValueError):
@@ -155,3 +165,106 @@ def parse(expression: str) -> Cron:
 def trigger(expression: str, timezone: str) -> Any:
     """The APScheduler trigger of a crontab line (CronError when invalid)."""
     return parse(expression).trigger(timezone)
+
+
+@lru_cache(maxsize=256)
+def cron_trigger(expression: str, timezone: str) -> Any:
+    """An APScheduler trigger for a standard 5-field crontab line (CronError when invalid).
+
+    Cached: building one costs more than computing a few fire times, and a trigger keeps no
+    state between get_next_fire_time calls.
+    """
+    return trigger(expression, timezone)
+
+
+def cron_fire_times(
+    expression: str, timezone: str, start: datetime, end: datetime
+) -> list[datetime]:
+    """Fire times of a crontab line with start ≤ t ≤ end (at most a few thousand)."""
+    return list(islice(_fires(cron_trigger(expression, timezone), start, end), MAX_FIRES))
+
+
+def _fires(trigger: Any, start: datetime, end: datetime) -> Iterator[datetime]:
+    """Fire times with start ≤ t ≤ end, earliest first, computed one at a time."""
+    moment: datetime | None = trigger.get_next_fire_time(None, start)
+    while moment is not None and moment <= end:
+        yield moment
+        moment = trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+
+
+def _first_fire(trigger: Any, start: datetime, before: datetime) -> datetime | None:
+    return next(_fires(trigger, start, before - _TICK), None)
+
+
+def working_slots(
+    trigger: Any, calendar: WorkCalendar, start: datetime, end: datetime
+) -> Iterator[datetime]:
+    """The distinct working slots (slot_at_or_before) of a trigger's fire times, earliest first.
+
+    Lazy and cheap however often the trigger fires: every slot lies on a working day P, and the
+    fire times that move onto P are those from P's opening to the next working day's opening.
+    Those are read as a few ordered streams (P's own office hours, each day off's office hours)
+    and single probes (any fire after hours, or before opening), merged in order; so the first
+    few slots of an every-minute rule cost a few dozen trigger calls, not thousands.
+    """
+    start, end = as_utc(start), as_utc(end)
+    hours = calendar.hours
+    day = calendar.working_day_at_or_before(calendar.today(start))
+    cursor = calendar.at(day, hours.start)
+    last_day = calendar.today(end)
+    while (fire := trigger.get_next_fire_time(None, cursor)) is not None:
+        day = calendar.slot_at_or_before(fire).date()
+        if day > last_day:
+            return
+        following = calendar.working_day_at_or_after(add_days(day, 1))
+        previous: datetime | None = None
+        for slot in heapq.merge(*_streams(trigger, calendar, day, following, start)):
+            if slot == previous:
+                continue
+            previous = slot
+            if as_utc(slot) > end:
+                return
+            if as_utc(slot) > start:
+                yield slot
+        cursor = calendar.at(following, hours.start)
+
+
+def _streams(
+    trigger: Any, calendar: WorkCalendar, day: date, following: date, start: datetime
+) -> list[Iterator[datetime]]:
+    """Ordered streams of the slots on working day `day` later than start (see working_slots)."""
+    hours = calendar.hours
+    floor = hours.start  # the earliest time of day worth reading on `day`
+    if calendar.today(start) == day:
+        floor = max(floor, calendar.local(start).time().replace(tzinfo=None))
+
+    def later(clock: time) -> bool:
+        return calendar.at(day, clock) > start
+
+    def moved(fires: Iterator[datetime]) -> Iterator[datetime]:
+        for fire in fires:
+            yield calendar.at(day, calendar.local(fire).time().replace(tzinfo=None))
+
+    def probe(begin: datetime, before: datetime, slot: time) -> Iterator[datetime]:
+        if later(slot) and _first_fire(trigger, begin, before) is not None:
+            yield calendar.at(day, slot)
+
+    def after_hours(on: date) -> Iterator[datetime]:
+        begin = calendar.at(on, hours.last_slot) + _TICK
+        return probe(begin, calendar.at(add_days(on, 1), time(0)), hours.last_slot)
+
+    found = [
+        _fires(trigger, calendar.at(day, floor), calendar.at(day, hours.last_slot)),
+        after_hours(day),
+    ]
+    off = add_days(day, 1)
+    while off < following:
+        opening, last = calendar.at(off, hours.start), calendar.at(off, hours.last_slot)
+        found.append(probe(calendar.at(off, time(0)), opening, hours.start))
+        found.append(moved(_fires(trigger, calendar.at(off, floor), last)))
+        found.append(after_hours(off))
+        off = add_days(off, 1)
+    found.append(
+        probe(calendar.at(following, time(0)), calendar.at(following, hours.start), hours.start)
+    )
+    return found

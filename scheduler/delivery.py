@@ -1,4 +1,5 @@
-"""Deliver claimed outbox rows: one message per chat, paced, with typed error handling.
+"""Deliver claimed outbox rows through each platform's ChatClient: one message per chat, paced,
+with the port's typed errors deciding what happens to the rows.
 
 The send-then-crash window is one HTTP response plus one small UPDATE: each message's rows are
 marked sent in their own transaction as soon as the platform returns its message id.
@@ -20,22 +21,22 @@ from enum import Enum
 from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter
 from core.limits import RateLimits
 from core.pacing import PlatformLimiter
-from core.render import text_length
+from core.render import split_text, text_length
 from core.settings import Settings
 from data.store import chats
 from data.store.db import Database
-from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
+from data.store.models import ChatRecord, ReminderOutbox
 from scheduler import messages, outbox
 from scheduler.config import ReminderConfig
 from scheduler.occurrences import admin_destinations
 from scheduler.outbox import Claimed, NewRow
 from scheduler.rules import Kind, alerts_rule
-from scheduler.sender import ChatGone, ChatMigrated, Rejected, RetryAfter, Sender
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,8 +92,10 @@ class _Step(Enum):
 
 @dataclass
 class _Target:
-    """The chat being sent to; its id changes when a group is migrated."""
+    """The chat being sent to and the client that reaches it; its id changes on migration."""
 
+    platform: str
+    client: ChatClient
     current: str
     migrations: int = 0
 
@@ -110,21 +113,28 @@ def instance_id() -> str:
 
 
 class Delivery:
-    """Claims due rows, sends them through the platform senders, records every outcome."""
+    """Claims due rows, sends them through the platforms' chat clients, records every outcome.
+
+    `clients` is read on every pass, so a platform that connects later (added to the mapping)
+    gets its rows then; until it does they stay pending. `pacers` are shared with the reply
+    path; a platform without one is paced by a limiter built from `config.limits`.
+    """
 
     def __init__(
         self,
         database: Database,
-        senders: Mapping[str, Sender],
+        clients: Mapping[str, ChatClient],
         config: ReminderConfig,
         settings: Settings | None = None,
         *,
+        pacers: Mapping[str, PlatformLimiter] | None = None,
         clock: Callable[[], datetime],
         sleep: Callable[[float], Any] = asyncio.sleep,
         instance: str | None = None,
     ) -> None:
         self.database = database
-        self.senders = dict(senders)
+        self.clients = clients
+        self.pacers: Mapping[str, PlatformLimiter] = pacers if pacers is not None else {}
         self.config = config
         self.settings = settings
         self.clock = clock
@@ -152,6 +162,9 @@ class Delivery:
     # -- passes ---------------------------------------------------------------------------
 
     def _limiter(self, platform: str) -> PlatformLimiter:
+        shared = self.pacers.get(platform)
+        if shared is not None:
+            return shared
         limiter = self._limiters.get(platform)
         if limiter is None:
             limits = self.config.limits.get(platform, RateLimits())
@@ -161,7 +174,7 @@ class Delivery:
     def _claim_limit(self, platform: str) -> int:
         """Chats in flight: enough to keep the overall rate busy while each chat waits for
         its own (slower) limit, yet small enough that retries interleave with a fan-out."""
-        limits = self.config.limits.get(platform, RateLimits())
+        limits = self._limiter(platform).limits
         rate = limits.overall_per_second
         if not rate:
             return self.config.claim_limit
@@ -173,7 +186,8 @@ class Delivery:
 
     async def deliver_due(self) -> DeliveryReport:
         """Send everything due now on every platform; failures wait for their retry time."""
-        reports = await asyncio.gather(*(self._platform(name) for name in self.senders))
+        connected = list(self.clients.items())  # a platform may connect between passes
+        reports = await asyncio.gather(*(self._platform(name, c) for name, c in connected))
         total = DeliveryReport()
         for report in reports:
             total.add(report)
@@ -185,7 +199,7 @@ class Delivery:
         total = DeliveryReport()
         while True:
             total.add(await self.deliver_due())
-            upcoming = await self.in_db(outbox.next_attempt, list(self.senders))
+            upcoming = await self.in_db(outbox.next_attempt, list(self.clients))
             if upcoming is None:
                 return total
             wait = (upcoming - self.clock()).total_seconds()
@@ -193,7 +207,7 @@ class Delivery:
                 return total
             await self._sleep(max(wait, 0.02))
 
-    async def _platform(self, platform: str) -> DeliveryReport:
+    async def _platform(self, platform: str, client: ChatClient) -> DeliveryReport:
         """Keep a pipeline of claimed chats: claim more whenever half of them are done."""
         report = DeliveryReport()
         limit = self._claim_limit(platform)
@@ -214,7 +228,9 @@ class Delivery:
                 )
                 for chat_id, chat_rows in _by_chat(rows).items():
                     active[chat_id] = asyncio.create_task(
-                        self._guarded(owner, platform, chat_id, chat_rows, report, gate)
+                        self._guarded(
+                            owner, _Target(platform, client, chat_id), chat_rows, report, gate
+                        )
                     )
             if not active:
                 return report
@@ -228,17 +244,16 @@ class Delivery:
     async def _guarded(
         self,
         owner: str,
-        platform: str,
-        chat_id: str,
+        chat: _Target,
         rows: list[Claimed],
         report: DeliveryReport,
         gate: asyncio.Semaphore,
     ) -> bool:
         """Deliver one chat's rows; False when they had to be released unsent."""
         try:
-            return await self._send_chat(owner, platform, chat_id, rows, report, gate)
+            return await self._send_chat(owner, chat, rows, report, gate)
         except Exception:  # never leave a claim half-handled because of a bug
-            log.exception("delivery to %s:%s failed", platform, chat_id)
+            log.exception("delivery to %s:%s failed", chat.platform, chat.current)
             await self.in_db(outbox.release, [r.id for r in rows], owner)
             return False
 
@@ -247,16 +262,14 @@ class Delivery:
     async def _send_chat(
         self,
         owner: str,
-        platform: str,
-        chat_id: str,
+        chat: _Target,
         rows: list[Claimed],
         report: DeliveryReport,
         gate: asyncio.Semaphore,
     ) -> bool:
         """Send one chat's rows in as few messages as fit; False if released unsent."""
-        limiter = self._limiter(platform)
-        batches = pack(rows, self.senders[platform].max_text_len)
-        chat = _Target(chat_id)
+        limiter = self._limiter(chat.platform)
+        batches = pack(rows, chat.client.limits.max_text_len)
         index = 0
         while index < len(batches):
             batch, text = batches[index]
@@ -269,19 +282,27 @@ class Delivery:
             # A request slot is held until the outcome is recorded, so when every slot is
             # busy no send has completed unrecorded.
             async with gate:
-                step = await self._attempt(
-                    owner, platform, chat, batches, index, text, remaining, report
-                )
+                step = await self._attempt(owner, chat, batches, index, text, remaining, report)
             if step is _Step.STOP:
                 return True
             if step is _Step.NEXT:
                 index += 1
         return True
 
+    async def _send(self, chat: _Target, text: str) -> list[str]:
+        """Send one message, in pieces if it is longer than the platform allows; their ids."""
+        limit = chat.client.limits.max_text_len
+        pieces = [text] if text_length(text) <= limit else split_text(text, limit)
+        ids: list[str] = []
+        for number, piece in enumerate(pieces):
+            if number:  # the first piece was paced by the chat loop
+                await self._limiter(chat.platform).acquire(chat.current)
+            ids.append(await chat.client.send_text(chat.current, piece))
+        return ids
+
     async def _attempt(
         self,
         owner: str,
-        platform: str,
         chat: _Target,
         batches: list[tuple[list[Claimed], str]],
         index: int,
@@ -290,25 +311,27 @@ class Delivery:
         report: DeliveryReport,
     ) -> _Step:
         """Send one message and record what happened; say what the chat loop does next."""
+        platform = chat.platform
         batch = batches[index][0]
         try:
-            message_ids = await self.senders[platform].send(chat.current, text)
+            message_ids = await self._send(chat, text)
         except RetryAfter as exc:
             self._limiter(platform).pause(exc.seconds)
             report.rate_limited += 1
             at = self.clock() + timedelta(seconds=exc.seconds)
             await self.in_db(outbox.reschedule, remaining, owner, at, str(exc), failed=False)
             return _Step.STOP
-        except ChatMigrated as exc:
-            report.migrated += 1
-            await self.in_db(self._migrate, platform, chat.current, exc.new_chat_id)
-            chat.current = exc.new_chat_id
-            chat.migrations += 1
-            if chat.migrations > _MAX_MIGRATIONS:
-                await self._give_up(owner, platform, chat.current, remaining, str(exc), report)
-                return _Step.STOP
-            return _Step.AGAIN
         except ChatGone as exc:
+            if exc.new_chat_id is not None:  # the group moved (Telegram supergroup upgrade)
+                report.migrated += 1
+                await self.in_db(self._migrate, platform, chat.current, exc.new_chat_id)
+                chat.current = exc.new_chat_id
+                chat.migrations += 1
+                if chat.migrations > _MAX_MIGRATIONS:
+                    error = f"chat migrated to {exc.new_chat_id}"
+                    await self._give_up(owner, platform, chat.current, remaining, error, report)
+                    return _Step.STOP
+                return _Step.AGAIN
             report.gone += 1
             alerts_only = all(row.kind == Kind.ALERT for rows, _ in batches for row in rows)
             await self.in_db(
@@ -316,11 +339,11 @@ class Delivery:
             )
             report.dead += len(remaining)
             return _Step.STOP
-        except Rejected as exc:
+        except BadRequest as exc:
             ids = [r.id for r in batch]
             await self._give_up(owner, platform, chat.current, ids, str(exc), report, rejected=True)
             return _Step.NEXT
-        except Exception as exc:  # Transient, and anything unexpected: back off
+        except Exception as exc:  # Transient, Forbidden (the rows wait), anything else: back off
             await self._failed(owner, platform, chat.current, batches[index:], exc, report)
             return _Step.STOP
         moved_to = chat.current if chat.migrations else None
@@ -387,17 +410,7 @@ class Delivery:
         chats.mark_inactive(session, platform, chat_id)
         outbox.mark_dead(session, ids, owner, f"chat gone: {error}")
         # Everything else queued for that chat would fail the same way.
-        session.execute(
-            update(ReminderOutbox)
-            .where(
-                ReminderOutbox.platform == platform,
-                ReminderOutbox.chat_id == chat_id,
-                ReminderOutbox.status == OutboxStatus.PENDING.value,
-                ReminderOutbox.lease_owner.is_(None),
-            )
-            .values(status=OutboxStatus.DEAD.value, last_error=f"chat gone: {error}"[:500])
-            .execution_options(synchronize_session=False)
-        )
+        outbox.kill_chat(session, platform, chat_id, f"chat gone: {error}")
         if not alerts_only:
             self._alert(session, messages.chat_gone_text(platform, chat_id, label))
 

@@ -1,34 +1,25 @@
-"""The weekly digest to the coordinating agency: what changed, who has not reported, new blockers.
+"""The weekly digest's text: what changed, who has not reported, new blockers.
 
-A digest is a reminder rule of kind "digest" (one per programme, created with the defaults), so
-it shares the outbox, leases, retries, pausing (/tamdung) and previews of every other reminder.
-Its day and hour come from DAUMOI_DIGEST_DAY / DAUMOI_DIGEST_TIME (Monday 08:00, Asia/Ho_Chi_Minh)
-unless the rule's params set "digest_day" / "digest_time".
+A digest is a reminder rule of kind "digest" (one per programme, created with the defaults;
+see scheduler.kinds.digest), so it shares the outbox, leases, retries, pausing (/tamdung) and
+previews of every other reminder.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from data.reports.summary import (
-    STATUS_LABELS,
-    AgencyTally,
-    Scope,
-    Summary,
-    agency_label,
-    iter_task_reports,
-    summarise,
-)
+from core.labels import TASK_STATUS
+from core.render import shorten
+from data.reports.summary import AgencyTally, Summary, summarise
+from data.reports.task_reports import Scope, agency_label, iter_task_reports
 from data.reports.text import day
 from data.store import status as st
-from data.store.models import Programme, ReminderRule, StatusUpdate, Task, UpdateState
-from scheduler.calendar import WorkCalendar, as_utc, parse_clock
-from scheduler.config import ReminderConfig, parse_weekday
-from scheduler.occurrences import Directory, Occurrence
-from scheduler.rules import Kind, Plan
+from data.store.models import Programme, StatusUpdate, Task, UpdateState
+from scheduler.calendar import as_utc
 
 WEEK = timedelta(days=7)
 MAX_CHANGES = 15
@@ -37,94 +28,8 @@ MAX_AGENCIES = 30
 MAX_TEXT = 100
 
 
-def schedule(rule: ReminderRule, config: ReminderConfig) -> tuple[int, time]:
-    """(weekday, time of day) of a digest rule: its params, else the configuration."""
-    params = rule.params or {}
-    weekday = config.digest_weekday
-    clock = config.digest_time
-    if params.get("digest_day"):
-        weekday = parse_weekday(str(params["digest_day"]))
-    if params.get("digest_time"):
-        clock = parse_clock(str(params["digest_time"]))
-    return weekday, clock
-
-
-def weekly_plans(
-    rule: ReminderRule,
-    calendar: WorkCalendar,
-    config: ReminderConfig,
-    start: datetime,
-    end: datetime,
-) -> list[Plan]:
-    """The digest's instants with start < due ≤ end; a day off moves it to the next working slot."""
-    start, end = as_utc(start), as_utc(end)
-    weekday, clock = schedule(rule, config)
-    first = calendar.local(start).date() - WEEK - timedelta(days=21)  # Tết may push a week on
-    last = calendar.local(end).date()
-    found: dict[datetime, Plan] = {}
-    current = first + timedelta(days=(weekday - first.weekday()) % 7)
-    while current <= last:
-        due = calendar.slot_at_or_after(calendar.at(current, clock)).astimezone(UTC)
-        if start < due <= end:
-            found[due] = Plan(rule.id, due, Kind.DIGEST, None, calendar.local(due).year)
-        current += WEEK
-    return [found[due] for due in sorted(found)]
-
-
-def resolve_digest(
-    session: Session,
-    rule: ReminderRule,
-    plan: Plan,
-    directory: Directory,
-    timezone: str = st.DEFAULT_TIMEZONE,
-    *,
-    texts: bool = True,
-) -> list[Occurrence]:
-    """The digest of one week for the coordinating agency (its group, else admins).
-
-    texts=False: without the digest's text (costly), for listings of what comes next.
-    """
-    programme = rule.programme
-    if programme is None:
-        return []
-    coordinator = None
-    if programme.coordinating_agency_id in directory.agencies:
-        agency = directory.agencies[programme.coordinating_agency_id]
-        coordinator = directory.ref(directory.current[agency.id], [agency.name])
-    destinations = directory.destinations(coordinator.id) if coordinator else []
-    text = (
-        digest_text(
-            session,
-            programme,
-            since=plan.due - WEEK,
-            until=plan.due,
-            timezone=timezone,
-            coordinator=coordinator.name if coordinator else "",
-        )
-        if texts
-        else ""
-    )
-    return [
-        Occurrence(
-            rule_id=rule.id,
-            due=plan.due,
-            kind=Kind.DIGEST,
-            programme=programme.decision_number,
-            plan=plan,
-            agency=coordinator,
-            text=text,
-            destinations=tuple(destinations or directory.admins),
-        )
-    ]
-
-
-def _short(text: str, limit: int = MAX_TEXT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _phrase(update: StatusUpdate) -> str:
-    label = STATUS_LABELS.get(update.status, update.status)
+    label = TASK_STATUS.get(update.status, update.status)
     return f"{label} ({update.progress}%)" if update.status == "in_progress" else label
 
 
@@ -221,7 +126,7 @@ def _change_lines(
             update.returned_at, since, until
         ):
             reason = (
-                f": {_short(update.returned_reason or '', 60)}" if update.returned_reason else ""
+                f": {shorten(update.returned_reason or '', 60)}" if update.returned_reason else ""
             )
             lines.append(head + f"báo cáo bị trả lại để bổ sung{reason}")
     if not lines:
@@ -246,12 +151,12 @@ def _blocker_lines(
         same = (
             before is not None
             and before.blocker
-            and _short(before.blocker_text, 10**6) == (_short(update.blocker_text, 10**6))
+            and shorten(before.blocker_text, 10**6) == shorten(update.blocker_text, 10**6)
         )
         if not same:
             fresh.append(
                 f"• {update.task.code} — {agency_label(update.agency)}: "
-                f"{_short(update.blocker_text)}"
+                f"{shorten(update.blocker_text, MAX_TEXT)}"
             )
     if not fresh:
         return ["Không có vướng mắc mới."]

@@ -270,6 +270,19 @@ def mark_dead(session: Session, ids: Sequence[int], owner: str, error: str) -> i
     )
 
 
+def kill_chat(session: Session, platform: str, chat_id: str, error: str) -> int:
+    """Give up on every unclaimed pending row of a chat the bot can no longer write to."""
+    return _update(
+        session,
+        (ReminderOutbox.platform == platform)
+        & (ReminderOutbox.chat_id == chat_id)
+        & (ReminderOutbox.status == OutboxStatus.PENDING.value)
+        & ReminderOutbox.lease_owner.is_(None),
+        status=OutboxStatus.DEAD.value,
+        last_error=error[:500],
+    )
+
+
 def move_chat(session: Session, platform: str, old_chat_id: str, new_chat_id: str) -> int:
     """Point pending rows of a migrated chat at its new id; return how many moved."""
     rows = session.scalars(

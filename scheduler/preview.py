@@ -9,13 +9,8 @@ from sqlalchemy.orm import Session
 
 from core.settings import Settings
 from scheduler.config import ReminderConfig
-from scheduler.occurrences import (
-    Destination,
-    Directory,
-    Occurrence,
-    active_rules,
-    occurrences,
-)
+from scheduler.directory import Destination
+from scheduler.occurrences import Directory, Occurrence, active_rules, occurrences
 from scheduler.rules import ensure_defaults
 
 

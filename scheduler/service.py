@@ -2,24 +2,25 @@
 
 The database is the source of truth; APScheduler (3.11, in memory) only ticks. Every tick
 materialises the occurrences due in the catch-up window (idempotent: unique outbox key), then
-claims and sends due rows. Restarting loses nothing; two instances never send a row twice.
+claims and sends due rows through the platforms' ChatClients. The composition root runs it in
+the one event loop next to the chat bridges. Restarting loses nothing; two instances never send
+a row twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.ports import MessageHandler
+from core.chat_client import ChatClient
+from core.pacing import PlatformLimiter
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ReminderRule
@@ -29,15 +30,10 @@ from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.failures import report_failures
 from scheduler.occurrences import Directory, Occurrence, RuleFailure, active_rules, occurrences
 from scheduler.outbox import NewRow
-from scheduler.rules import Kind, Plan, ensure_defaults, plans
-from scheduler.sender import Sender
+from scheduler.rules import Kind, Plan, ensure_defaults, plans, stale_after_deadline
 
 log = logging.getLogger(__name__)
-# Opens the platform senders for one event loop (wired by the composition root).
-SenderFactory = Callable[
-    [Settings, MessageHandler], AbstractAsyncContextManager[Mapping[str, Sender]]
-]
-_STALE_AFTER_DEADLINE = {Kind.BEFORE, Kind.DUE, Kind.TASK_BEFORE, Kind.TASK_DUE}
+_STALE_AFTER_DEADLINE = stale_after_deadline()
 _NEXT_DUE_HORIZONS = (timedelta(days=8), timedelta(days=400))
 
 
@@ -114,14 +110,19 @@ def _item(occ: Occurrence) -> dict[str, Any]:
 
 
 class ReminderService:
-    """Materialises and delivers reminders; `start` ticks it with APScheduler."""
+    """Materialises and delivers reminders; `start` ticks it with APScheduler.
+
+    `clients` may gain platforms later (one that connects late): each tick reads it. `pacers`
+    are the platforms' limiters shared with the reply path (built from config when absent).
+    """
 
     def __init__(
         self,
         database: Database,
         settings: Settings,
-        senders: Mapping[str, Sender],
+        clients: Mapping[str, ChatClient],
         *,
+        pacers: Mapping[str, PlatformLimiter] | None = None,
         config: ReminderConfig | None = None,
         clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Any] = asyncio.sleep,
@@ -133,7 +134,14 @@ class ReminderService:
         self.calendar = self.config.calendar()
         self.clock = clock
         self.delivery = Delivery(
-            database, senders, self.config, settings, clock=clock, sleep=sleep, instance=instance
+            database,
+            clients,
+            self.config,
+            settings,
+            pacers=pacers,
+            clock=clock,
+            sleep=sleep,
+            instance=instance,
         )
         self._scheduler: Any = None
 
@@ -205,8 +213,12 @@ class ReminderService:
         report = await self.delivery.drain(max_wait)
         return TickReport(created, report)
 
-    def start(self) -> None:
-        """Tick every config.tick_seconds on the running event loop (APScheduler 3.11)."""
+    def start(self) -> bool:
+        """Tick every config.tick_seconds on the running event loop (APScheduler 3.11);
+        False, and no ticking, when reminders are switched off (DAUMOI_REMINDERS=0)."""
+        if not self.config.enabled:
+            log.info("reminders are switched off (DAUMOI_REMINDERS=0)")
+            return False
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
         from apscheduler.triggers.interval import IntervalTrigger
 
@@ -221,6 +233,7 @@ class ReminderService:
         )
         scheduler.start()
         self._scheduler = scheduler
+        return True
 
     async def _safe_tick(self) -> None:
         try:
@@ -240,88 +253,20 @@ class ReminderService:
         self.delivery.close()
 
 
-class BackgroundReminders:
-    """Runs the reminder service in its own thread and event loop next to the chat adapters."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        core: MessageHandler,
-        open_senders: SenderFactory,
-    ) -> None:
-        self.settings = settings
-        self.database = database
-        self.core = core
-        self.open_senders = open_senders
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="daumoi-reminders", daemon=True)
-
-    def start(self) -> BackgroundReminders:
-        """Start the thread; returns once the ticker runs (or failed to start)."""
-        self._thread.start()
-        self._ready.wait(30)
-        return self
-
-    def stop(self) -> None:
-        """Stop ticking and wait for the thread."""
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
-
-    def _main(self) -> None:
-        try:
-            asyncio.run(self._run())
-        except Exception:
-            log.exception("reminder service stopped")
-        finally:
-            self._ready.set()
-
-    async def _run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with self.open_senders(self.settings, self.core) as senders:
-            service = ReminderService(self.database, self.settings, senders)
-            service.start()
-            self._ready.set()
-            log.info(
-                "reminders: ticking every %ss for %s",
-                service.config.tick_seconds,
-                ", ".join(senders),
-            )
-            try:
-                await self._stop.wait()
-            finally:
-                service.shutdown()
-
-
-def start_background(
-    settings: Settings, database: Database, core: MessageHandler, open_senders: SenderFactory
-) -> BackgroundReminders | None:
-    """Start the reminder ticker unless DAUMOI_REMINDERS=0."""
-    if not ReminderConfig.from_settings(settings).enabled:
-        return None
-    return BackgroundReminders(settings, database, core, open_senders).start()
-
-
 async def run_once(
     settings: Settings,
     database: Database,
-    core: MessageHandler,
-    open_senders: SenderFactory,
+    clients: Mapping[str, ChatClient],
     *,
     now: datetime | None = None,
 ) -> TickReport:
-    """Deliver what is due now through freshly opened senders (`daumoi remind run-once`)."""
+    """Deliver what is due now through the given clients (`daumoi remind run-once`)."""
     clock: Callable[[], datetime] = _utc_now if now is None else _frozen(now)
-    async with open_senders(settings, core) as senders:
-        service = ReminderService(database, settings, senders, clock=clock)
-        try:
-            return await service.run_once(max_wait=None if now is None else 0)
-        finally:
-            service.shutdown()
+    service = ReminderService(database, settings, clients, clock=clock)
+    try:
+        return await service.run_once(max_wait=None if now is None else 0)
+    finally:
+        service.shutdown()
 
 
 def _frozen(now: datetime) -> Callable[[], datetime]:

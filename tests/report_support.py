@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.reports.summary import Scope
+from data.reports.task_reports import Scope
 from data.store import status as st
 from data.store.db import Database
 from data.store.models import Agency, Person, Role, Task, TaskStatus

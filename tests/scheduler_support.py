@@ -1,18 +1,21 @@
-"""Helpers for the scheduler tests: a settable clock, a scripted sender, database fixtures."""
+"""Helpers for the scheduler tests: a settable clock, a scripted chat client, database fixtures."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.chat_client import BadRequest
+from core.limits import limits_for
+from core.model import Attachment, Choice
 from data.store.models import (
     Agency,
     ChatRecord,
@@ -54,7 +57,7 @@ class FakeClock:
 
 @dataclass(frozen=True)
 class Sent:
-    """One message the fake sender accepted."""
+    """One message the fake client accepted."""
 
     platform: str
     chat_id: str
@@ -63,8 +66,8 @@ class Sent:
     message_id: str
 
 
-class ScriptedSender:
-    """A Sender that records messages and raises scripted errors for chosen chats."""
+class ScriptedClient:
+    """A ChatClient that records texts and raises scripted core errors for chosen chats."""
 
     def __init__(
         self,
@@ -76,7 +79,7 @@ class ScriptedSender:
         log: list[Sent] | None = None,
     ) -> None:
         self.platform = platform
-        self.max_text_len = max_text_len
+        self.limits = replace(limits_for(platform), max_text_len=max_text_len)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.delay = delay
         self.sent: list[Sent] = log if log is not None else []
@@ -89,7 +92,7 @@ class ScriptedSender:
         """Make the next sends to chat_id raise these errors, in order."""
         self.errors.setdefault(chat_id, []).extend(errors)
 
-    async def send(self, chat_id: str, text: str) -> list[str]:
+    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
         """Record the message or raise the next scripted error."""
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -100,7 +103,29 @@ class ScriptedSender:
                 raise queued.pop(0)
             message_id = f"m{next(self._ids)}"
             self.sent.append(Sent(self.platform, chat_id, text, self.clock(), message_id))
-        return [message_id]
+        return message_id
+
+    async def send_file(
+        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+    ) -> str:
+        """Reminders send no files."""
+        raise BadRequest("files are not scripted")
+
+    async def edit(
+        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
+    ) -> None:
+        """Reminders edit nothing."""
+        raise BadRequest("edits are not scripted")
+
+    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+        """Nothing to acknowledge."""
+
+    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+        """Nothing to show."""
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
+        """Unknown."""
+        return None
 
     def texts(self, chat_id: str) -> list[str]:
         """Texts delivered to one chat."""

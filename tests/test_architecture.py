@@ -21,6 +21,7 @@ COMPOSITION_ROOT = frozenset(
 )
 # Chat-platform libraries and HTTP clients (our Zalo client is built on httpx).
 CHAT_LIBRARIES = frozenset({"telegram", "aiogram", "httpx", "aiohttp", "zalo", "zalo_bot"})
+MAX_LINES = 500  # a module longer than this holds more than one job
 
 
 def module_name(path: Path) -> str:
@@ -153,6 +154,13 @@ def test_imports_point_down_the_layers() -> None:
 
 def test_no_import_cycles() -> None:
     assert cycles(import_graph(MODULES)) == []
+
+
+def test_no_module_is_over_the_line_limit() -> None:
+    sizes = {
+        name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in MODULES.items()
+    }
+    assert {name: size for name, size in sizes.items() if size > MAX_LINES} == {}
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -21,6 +21,7 @@ from data.store.db import Database
 from data.store.models import Agency, PendingChoice, ProcessedUpdate, Task
 from data.store.succession import current_agency, display_name
 from handlers.context import Context
+from tests.store_support import all_tasks
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot
@@ -69,7 +70,7 @@ def _same_agency(entry: AgencyEntry, agency: Agency) -> None:
 
 def test_catalog_holds_what_the_repositories_return(session: Session) -> None:
     catalog = load_catalog(session)
-    tasks = repo.all_tasks(session)
+    tasks = all_tasks(session)
     assert [t.id for t in catalog.tasks] == [t.id for t in tasks] and len(tasks) == 44
     for entry, task in zip(catalog.tasks, tasks, strict=True):
         _same_task(entry, task)

@@ -16,6 +16,7 @@ from core.settings import Settings
 from data.store import people
 from data.store.db import Database
 from data.store.models import Invitation, Person, PersonIdentity, Role
+from tests.store_support import focal_private_chats
 
 if TYPE_CHECKING:
     from tests.status_harness import Desk
@@ -158,7 +159,7 @@ def test_is_admin_and_focal_private_chats(desk: Desk) -> None:
         assert not people.is_admin(session, SETTINGS, "telegram", "admin")
         gtvt = desk.agency("Sở Giao thông vận tải")
         gtvt = session.merge(gtvt)
-        chats = people.focal_private_chats(session, gtvt)
+        chats = focal_private_chats(session, gtvt)
     assert chats == [("console", "private-lan"), ("console", "private-minh")]
 
 

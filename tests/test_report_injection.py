@@ -17,7 +17,7 @@ from core.textnorm import nfc
 from data.importing.importer import SEED_FILE, import_file
 from data.reports.excel import FORMULA_STARTS
 from data.reports.files import report_bytes
-from data.reports.summary import Scope
+from data.reports.task_reports import Scope
 from data.store import status
 from data.store.db import Database
 from data.store.models import Agency, Person, Programme, Role, Task, TaskStatus

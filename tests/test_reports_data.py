@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from data.reports.summary import (
-    TaskReport,
-    agency_label,
-    iter_task_reports,
-    summarise,
-)
-from data.store import status as st
+from data.reports.summary import summarise
+from data.reports.task_reports import TaskReport, agency_label, iter_task_reports
 from data.store.db import Database
 from data.store.models import Task
 from tests.report_support import (
@@ -23,6 +18,7 @@ from tests.report_support import (
     scope,
     seed_reports,
 )
+from tests.store_support import task_statuses
 
 pytest_plugins = ("tests.bot_harness", "tests.report_support")
 
@@ -79,7 +75,7 @@ def test_parts_agree_with_the_status_module_on_every_task(report_db: Database) -
                         row.latest.id if row.latest else None,
                         row.classification.value if row.classification else None,
                     )
-                    for row in st.task_statuses(session, task, YEAR, now)
+                    for row in task_statuses(session, task, YEAR, now)
                 ]
                 got = [
                     (p.agency_id, p.role, p.update_id, p.classification)

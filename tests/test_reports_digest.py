@@ -13,11 +13,12 @@ from core.settings import Settings
 from data.store.db import Database
 from data.store.models import Programme, ReminderKind, ReminderRule, RuleStatus
 from scheduler.config import ReminderConfig, parse_weekday
-from scheduler.digest import digest_text, weekly_plans
+from scheduler.digest import digest_text
+from scheduler.kinds.digest import weekly_plans
 from scheduler.rules import ensure_defaults
 from scheduler.service import ReminderService
 from tests.report_support import seed_reports
-from tests.scheduler_support import VN, FakeClock, ScriptedSender, add_person, link_chat, vn
+from tests.scheduler_support import VN, FakeClock, ScriptedClient, add_person, link_chat, vn
 
 pytest_plugins = ("tests.bot_harness",)
 FINANCE = "-1002"  # the group of Sở Tài chính, successor of the coordinating Sở KH&ĐT
@@ -109,7 +110,7 @@ def test_digest_reports_new_blockers_and_returned_reports(digest_db: Database) -
     assert "Không có cập nhật mới trong tuần." in quiet
 
 
-def _service(database: Database, clock: FakeClock, sender: ScriptedSender) -> ReminderService:
+def _service(database: Database, clock: FakeClock, sender: ScriptedClient) -> ReminderService:
     config = ReminderConfig().with_limits("telegram", RateLimits())
     return ReminderService(database, Settings(), {"telegram": sender}, config=config, clock=clock)
 
@@ -119,7 +120,7 @@ def test_service_sends_the_digest_once_to_the_coordinating_group(digest_db: Data
         link_chat(session, "Sở Kế hoạch và Đầu tư", FINANCE)  # linked as Sở Tài chính today
     clock = FakeClock()
     clock.set(vn(2026, 11, 23, 8, 0))  # a Monday, 08:00
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     service = _service(digest_db, clock, sender)
     try:
         asyncio.run(service.tick())
@@ -137,7 +138,7 @@ def test_without_a_group_admins_get_it_and_pausing_stops_it(digest_db: Database)
         add_person(session, "admin", "9001")
     clock = FakeClock()
     clock.set(vn(2026, 11, 30, 8, 1))
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     service = _service(digest_db, clock, sender)
     try:
         asyncio.run(service.tick())

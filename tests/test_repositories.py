@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from data.store import repositories as repo
 from data.store.db import Database
+from tests.store_support import all_tasks
 
 
 def test_partner_tasks_lists_each_task_once_in_table_order(seeded_db: Database) -> None:
     """/cuatoi and guided /capnhat read this; PostgreSQL cannot DISTINCT over a JSON column."""
     with seeded_db.session() as session:
-        tasks = repo.all_tasks(session)
+        tasks = all_tasks(session)
         agencies = [a.id for a in repo.all_agencies(session)]
         order = {task.id: index for index, task in enumerate(tasks)}
         for agency_id in agencies:

@@ -8,10 +8,11 @@ import pytest
 
 from core.settings import Settings
 from data.store.models import Programme, ReminderKind, ReminderRule, Task
-from handlers.reminders import Schedule
+from handlers.reminder_input import Schedule
 from scheduler.calendar import WorkCalendar, WorkingHours
 from scheduler.config import ReminderConfig
-from scheduler.rules import Kind, cron_fire_times, plans
+from scheduler.cron import cron_fire_times
+from scheduler.rules import Kind, plans
 from tests.scheduler_support import VN, vn
 
 CAL = WorkCalendar()
@@ -162,7 +163,7 @@ def test_task_deadline_plans_then_a_few_overdue() -> None:
 
 
 def test_cron_rules_use_standard_weekday_numbers() -> None:
-    from handlers.reminders import parse_schedule
+    from handlers.reminder_input import parse_schedule
 
     fires = cron_fire_times("30 8 * * 1", "Asia/Ho_Chi_Minh", vn(2026, 12, 1), vn(2026, 12, 15))
     assert [f.astimezone(VN).date() for f in fires] == [date(2026, 12, 7), date(2026, 12, 14)]

@@ -14,7 +14,7 @@ from data.store.models import ReminderKind, ReminderRule
 from scheduler.config import ReminderConfig
 from scheduler.rules import ensure_defaults, plans
 from scheduler.service import ReminderService
-from tests.scheduler_support import FakeClock, ScriptedSender, vn
+from tests.scheduler_support import FakeClock, ScriptedClient, vn
 
 pytest_plugins = ("tests.scheduler_support",)
 
@@ -74,7 +74,7 @@ def test_the_first_instant_after_creation_is_planned(line: str) -> None:
     assert len(later) == 1 and later[0].due > NOW
 
 
-def _service(database: Database, clock: FakeClock, sender: ScriptedSender) -> ReminderService:
+def _service(database: Database, clock: FakeClock, sender: ScriptedClient) -> ReminderService:
     config = ReminderConfig().with_limits("telegram", RateLimits())
     return ReminderService(database, Settings(), {"telegram": sender}, config=config, clock=clock)
 
@@ -89,7 +89,7 @@ def test_run_once_sends_only_instants_after_the_rule_was_made(
         rule.id = None  # type: ignore[assignment]
         session.add(rule)
     clock = FakeClock(NOW)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     service = _service(seeded_db, clock, sender)
     try:
         asyncio.run(service.run_once(max_wait=0))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scheduler import cron
 from scheduler.calendar import WorkCalendar
-from scheduler.rules import _fires, cron_trigger, working_slots
+from scheduler.cron import _fires, cron_trigger, working_slots
 from tests.scheduler_support import VN
 
 TZ = "Asia/Ho_Chi_Minh"

@@ -1,4 +1,4 @@
-"""Outbox delivery with a scripted sender: merging, errors, leases, two instances."""
+"""Outbox delivery with a scripted chat client: merging, errors, leases, two instances."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.chat_client import BadRequest, ChatClient, ChatGone, Forbidden, RetryAfter, Transient
 from core.limits import RateLimits
 from core.pacing import PlatformLimiter
 from core.settings import Settings
@@ -18,10 +19,9 @@ from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
 from scheduler.config import ReminderConfig
-from scheduler.delivery import Delivery, pack
+from scheduler.delivery import Delivery, DeliveryReport, pack
 from scheduler.outbox import Claimed, NewRow
-from scheduler.sender import ChatGone, ChatMigrated, Rejected, RetryAfter, Transient
-from tests.scheduler_support import FakeClock, ScriptedSender, plain_rule, rows_for_chats
+from tests.scheduler_support import FakeClock, ScriptedClient, plain_rule, rows_for_chats
 
 NOW = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
 ADMIN = "9001"
@@ -42,7 +42,7 @@ def _rows(database: Database) -> list[ReminderOutbox]:
 
 
 def _delivery(
-    database: Database, sender: ScriptedSender, clock: FakeClock, **options: object
+    database: Database, sender: ScriptedClient, clock: FakeClock, **options: object
 ) -> Delivery:
     return Delivery(
         database,
@@ -68,7 +68,7 @@ def clock() -> FakeClock:
 
 def test_rows_for_one_chat_go_out_as_one_message(db: Database, clock: FakeClock) -> None:
     _enqueue(db, ["-1", "-2"], per_chat=3)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     report = asyncio.run(_pass(_delivery(db, sender, clock)))
     assert [s.chat_id for s in sender.sent] == ["-1", "-2"] or sorted(
         s.chat_id for s in sender.sent
@@ -103,18 +103,18 @@ def test_a_failed_part_does_not_resend_the_parts_already_sent(
     db: Database, clock: FakeClock
 ) -> None:
     _enqueue(db, ["-1"], per_chat=3)
-    sender = ScriptedSender(clock=clock, max_text_len=60)  # one row per message
+    sender = ScriptedClient(clock=clock, max_text_len=60)  # one row per message
     sender.fail("-1", *([None] * 0))
-    original = sender.send
+    original = sender.send_text
     calls = {"n": 0}
 
-    async def flaky(chat_id: str, text: str) -> list[str]:
+    async def flaky(chat_id: str, text: str, choices: object = ()) -> str:
         calls["n"] += 1
         if calls["n"] == 2:
             raise Transient("502 Bad Gateway")
         return await original(chat_id, text)
 
-    sender.send = flaky  # type: ignore[method-assign]
+    sender.send_text = flaky  # type: ignore[method-assign]
     asyncio.run(_pass(_delivery(db, sender, clock)))
     statuses = [(row.status, row.attempts) for row in _rows(db)]
     assert statuses.count((OutboxStatus.SENT.value, 1)) == 1
@@ -127,7 +127,7 @@ def test_a_failed_part_does_not_resend_the_parts_already_sent(
 
 def test_retry_after_waits_without_counting_an_attempt(db: Database, clock: FakeClock) -> None:
     _enqueue(db, ["-1"])
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     sender.fail("-1", RetryAfter(30))
     report = asyncio.run(_pass(_delivery(db, sender, clock)))
     (row,) = _rows(db)
@@ -148,7 +148,7 @@ def test_chat_gone_deactivates_the_chat_and_tells_admins(db: Database, clock: Fa
     with db.unit_of_work() as session:  # a later reminder for the same chat
         later = NewRow(rule_id, "telegram", "-1", NOW + timedelta(days=1), "once", "mai")
         outbox.insert(session, [later], NOW)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     sender.fail("-1", ChatGone("Forbidden: bot was kicked from the group chat"))
     report = asyncio.run(_pass(_delivery(db, sender, clock)))
     assert report.gone == 1  # type: ignore[attr-defined]
@@ -170,8 +170,8 @@ def test_migration_follows_the_new_chat_id(db: Database, clock: FakeClock) -> No
     with db.unit_of_work() as session:
         later = NewRow(rule_id, "telegram", "-1", NOW + timedelta(days=1), "once", "mai")
         outbox.insert(session, [later], NOW)
-    sender = ScriptedSender(clock=clock)
-    sender.fail("-1", ChatMigrated("-1001"))
+    sender = ScriptedClient(clock=clock)
+    sender.fail("-1", ChatGone(new_chat_id="-1001"))
     report = asyncio.run(_pass(_delivery(db, sender, clock)))
     assert report.migrated == 1 and len(sender.texts("-1001")) == 1  # type: ignore[attr-defined]
     rows = _rows(db)
@@ -185,7 +185,7 @@ def test_transient_errors_back_off_then_dead_letter_and_alert(
     db: Database, clock: FakeClock
 ) -> None:
     _enqueue(db, ["-1"])
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     sender.fail("-1", *(Transient("500 Internal Server Error") for _ in range(3)))
     waits = []
     for _ in range(3):
@@ -202,8 +202,8 @@ def test_transient_errors_back_off_then_dead_letter_and_alert(
 
 def test_rejected_is_final_and_alerting_never_loops(db: Database, clock: FakeClock) -> None:
     _enqueue(db, ["-1"])
-    sender = ScriptedSender(clock=clock)
-    sender.fail("-1", Rejected("Bad Request: message is too long"))
+    sender = ScriptedClient(clock=clock)
+    sender.fail("-1", BadRequest("Bad Request: message is too long"))
     sender.fail(ADMIN, ChatGone("Forbidden: bot was blocked by the user"))
     asyncio.run(_pass(_delivery(db, sender, clock)))
     statuses = Counter((row.kind, row.status) for row in _rows(db))
@@ -222,7 +222,7 @@ def test_an_expired_lease_is_reclaimed_after_a_crash(db: Database, clock: FakeCl
             limit=10,
         )
     assert len(claimed) == 2
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     asyncio.run(_pass(_delivery(db, sender, clock)))
     assert sender.sent == []  # still leased
     clock.advance(seconds=CONFIG.lease.total_seconds() + 1)
@@ -232,7 +232,7 @@ def test_an_expired_lease_is_reclaimed_after_a_crash(db: Database, clock: FakeCl
 
 def test_no_send_starts_right_before_the_lease_expires(db: Database, clock: FakeClock) -> None:
     _enqueue(db, ["-1"])
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     delivery = _delivery(db, sender, clock)
     original = delivery._limiter("telegram").acquire
 
@@ -255,7 +255,7 @@ def _two_instances(url: str, chats: list[str]) -> list[tuple[str, str]]:
 
     def run(name: str) -> None:
         database = Database.connect(url, migrate=False)
-        sender = ScriptedSender(delay=0.01, log=log)
+        sender = ScriptedClient(delay=0.01, log=log)
         config = ReminderConfig(claim_limit=7).with_limits("telegram", RateLimits())
         delivery = Delivery(
             database, {"telegram": sender}, config, clock=lambda: NOW, instance=name
@@ -336,3 +336,83 @@ def test_limiter_pause_holds_every_chat() -> None:
         return loop.time() - began
 
     assert asyncio.run(run()) >= 0.14
+
+
+def test_a_message_longer_than_the_client_allows_goes_out_in_pieces(
+    db: Database, clock: FakeClock
+) -> None:
+    with db.unit_of_work() as session:
+        rule = plain_rule(session, NOW)
+        text = "\n".join(f"Dòng {n:02d} của một nhắc việc dài" for n in range(12))
+        outbox.insert(session, [NewRow(rule.id, "telegram", "-1", NOW, "once", text)], NOW)
+    sender = ScriptedClient(clock=clock, max_text_len=100)
+    report = asyncio.run(_pass(_delivery(db, sender, clock)))
+    pieces = sender.texts("-1")
+    assert len(pieces) > 1 and all(len(piece) <= 100 for piece in pieces)
+    assert "\n".join(pieces) == text
+    (row,) = _rows(db)
+    assert row.status == OutboxStatus.SENT.value
+    assert row.message_ids == [s.message_id for s in sender.sent]
+    assert report.messages == 1 and report.rows == 1  # type: ignore[attr-defined]
+
+
+def test_a_platform_that_connects_late_gets_its_rows_then(db: Database, clock: FakeClock) -> None:
+    _enqueue(db, ["-1", "-2"])
+    clients: dict[str, ChatClient] = {}  # the composition root adds Telegram once connected
+    delivery = Delivery(db, clients, CONFIG, SETTINGS, clock=clock, sleep=_no_sleep)
+
+    async def run() -> tuple[DeliveryReport, DeliveryReport]:
+        before = await delivery.drain()  # nothing to wait for: no client for these rows
+        clients["telegram"] = sender
+        return before, await delivery.deliver_due()
+
+    sender = ScriptedClient(clock=clock)
+    try:
+        before, after = asyncio.run(run())
+    finally:
+        delivery.close()
+    assert before.messages == 0 and before.dead == 0
+    assert after.messages == 2 and sorted(s.chat_id for s in sender.sent) == ["-1", "-2"]
+    assert {row.status for row in _rows(db)} == {OutboxStatus.SENT.value}
+
+
+async def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"drain waited {seconds}s for rows nobody can send")
+
+
+def test_a_refused_token_keeps_the_rows_for_a_retry(db: Database, clock: FakeClock) -> None:
+    with db.unit_of_work() as session:
+        session.add(ChatRecord(platform="telegram", chat_id="-1", kind="group", title="Sở Y tế"))
+    _enqueue(db, ["-1"])
+    sender = ScriptedClient(clock=clock)
+    sender.fail("-1", Forbidden("Unauthorized: the token was refused"))
+    report = asyncio.run(_pass(_delivery(db, sender, clock)))
+    (row,) = _rows(db)
+    assert row.status == OutboxStatus.PENDING.value and row.attempts == 1
+    assert "Forbidden" in (row.last_error or "")
+    assert report.retried == 1 and report.gone == 0 and report.dead == 0  # type: ignore[attr-defined]
+    with db.session() as session:  # not the chat's fault: it stays active
+        assert session.scalars(select(ChatRecord.active)).one() is True
+    clock.advance(seconds=61)
+    asyncio.run(_pass(_delivery(db, sender, clock)))
+    assert sender.texts("-1") and {r.status for r in _rows(db)} == {OutboxStatus.SENT.value}
+
+
+def test_retry_after_pauses_the_pacer_shared_with_replies(db: Database, clock: FakeClock) -> None:
+    _enqueue(db, ["-1"])
+    sender = ScriptedClient(clock=clock)
+    sender.fail("-1", RetryAfter(0.3))
+
+    async def run() -> float:
+        shared = PlatformLimiter(RateLimits())  # the reply path holds the same one
+        delivery = _delivery(db, sender, clock, pacers={"telegram": shared})
+        try:
+            await delivery.deliver_due()
+        finally:
+            delivery.close()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await shared.acquire("-2")  # a reply to another chat waits out the 429 too
+        return loop.time() - began
+
+    assert asyncio.run(run()) >= 0.2

@@ -16,7 +16,8 @@ from core.limits import LIMITS as CAPABILITIES
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ReminderRule, RuleStatus, Task
-from handlers.reminders import impossible_day, is_admin, parse_day
+from data.store.people import is_admin
+from handlers.reminder_input import impossible_day, parse_day
 from scheduler.config import ReminderConfig
 from scheduler.rules import ensure_defaults
 from tests.bot_harness import Bot, Clock

@@ -21,7 +21,7 @@ from scheduler.outbox import NewRow
 from scheduler.rules import ensure_defaults
 from scheduler.service import ReminderService
 from tests.bot_harness import Bot, Clock
-from tests.scheduler_support import FakeClock, ScriptedSender, link_chat, plain_rule
+from tests.scheduler_support import FakeClock, ScriptedClient, link_chat, plain_rule
 
 pytest_plugins = ("tests.bot_harness", "tests.scheduler_support")
 
@@ -50,7 +50,7 @@ def _broken(session: Any) -> list[int]:
     return [rule.id for rule in rules]
 
 
-def _service(database: Database, sender: ScriptedSender, clock: FakeClock) -> ReminderService:
+def _service(database: Database, sender: ScriptedClient, clock: FakeClock) -> ReminderService:
     config = ReminderConfig().with_limits("telegram", RateLimits())
     return ReminderService(database, SETTINGS, {"telegram": sender}, config=config, clock=clock)
 
@@ -64,7 +64,7 @@ def test_a_broken_rule_is_skipped_reported_once_and_the_others_deliver(
         link_chat(session, "Sở Y tế", "-1001")
         deadline_id, cron_id, cycle_id, once_id = _broken(session)
     clock = FakeClock(NOW)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     service = _service(database, sender, clock)
     try:
         first = asyncio.run(service.tick())
@@ -97,7 +97,7 @@ def test_run_once_still_sends_the_rest_and_counts_what_it_created(seeded_db: Dat
         link_chat(session, "Sở Xây dựng", "-1002")
         _broken(session)
     clock = FakeClock(NOW)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     service = _service(database, sender, clock)
     try:
         report = asyncio.run(service.run_once(max_wait=0))
@@ -148,7 +148,7 @@ def test_a_notice_comes_again_after_the_rule_is_edited(seeded_db: Database) -> N
         session.flush()
         cron_id = broken.id
     clock = FakeClock(NOW)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     service = _service(seeded_db, sender, clock)
     try:
         asyncio.run(service.tick())

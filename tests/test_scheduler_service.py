@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,17 +16,8 @@ from data.store.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOu
 from scheduler import outbox
 from scheduler.config import ReminderConfig
 from scheduler.outbox import NewRow
-from scheduler.sender import Sender
-from scheduler.service import BackgroundReminders, ReminderService, start_background
-from tests.scheduler_support import FakeClock, ScriptedSender, plain_rule
-
-
-class _NoCore:
-    def handle(self, incoming: object) -> list[object]:
-        return []
-
-    def handle_event(self, event: object) -> list[object]:
-        return []
+from scheduler.service import ReminderService
+from tests.scheduler_support import FakeClock, ScriptedClient, plain_rule
 
 
 def test_background_ticker_delivers_due_rows(db: Database) -> None:
@@ -37,27 +26,34 @@ def test_background_ticker_delivers_due_rows(db: Database) -> None:
         rule = plain_rule(session, now)
         row = NewRow(rule.id, "console", "c-1", now - timedelta(seconds=1), "once", "Họp lúc 9h")
         outbox.insert(session, [row], now)
-    sender = ScriptedSender("console")
-
-    @asynccontextmanager
-    async def factory(settings: Settings, core: object) -> AsyncIterator[Mapping[str, Sender]]:
-        yield {"console": sender}
-
+    sender = ScriptedClient("console")
     settings = Settings(extra={"DAUMOI_REMINDER_TICK_SECONDS": "0.2"})
-    ticker = BackgroundReminders(settings, db, _NoCore(), factory).start()  # type: ignore[arg-type]
-    try:
-        deadline = time.monotonic() + 10
-        while not sender.sent and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        ticker.stop()
+
+    async def run() -> None:  # the service ticks on the running loop, as in the bot
+        service = ReminderService(db, settings, {"console": sender})
+        assert service.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not sender.sent and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+        finally:
+            service.shutdown()
+        with db.unit_of_work() as session:  # due after the stop: no tick may send it
+            later = NewRow(rule.id, "console", "c-1", now, "once", "Họp lúc 10h")
+            outbox.insert(session, [later], now)
+        await asyncio.sleep(0.5)  # stopped: more than two tick intervals pass
+
+    asyncio.run(run())
     assert [s.text for s in sender.sent] == ["Họp lúc 9h"]
-    assert not ticker._thread.is_alive()
 
 
 def test_reminders_can_be_switched_off(db: Database) -> None:
     settings = Settings(extra={"DAUMOI_REMINDERS": "0"})
-    assert start_background(settings, db, _NoCore(), None) is None  # type: ignore[arg-type]
+    service = ReminderService(db, settings, {})
+    try:
+        assert service.start() is False
+    finally:
+        service.shutdown()
 
 
 def test_stale_rows_expire_instead_of_flooding(db: Database) -> None:
@@ -117,7 +113,7 @@ def test_materialise_and_deliver_on_postgres(pg_db: Database) -> None:
     with pg_db.unit_of_work() as session:
         link_chat(session, "Sở Y tế", "-1001")
     clock = FakeClock(datetime(2026, 12, 1, 1, 30, tzinfo=UTC))  # D-14, 08:30 in Vietnam
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     config = ReminderConfig().with_limits("telegram", RateLimits())
     service = ReminderService(pg_db, Settings(), {"telegram": sender}, config=config, clock=clock)
     try:

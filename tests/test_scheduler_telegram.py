@@ -18,14 +18,13 @@ from sqlalchemy import select
 
 from bot.bridge import AdapterOptions
 from bot.platforms import telegram
-from bot.reminder_shim import Delivery  # TEMPORARY: scheduler.delivery.Delivery at the merge
 from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
 from scheduler.config import TELEGRAM_LIMITS, ReminderConfig
-from scheduler.delivery import DeliveryReport
+from scheduler.delivery import Delivery, DeliveryReport
 from tests.databases import database_url
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
 from tests.scheduler_support import plain_rule, rows_for_chats

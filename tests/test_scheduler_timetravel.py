@@ -21,7 +21,7 @@ from tests.databases import Template
 from tests.scheduler_support import (
     VN,
     FakeClock,
-    ScriptedSender,
+    ScriptedClient,
     Sent,
     add_person,
     day_of,
@@ -93,7 +93,7 @@ def _run_year(database: Database) -> tuple[list[Sent], dict[str, int], WorkCalen
     clock = FakeClock()
     clock.set(vn(YEAR, 1, 1, 0, 0))
     _setup(database, clock)
-    sender = ScriptedSender(clock=clock)
+    sender = ScriptedClient(clock=clock)
     config = ReminderConfig().with_limits("telegram", RateLimits())  # no real-time pacing
     service = ReminderService(
         database, Settings(), {"telegram": sender}, config=config, clock=clock

@@ -206,7 +206,7 @@ async def test_the_token_never_reaches_logs_or_errors(
     fake: FakeZalo, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in ("httpx", "httpcore"):  # zalo.run() quiets them; listen to everything here
+    for name in ("httpx", "httpcore"):  # the runner quiets them; listen to everything here
         caplog.set_level(logging.DEBUG, logger=name)
     token = fake.token
     errors: list[str] = []

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.render import shorten
 from core.textnorm import folded_key
 from data.importing.agency_names import (
     AbbreviationTable,
@@ -87,7 +88,8 @@ class ImportReport:
             out.append(
                 f"- {len(self.unattached_measures)} giải pháp không gắn được với nhiệm vụ nào:"
             )
-            out.extend(_bullets([_short(text) for text in self.unattached_measures], "giải pháp"))
+            measures = [shorten(text, 100) for text in self.unattached_measures]
+            out.extend(_bullets(measures, "giải pháp"))
         if self.warnings:
             out.append("- Lưu ý:")
             out.extend(_bullets(self.warnings, "lưu ý"))
@@ -96,14 +98,10 @@ class ImportReport:
 
 def _bullets(items: list[str], noun: str) -> list[str]:
     """At most MAX_REPORT_ITEMS bullet lines, then how many were left out."""
-    lines = [f"  • {_short(item, 300)}" for item in items[:MAX_REPORT_ITEMS]]
+    lines = [f"  • {shorten(item, 300)}" for item in items[:MAX_REPORT_ITEMS]]
     if len(items) > MAX_REPORT_ITEMS:
         lines.append(f"  … và {len(items) - MAX_REPORT_ITEMS} {noun} khác.")
     return lines
-
-
-def _short(text: str, limit: int = 100) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def read_text_file(path: Path) -> str:

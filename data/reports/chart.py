@@ -12,7 +12,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from data.reports import text as rt
-from data.reports.summary import CLASS_KEYS, Summary, TaskReport
+from data.reports.summary import Summary
+from data.reports.task_reports import CLASS_KEYS, TaskReport
 
 # DejaVu Sans ships with matplotlib and covers every precomposed Vietnamese letter.
 FONT = "DejaVu Sans"

@@ -15,15 +15,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from core import labels
 from core.textnorm import fold
 from data.reports import text as rt
-from data.reports.summary import (
-    CLASS_KEYS,
-    STATUS_KEYS,
-    STATUS_LABELS,
-    Summary,
-    TaskReport,
-)
+from data.reports.summary import Summary
+from data.reports.task_reports import CLASS_KEYS, STATUS_KEYS, TaskReport
 
 HEADERS = (
     "TT",
@@ -353,7 +349,7 @@ def _write_summary(sheet: _Sheet, summary: Summary) -> None:
     for index, key in enumerate(STATUS_KEYS, start=1):
         count = summary.overall.by_status[key]
         sheet.append(
-            (str(index), STATUS_LABELS[key], count, _share(count, summary.overall.total)),
+            (str(index), labels.REPORT_STATUS[key], count, _share(count, summary.overall.total)),
             ("dm_code", "dm_cell", "dm_number", "dm_percent"),
         )
     sheet.blank()

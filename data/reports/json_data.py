@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from data.reports import text as rt
-from data.reports.summary import AgencyPart, Summary, TaskReport
+from data.reports.summary import Summary
+from data.reports.task_reports import AgencyPart, TaskReport
 
 
 def _iso(value: Any) -> str | None:

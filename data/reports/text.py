@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
-from data.reports.summary import (
-    CLASS_LABELS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-    AgencyPart,
-    Scope,
-    Summary,
-    TaskReport,
-)
+from core import labels
+from data.reports.summary import Summary
+from data.reports.task_reports import AgencyPart, Scope, TaskReport
 from data.store import status as st
 from data.store.models import TaskStatus
 
@@ -38,7 +32,7 @@ def status_phrase(part: AgencyPart) -> str:
         reason = f": {part.returned_reason}" if part.returned_reason else ""
         return f"Báo cáo bị trả lại để bổ sung{reason}"
     key = part.status_key
-    label = STATUS_LABELS.get(key, key)
+    label = labels.REPORT_STATUS.get(key, key)
     if key == TaskStatus.IN_PROGRESS.value and part.progress is not None:
         return f"{label} ({part.progress}%)"
     return label
@@ -46,7 +40,7 @@ def status_phrase(part: AgencyPart) -> str:
 
 def class_label(key: str | None) -> str:
     """The official category's label ("Quá hạn"), "Chưa báo cáo (chưa đến hạn)" for none."""
-    return CLASS_LABELS.get(key or "unreported", key or "")
+    return labels.REPORT_CLASSIFICATION.get(key or labels.UNREPORTED, key or "")
 
 
 def _by_agency(
@@ -76,7 +70,7 @@ def progress_cell(task: TaskReport, timezone: str = st.DEFAULT_TIMEZONE) -> str:
     named = len(task.parts) > 1
     lines = []
     for part in task.parts:
-        head = f"- {part.label} ({ROLE_LABELS[part.role]}): " if named else ""
+        head = f"- {part.label} ({labels.TASK_ROLE[part.role]}): " if named else ""
         lines.append(head + line(part))
     return "\n".join(lines)
 

@@ -19,7 +19,8 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from data.reports import text as rt
-from data.reports.summary import CLASS_KEYS, Note, Summary, TaskReport
+from data.reports.summary import Note, Summary
+from data.reports.task_reports import CLASS_KEYS, TaskReport
 
 FONT = "Times New Roman"
 # Column widths (cm) of the per-sector tables: 16 cm of text width on A4 portrait.

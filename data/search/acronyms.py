@@ -82,14 +82,6 @@ def name_acronyms(name: str) -> set[str]:
     return {a for a in out if len(a) >= 3}
 
 
-def expand_tokens(tokens: list[str]) -> list[str]:
-    """Replace known abbreviations by their words."""
-    out: list[str] = []
-    for token in tokens:
-        out.extend(EXPANSIONS.get(token, (token,)))
-    return out
-
-
 def telex_decode(token: str) -> str:
     """Undo Telex keystrokes left in a folded word: "sowr" -> "so", "dduwowngf" -> "duong"."""
     word = token

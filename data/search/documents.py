@@ -209,15 +209,6 @@ def documents(session: Session) -> tuple[list[TaskDoc], list[AgencyDoc]]:
     return task_documents(session), agency_documents(session)
 
 
-def referenced_agency_ids(session: Session) -> set[int]:
-    """Ids of agencies that lead or partner a task."""
-    leads = set(
-        session.scalars(select(Task.lead_agency_id).where(Task.lead_agency_id.is_not(None)))
-    )
-    partners = set(session.scalars(select(TaskPartner.agency_id)))
-    return {agency_id for agency_id in leads | partners if agency_id is not None}
-
-
 @lru_cache(maxsize=1)
 def _seed_documents() -> tuple[tuple[TaskDoc, ...], tuple[AgencyDoc, ...]]:
     from data.importing.importer import ensure_seed

@@ -26,6 +26,7 @@ from data.store.models import (
     Task,
     TaskPartner,
 )
+from data.store.succession import today_ids
 
 # Writes to these tables make a loaded catalog stale.
 CATALOG_TABLES = frozenset(
@@ -305,19 +306,10 @@ def _agencies(
 ) -> dict[int, AgencyEntry]:
     """Agency entries with successor chains followed (a cycle stops where it repeats)."""
     by_id = {row.id: row for row in rows}
-
-    def current(agency_id: int) -> int:
-        seen = {agency_id}
-        successor = by_id[agency_id].successor_id
-        while successor is not None and successor in by_id and successor not in seen:
-            agency_id = successor
-            seen.add(agency_id)
-            successor = by_id[agency_id].successor_id
-        return agency_id
-
+    current = today_ids({row.id: row.successor_id for row in rows})
     entries: dict[int, AgencyEntry] = {}
     for row in rows:
-        today = by_id[current(row.id)]
+        today = by_id[current[row.id]]
         successor = by_id.get(row.successor_id) if row.successor_id is not None else None
         entries[row.id] = AgencyEntry(
             id=row.id,

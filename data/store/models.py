@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -22,6 +21,51 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from data.store.enums import (
+    AgencyKind,
+    AliasKind,
+    OutboxStatus,
+    ReminderKind,
+    Role,
+    RuleStatus,
+    TaskStatus,
+    UpdateState,
+)
+
+# Models and the vocabularies they store are all named here (the enums live in data.store.enums).
+__all__ = [
+    "NAMING_CONVENTION",
+    "Agency",
+    "AgencyAlias",
+    "AgencyKind",
+    "AliasKind",
+    "Base",
+    "ChatLinkChange",
+    "ChatRecord",
+    "FailedAttempt",
+    "Flow",
+    "Invitation",
+    "Measure",
+    "OutboxStatus",
+    "PendingChoice",
+    "Person",
+    "PersonIdentity",
+    "ProcessedUpdate",
+    "Programme",
+    "ProgrammeFact",
+    "ReminderKind",
+    "ReminderOutbox",
+    "ReminderRule",
+    "Role",
+    "RuleStatus",
+    "Sector",
+    "StatusUpdate",
+    "Task",
+    "TaskPartner",
+    "TaskStatus",
+    "UpdateState",
+]
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -39,28 +83,6 @@ class Base(DeclarativeBase):
         datetime: DateTime(timezone=True),
         date: Date,
     }
-
-
-class AgencyKind(StrEnum):
-    """Broad kind of an agency, used for display and routing."""
-
-    DEPARTMENT = "department"  # Sở
-    BOARD = "board"  # Ban quản lý
-    OFFICE = "office"  # Văn phòng
-    BANK = "bank"
-    INSURANCE = "insurance"
-    MEDIA = "media"
-    LOCAL = "local"  # UBND cấp huyện/xã
-    COLLECTIVE = "collective"  # "Các sở, ban ngành"
-    ENTERPRISE = "enterprise"
-    OTHER = "other"
-
-
-class AliasKind(StrEnum):
-    """How an alias of an agency came about."""
-
-    VARIANT = "variant"  # spelling seen in a decision
-    ABBREVIATION = "abbreviation"  # what people type: SKHĐT, VHTTDL
 
 
 class Programme(Base):
@@ -243,30 +265,6 @@ class PendingChoice(Base):
     created_at: Mapped[datetime]
 
 
-class Role(StrEnum):
-    """What a person may do."""
-
-    ADMIN = "admin"  # coordinating agency staff
-    FOCAL = "focal"  # cán bộ đầu mối of one agency
-    OBSERVER = "observer"  # leaders: read-only
-
-
-class TaskStatus(StrEnum):
-    """Status vocabulary of Vietnamese task-tracking systems."""
-
-    NOT_STARTED = "not_started"  # Chưa triển khai
-    IN_PROGRESS = "in_progress"  # Đang thực hiện
-    DONE = "done"  # Hoàn thành
-
-
-class UpdateState(StrEnum):
-    """Lifecycle of one status update (history is never overwritten)."""
-
-    ACTIVE = "active"
-    SUPERSEDED = "superseded"  # corrected by a newer version from its author
-    RETURNED = "returned"  # sent back for rework by an admin
-
-
 class Person(Base):
     """Someone the bot knows, with one role (and an agency for focal points/observers)."""
 
@@ -382,27 +380,6 @@ class Flow(Base):
     expires_at: Mapped[datetime]
 
 
-class ReminderKind(StrEnum):
-    """What a reminder rule produces."""
-
-    CYCLE = "cycle"  # every agency reports before the programme's yearly deadline
-    ESCALATION = "escalation"  # coordinating agency: who has not reported yet
-    COMPILE = "compile"  # coordinating agency: compile the yearly report
-    TASK_DEADLINE = "task_deadline"  # a deadline an admin set on one task
-    ONCE = "once"  # a one-off reminder
-    RECURRING = "recurring"  # a cron-like reminder
-    ALERTS = "alerts"  # system rule owning admin alerts (delivery problems, coverage gaps)
-    DIGEST = "digest"  # coordinating agency: weekly digest (changes, silent agencies, blockers)
-
-
-class RuleStatus(StrEnum):
-    """Whether a rule currently produces reminders."""
-
-    ACTIVE = "active"
-    PAUSED = "paused"
-    CANCELLED = "cancelled"
-
-
 class ReminderRule(Base):
     """A stored reminder rule; the scheduler derives occurrences from it."""
 
@@ -428,15 +405,6 @@ class ReminderRule(Base):
     programme: Mapped[Programme | None] = relationship()
     task: Mapped[Task | None] = relationship()
     agency: Mapped[Agency | None] = relationship()
-
-
-class OutboxStatus(StrEnum):
-    """Lifecycle of one materialised reminder."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    DEAD = "dead"  # gave up (chat gone, refused, retries exhausted); admins were told
-    SKIPPED = "skipped"  # its rule was paused or cancelled before it went out
 
 
 class ReminderOutbox(Base):

@@ -385,28 +385,6 @@ def pending_invitations(session: Session, now: datetime) -> list[Invitation]:
     return list(session.scalars(query))
 
 
-def focal_points(session: Session, agency: Agency) -> list[Person]:
-    """Active focal points of the agency today (an agency and its predecessors share them)."""
-    target = current_agency(agency).id
-    return [
-        person
-        for person in people(session)
-        if person.role == Role.FOCAL.value
-        and person.agency is not None
-        and current_agency(person.agency).id == target
-    ]
-
-
-def focal_private_chats(session: Session, agency: Agency) -> list[tuple[str, str]]:
-    """(platform, private chat id) of every active focal point of the agency (or its successor)."""
-    chats: list[tuple[str, str]] = []
-    for person in focal_points(session, agency):
-        for account in sorted(person.identities, key=lambda i: i.id):
-            if account.private_chat_id:
-                chats.append((account.platform, account.private_chat_id))
-    return chats
-
-
 def private_chat(person: Person, platform: str) -> str | None:
     """The person's private chat with the bot on one platform, if known."""
     for account in person.identities:

@@ -64,12 +64,6 @@ def tasks_by_code(session: Session, code: str, programme_id: int | None = None) 
     return list(session.scalars(query.order_by(Task.programme_id)))
 
 
-def all_tasks(session: Session) -> list[Task]:
-    """Every task of every programme, in table order."""
-    query = select(Task).options(*_TASK_LOADS).order_by(Task.programme_id, Task.position)
-    return list(session.scalars(query))
-
-
 def all_agencies(session: Session) -> list[Agency]:
     """Every agency, with aliases and successor loaded."""
     query = select(Agency).options(selectinload(Agency.aliases), selectinload(Agency.successor))

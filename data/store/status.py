@@ -95,16 +95,6 @@ class Responsibility:
         return current_agency(self.agency)
 
 
-@dataclass(frozen=True)
-class AgencyStatus:
-    """One row of a task's status for a year: an agency today, its role, its latest update."""
-
-    agency: Agency  # today's agency
-    role: Role
-    latest: StatusUpdate | None  # newest active or returned update
-    classification: Classification | None
-
-
 def aware(moment: datetime) -> datetime:
     """A datetime with a timezone (SQLite returns naive UTC)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
@@ -328,28 +318,6 @@ def classify(
     if today > due:
         return Classification.OVERDUE
     return Classification.ON_TIME if active else None
-
-
-def task_statuses(
-    session: Session, task: Task, year: int, now: datetime, timezone: str = DEFAULT_TIMEZONE
-) -> list[AgencyStatus]:
-    """Each responsible agency of today with its latest update and classification."""
-    updates = history(session, task.id, year)
-    due = deadline(task, year)
-    today = local(now, timezone).date()
-    rows: list[AgencyStatus] = []
-    for item in responsible_today(task):
-        ids = family_ids(session, item.current)
-        latest = latest_of(updates, ids)
-        rows.append(
-            AgencyStatus(
-                agency=item.current,
-                role=item.role,
-                latest=latest,
-                classification=classify(latest, done_since(updates, ids), due, today, timezone),
-            )
-        )
-    return rows
 
 
 def missing_tasks(session: Session, agency: Agency, year: int) -> list[Task]:

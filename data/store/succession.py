@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -108,13 +109,34 @@ def apply_succession(session: Session, path: Path | str | None = None) -> list[s
     return lines
 
 
+def today_ids(successor_of: Mapping[int, int | None]) -> dict[int, int]:
+    """Each agency id → the id of the agency that exists today, following successor links.
+
+    A link to an id outside the mapping is ignored; a cycle stops before it repeats.
+    """
+    today: dict[int, int] = {}
+    for start in successor_of:
+        seen, current = {start}, start
+        following = successor_of[current]
+        while following is not None and following in successor_of and following not in seen:
+            current = following
+            seen.add(current)
+            following = successor_of[current]
+        today[start] = current
+    return today
+
+
 def current_agency(agency: Agency) -> Agency:
     """Follow the successor chain to the agency that exists today."""
-    seen = {id(agency)}
-    while agency.successor is not None and id(agency.successor) not in seen:
-        agency = agency.successor
-        seen.add(id(agency))
-    return agency
+    chain: dict[int, Agency] = {}  # by object identity: unsaved agencies have no id yet
+    successor_of: dict[int, int | None] = {}
+    node: Agency | None = agency
+    while node is not None and id(node) not in chain:
+        chain[id(node)] = node
+        following = node.successor
+        successor_of[id(node)] = id(following) if following is not None else None
+        node = following
+    return chain[today_ids(successor_of)[id(agency)]]
 
 
 def display_name(agency: Agency) -> str:

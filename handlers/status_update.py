@@ -1,0 +1,45 @@
+"""/capnhat: record a status update typed in one line, or hand over to the guided flow."""
+
+from __future__ import annotations
+
+from core.model import Incoming, Reply
+from handlers import flows, status_flow
+from handlers.context import Context
+from handlers.permissions import may_update, update_refusal
+from handlers.status_common import actor, file_fields, pick, split_code, tasks, unknown_task
+from handlers.status_record import save
+from handlers.status_text import EXAMPLE, HOW_TO_WRITE, InputError, parse_line, to_report
+
+
+def update(ctx: Context, msg: Incoming) -> list[Reply]:
+    """Record a status update in one line, start the guided flow, or answer one of its steps."""
+    answer = flows.parse_answer(msg.args)
+    if answer is not None:
+        return status_flow.answer(ctx, msg, *answer)
+    who = actor(ctx, msg)
+    args = msg.args.strip()
+    if not args:
+        return status_flow.start(ctx, msg, who, None)
+    split = split_code(args)
+    if split is None:
+        return [
+            Reply(
+                "Anh/chị ghi mã nhiệm vụ ngay sau lệnh, ví dụ:\n"
+                f"{EXAMPLE}\nhoặc gõ /capnhat để cập nhật từng bước."
+            )
+        ]
+    code, rest = split
+    found = tasks(ctx, code)
+    if not found:
+        return [unknown_task(code)]
+    task = pick(who, found)
+    responsibility = may_update(who, task)
+    if responsibility is None:
+        return [Reply(update_refusal(who, task))]
+    if not rest.strip():
+        return status_flow.start(ctx, msg, who, task)
+    try:
+        report = to_report(parse_line(rest), **file_fields(msg))
+    except InputError as exc:
+        return [Reply(f"{exc.message}\n\n{HOW_TO_WRITE}")]
+    return save(ctx, msg, who, task, responsibility.agency, report)

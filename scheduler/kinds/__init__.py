@@ -1,0 +1,1 @@
+"""Reminder rule kinds: one module each, all listed in scheduler.kinds.registry."""

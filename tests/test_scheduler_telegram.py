@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from bot.bridge import AdapterOptions
 from bot.platforms import telegram
-from core.limits import RateLimits
+from core.limits import TELEGRAM_RATES, RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderOutbox
 from scheduler import outbox
-from scheduler.config import TELEGRAM_LIMITS, ReminderConfig
+from scheduler.config import ReminderConfig
 from scheduler.delivery import Delivery, DeliveryReport
 from tests.databases import database_url
 from tests.fake_telegram import DEFAULT_TOKEN, FakeTelegram, Limits
@@ -146,7 +146,7 @@ def test_persistent_server_errors_dead_letter_and_alert(db: Database, fake: Fake
 # The suite runs on every core, and a starved fake-server thread reads requests late, so they look
 # bunched in its sliding window. Tests pace at 70 % of Telegram's limits to leave room for that;
 # `make bench` checks the production margin (97 %) on a quiet machine: 0 answers 429 there.
-_JITTER_ROOM = ReminderConfig().with_limits("telegram", replace(TELEGRAM_LIMITS, safety=0.7))
+_JITTER_ROOM = ReminderConfig().with_limits("telegram", replace(TELEGRAM_RATES, safety=0.7))
 
 
 def test_fan_out_under_telegram_limits_gets_no_429(db: Database) -> None:

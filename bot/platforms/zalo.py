@@ -19,8 +19,8 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -31,12 +31,6 @@ from bot.platforms.zalo_client import (
     BotInfo,
     RetryPolicy,
     ZaloClient,
-    ZaloError,
-    ZaloForbidden,
-    ZaloRejected,
-    ZaloRetryLater,
-    ZaloTransient,
-    ZaloUnauthorized,
     ZaloUpdate,
 )
 from core import chat_client as port
@@ -60,7 +54,6 @@ DEFAULT_LISTEN = "127.0.0.1:8081"
 _MAX_KEY = 64  # processed_update.update_id column width
 _PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 # Descriptions of a refusal that mean the bot can no longer reach the chat at all.
-_GONE_HINTS = ("not found", "not a member", "removed", "blocked", "no longer")
 # "@Some Bot Name /lenh …": a mention we could not match by name, followed by a command.
 _LEADING_MENTION_COMMAND = re.compile(r"^@[^\n/]*?\s(?=/\S)")
 
@@ -142,27 +135,6 @@ def translate(update: ZaloUpdate, me: BotInfo) -> Translated:
 # -- the ChatClient ----------------------------------------------------------------------------
 
 
-@contextmanager
-def _port_errors() -> Iterator[None]:
-    """The one place the Zalo client's errors become the port's."""
-    try:
-        yield
-    except ZaloRetryLater as exc:
-        raise port.RetryAfter(exc.seconds, str(exc)) from exc
-    except ZaloForbidden as exc:  # 403: removed from the group, blocked
-        raise port.ChatGone(str(exc)) from exc
-    except ZaloUnauthorized as exc:  # the token was refused: not the chat's fault
-        raise port.Forbidden(str(exc)) from exc
-    except ZaloTransient as exc:
-        raise port.Transient(str(exc)) from exc
-    except ZaloRejected as exc:
-        if any(hint in exc.description.lower() for hint in _GONE_HINTS):
-            raise port.ChatGone(str(exc)) from exc
-        raise port.BadRequest(str(exc)) from exc
-    except ZaloError as exc:
-        raise port.BadRequest(str(exc)) from exc
-
-
 class ZaloChatClient:
     """The ChatClient on the Zalo Bot API; files become expiring links when they can be served."""
 
@@ -186,8 +158,7 @@ class ZaloChatClient:
 
     async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
         """Send text (choices were already numbered into it); its message id."""
-        with _port_errors():
-            return (await self.client.send_message(chat_id, text, retry=False)).message_id
+        return (await self.client.send_message(chat_id, text, retry=False)).message_id
 
     async def send_file(
         self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
@@ -201,10 +172,9 @@ class ZaloChatClient:
         line = f"{file_summary(file)}\nTải về: {url}\n(Liên kết có hiệu lực đến {until}.)"
         sent = await self.send_text(chat_id, _joined(caption, line))
         if file.mime_type in _PHOTO_TYPES:
-            with _port_errors():
-                photo = await self.client.send_photo(
-                    chat_id, url, file.summary or file.filename, retry=False
-                )
+            photo = await self.client.send_photo(
+                chat_id, url, file.summary or file.filename, retry=False
+            )
             sent = photo.message_id
         return sent
 
@@ -219,8 +189,7 @@ class ZaloChatClient:
 
     async def chat_action(self, chat_id: str, action: str = "typing") -> None:
         """Show "typing…" in the chat for a few seconds."""
-        with _port_errors():
-            await self.client.send_chat_action(chat_id, action)
+        await self.client.send_chat_action(chat_id, action)
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
         """Zalo cannot tell who administers a group."""
@@ -250,9 +219,9 @@ async def identify(client: ZaloClient) -> BotInfo:
     for a network failure, a timeout or a 5xx."""
     try:
         return await client.get_me()
-    except (ZaloUnauthorized, ZaloRejected):
+    except (port.Forbidden, port.BadRequest, port.ChatGone):
         raise startup.TokenRejected("Zalo refused the token") from None
-    except ZaloError as exc:
+    except port.SendError as exc:
         raise startup.PlatformUnreachable(str(exc)) from None
 
 
@@ -324,7 +293,7 @@ async def receive(
             log.info("Zalo webhook registered (listening on %s)", listen)
             await stop.wait()
         else:
-            with suppress(ZaloError):
+            with suppress(port.SendError):
                 await client.delete_webhook()
             await poll(client, me, bridge, stop, options)
     finally:
@@ -355,14 +324,14 @@ async def poll(
             await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not request.done():
                 request.cancel()
-                with suppress(asyncio.CancelledError, ZaloError):
+                with suppress(asyncio.CancelledError, port.SendError):
                     await request
                 break
             try:
                 updates = request.result()
-            except ZaloUnauthorized:
+            except port.Forbidden:
                 raise startup.TokenRejected("Zalo refused the token") from None
-            except ZaloError as exc:
+            except port.SendError as exc:
                 log.warning("Zalo getUpdates failed (%s); retrying in %.1fs", exc, delay)
                 if await _wait(stop, delay):
                     break

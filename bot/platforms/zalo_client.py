@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 import httpx
 
+from core.chat_client import BadRequest, ChatGone, Forbidden, RetryAfter, Transient
+
 log = logging.getLogger(__name__)
 
 DEFAULT_API_URL = "https://bot-api.zaloplatforms.com"
@@ -33,43 +35,13 @@ GROUP = "GROUP"
 
 
 # -- errors ------------------------------------------------------------------------------------
+# Failures are raised as the core's one error set (core.chat_client); this table is the one place
+# Zalo's answers are read. Descriptions that mean the bot can no longer reach the chat at all:
+_GONE_HINTS = ("not found", "not a member", "removed", "blocked", "no longer")
 
 
-class ZaloError(Exception):
-    """An API call failed; the subclass says what to do about it."""
-
-    def __init__(
-        self, method: str, description: str, *, status: int = 0, error_code: int | None = None
-    ) -> None:
-        super().__init__(f"{method}: {description}" + (f" (HTTP {status})" if status else ""))
-        self.method = method
-        self.description = description
-        self.status = status
-        self.error_code = error_code
-
-
-class ZaloRetryLater(ZaloError):
-    """Rate limited (429): wait `seconds` before trying again."""
-
-    def __init__(self, method: str, description: str, seconds: float, *, status: int = 429) -> None:
-        super().__init__(method, description, status=status, error_code=429)
-        self.seconds = seconds
-
-
-class ZaloTransient(ZaloError):
-    """A 5xx answer, a timeout or a network failure: worth retrying later."""
-
-
-class ZaloUnauthorized(ZaloError):
-    """The token was refused (401): nothing will work until it is fixed."""
-
-
-class ZaloForbidden(ZaloError):
-    """The bot may not write to this chat (403: removed from the group, blocked)."""
-
-
-class ZaloRejected(ZaloError):
-    """Any other refusal (400, 404 …): retrying would not help."""
+def _failure(method: str, description: str, status: int) -> str:
+    return f"{method}: {description}" + (f" (HTTP {status})" if status else "")
 
 
 # -- wire types --------------------------------------------------------------------------------
@@ -307,17 +279,11 @@ class ZaloClient:
 
     async def get_updates(self, timeout: int = 30) -> list[ZaloUpdate]:
         """Long-poll for the next update: [] when idle (HTTP 408), else (normally) one update."""
-        try:
-            result = await self.call(
-                "getUpdates",
-                {"timeout": str(timeout)},
-                timeout=timeout + 10.0,
-                retry=False,
-            )
-        except ZaloError as exc:
-            if exc.status == IDLE_STATUS or exc.error_code == IDLE_STATUS:
-                return []
-            raise
+        result = await self.call(
+            "getUpdates", {"timeout": str(timeout)}, timeout=timeout + 10.0, retry=False
+        )
+        if result is None:
+            return []
         items = result if isinstance(result, list) else [result]
         return [parse_update(item) for item in items if isinstance(item, Mapping) and item]
 
@@ -373,15 +339,15 @@ class ZaloClient:
         for attempt in range(1, attempts + 1):
             try:
                 return await self._once(method, payload, timeout)
-            except ZaloRetryLater as exc:
+            except RetryAfter as exc:
                 if attempt == attempts or exc.seconds > policy.max_retry_after:
                     raise
                 log.info("Zalo %s rate limited; waiting %.1fs", method, exc.seconds)
                 await self._sleep(exc.seconds)
-            except ZaloTransient as exc:
+            except Transient as exc:
                 if attempt == attempts:
                     raise
-                log.info("Zalo %s failed (%s); retrying in %.1fs", method, exc.description, delay)
+                log.info("Zalo %s failed (%s); retrying in %.1fs", method, exc, delay)
                 await self._sleep(delay)
                 delay = min(delay * 2, policy.max_delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -395,9 +361,10 @@ class ZaloClient:
                 url, json=dict(payload or {}), timeout=self.timeout if timeout is None else timeout
             )
         except httpx.TimeoutException as exc:
-            raise ZaloTransient(method, f"timeout ({type(exc).__name__})") from None
+            raise Transient(_failure(method, f"timeout ({type(exc).__name__})", 0)) from None
         except httpx.HTTPError as exc:
-            raise ZaloTransient(method, self.redact(f"{type(exc).__name__}: {exc}")) from None
+            detail = self.redact(f"{type(exc).__name__}: {exc}")
+            raise Transient(_failure(method, detail, 0)) from None
         return self._result(method, response)
 
     def _result(self, method: str, response: httpx.Response) -> Any:
@@ -413,15 +380,18 @@ class ZaloClient:
         error_code = code if isinstance(code, int) else None
         description = self.redact(str(data.get("description") or response.reason_phrase or "error"))
         effective = status if status != 200 else (error_code or 400)
+        detail = _failure(method, description, status)
+        if effective == IDLE_STATUS and method == "getUpdates":
+            return None  # nothing arrived during the long poll
         if effective == 429:
-            raise ZaloRetryLater(method, description, _retry_after(response, data), status=status)
+            raise RetryAfter(_retry_after(response, data), detail)
         if effective == IDLE_STATUS or effective >= 500:
-            raise ZaloTransient(method, description, status=status, error_code=error_code)
+            raise Transient(detail)
         if effective == 401:
-            raise ZaloUnauthorized(method, description, status=status, error_code=error_code)
-        if effective == 403:
-            raise ZaloForbidden(method, description, status=status, error_code=error_code)
-        raise ZaloRejected(method, description, status=status, error_code=error_code)
+            raise Forbidden(detail)
+        if effective == 403 or any(hint in description.lower() for hint in _GONE_HINTS):
+            raise ChatGone(detail)
+        raise BadRequest(detail)
 
 
 def _retry_after(response: httpx.Response, data: Mapping[str, Any]) -> float:

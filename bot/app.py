@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.platforms import ADAPTERS
 from bot.router import Router
+from core.limits import PlatformLimits
 from core.settings import Settings
 from data.store.catalog import CatalogCache
 from data.store.db import MIGRATIONS_DIR, Database, upgrade
@@ -38,6 +41,25 @@ class App:
     def close(self) -> None:
         """Release database connections."""
         self.database.engine.dispose()
+
+
+class AdapterLimits(Mapping[str, PlatformLimits]):
+    """Each registered platform's limits, read from its adapter module when first asked.
+
+    A message from a platform arrives only once its adapter runs, so this imports nothing new;
+    a platform added to bot.platforms.ADAPTERS is known here without another line.
+    """
+
+    def __getitem__(self, name: str) -> PlatformLimits:
+        module = ADAPTERS[name]  # KeyError for an unregistered platform, as a Mapping should
+        limits: PlatformLimits = importlib.import_module(module).LIMITS
+        return limits
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(ADAPTERS)
+
+    def __len__(self) -> int:
+        return len(ADAPTERS)
 
 
 _REVISION_RE = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
@@ -108,6 +130,7 @@ def build_app(settings: Settings, *, now: Callable[[], datetime] | None = None) 
         database,
         build_search(database),
         settings,
+        limits=AdapterLimits(),
         now=now or (lambda: datetime.now(UTC)),
         catalog=catalog,
     )

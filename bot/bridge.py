@@ -14,11 +14,8 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol, TypeVar
-
-from sqlalchemy import select
 
 from bot.keyed_locks import KeyedLocks
 from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, SendError, Transient
@@ -27,9 +24,6 @@ from core.pacing import PlatformLimiter
 from core.ports import MessageHandler
 from core.render import render
 from core.settings import Settings
-from data.store import processed
-from data.store.db import Database
-from data.store.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -114,26 +108,6 @@ class SeenLog(Protocol):
     def record(self, platform: str, key: str) -> None:
         """Remember a delivery answered without the core."""
         ...
-
-
-class ProcessedLog:
-    """SeenLog over the processed_update table, which the router claims in its own unit of work."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def seen(self, platform: str, key: str) -> bool:
-        """Whether processed_update holds the key."""
-        with self.database.unit_of_work() as session:
-            query = select(ProcessedUpdate.id).where(
-                ProcessedUpdate.platform == platform, ProcessedUpdate.update_id == key
-            )
-            return session.scalars(query).first() is not None
-
-    def record(self, platform: str, key: str) -> None:
-        """Claim the key now."""
-        with self.database.unit_of_work() as session:
-            processed.claim(session, platform, key, datetime.now(UTC))
 
 
 class DeliveryFailed(Exception):

@@ -67,7 +67,7 @@ class Router:
             threading.Lock() if sqlite else nullcontext()
         )
         self.settings = settings
-        self.limits = dict(limits)
+        self.limits = limits
         self.now = now
 
     def capabilities(self, platform: str) -> PlatformLimits:

@@ -17,7 +17,7 @@ from contextlib import AsyncExitStack, suppress
 from datetime import datetime
 from types import ModuleType
 
-from bot.bridge import AdapterOptions, ChatBridge, ProcessedLog, SeenLog
+from bot.bridge import AdapterOptions, ChatBridge, SeenLog
 from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
@@ -26,6 +26,7 @@ from core.pacing import PlatformLimiter
 from core.ports import MessageHandler
 from core.settings import Settings
 from data.store.db import Database
+from data.store.processed import ProcessedLog
 from scheduler.config import ReminderConfig
 from scheduler.service import ReminderService, TickReport, run_once
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from data.store.db import Database
 from data.store.models import ProcessedUpdate
 
 # Platforms redeliver within hours (Telegram keeps updates for 24 h); keep a safe margin.
@@ -92,3 +93,23 @@ def _claim_portably(session: Session, platform: str, update_id: str, now: dateti
 def _purge_now_and_then(session: Session, row_id: int, now: datetime) -> None:
     if row_id % _PURGE_EVERY == 0:
         session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.created_at < now - KEEP_FOR))
+
+
+class ProcessedLog:
+    """What the chat bridge asks before handling a redelivered update (bot.bridge.SeenLog)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def seen(self, platform: str, key: str) -> bool:
+        """Whether processed_update holds the key."""
+        with self.database.unit_of_work() as session:
+            query = select(ProcessedUpdate.id).where(
+                ProcessedUpdate.platform == platform, ProcessedUpdate.update_id == key
+            )
+            return session.scalars(query).first() is not None
+
+    def record(self, platform: str, key: str) -> None:
+        """Claim the key now."""
+        with self.database.unit_of_work() as session:
+            claim(session, platform, key, datetime.now(UTC))

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import runner
-from bot.bridge import AdapterOptions, ProcessedLog, RetryPolicy
+from bot.bridge import AdapterOptions, RetryPolicy
 from core.ports import MessageHandler
 from core.settings import Settings
 from data.store.db import Database
+from data.store.processed import ProcessedLog
 from tests.conformance.driver_support import Capability, ChatQueries, ServeThread
 from tests.fake_zalo import FakeZalo, SentCall
 

@@ -137,3 +137,8 @@ def shorten(text: str, width: int, *, at_word: bool = False) -> str:
             cut = cut[:space]
         return cut.rstrip(" ,;:.-–") + "…"
     return text[: width - 1].rstrip() + "…"
+
+
+def pieces(text: str, limits: PlatformLimits) -> list[str]:
+    """Plain text as the messages a platform is sent: split to fit, in the platform's markup."""
+    return split_text(text, limits.max_text_len)

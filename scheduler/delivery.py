@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter
 from core.limits import RateLimits
 from core.pacing import PlatformLimiter
-from core.render import split_text, text_length
+from core.render import pieces, text_length
 from core.settings import Settings
 from data.store import chats
 from data.store.db import Database
@@ -291,10 +291,8 @@ class Delivery:
 
     async def _send(self, chat: _Target, text: str) -> list[str]:
         """Send one message, in pieces if it is longer than the platform allows; their ids."""
-        limit = chat.client.limits.max_text_len
-        pieces = [text] if text_length(text) <= limit else split_text(text, limit)
         ids: list[str] = []
-        for number, piece in enumerate(pieces):
+        for number, piece in enumerate(pieces(text, chat.client.limits)):
             if number:  # the first piece was paced by the chat loop
                 await self._limiter(chat.platform).acquire(chat.current)
             ids.append(await chat.client.send_text(chat.current, piece))

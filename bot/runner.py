@@ -17,7 +17,10 @@ from contextlib import AsyncExitStack, suppress
 from datetime import datetime
 from types import ModuleType
 
-from bot.bridge import AdapterOptions, ChatBridge, SeenLog
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import commands
+from bot.bridge import AdapterOptions, ChatBridge, Connection, SeenLog
 from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
@@ -25,8 +28,10 @@ from core.limits import RateLimits
 from core.pacing import PlatformLimiter
 from core.ports import MessageHandler
 from core.settings import Settings
+from data.store import people
 from data.store.db import Database
 from data.store.processed import ProcessedLog
+from handlers.context import START_LINKS
 from scheduler.config import ReminderConfig
 from scheduler.service import ReminderService, TickReport, run_once
 
@@ -60,14 +65,23 @@ async def serve(
     pacer: PlatformLimiter | None = None,
     seen: SeenLog | None = None,
     clients: MutableMapping[str, ChatClient] | None = None,
+    database: Database | None = None,
 ) -> None:
-    """Connect one platform (with backoff while unreachable) and receive until stop is set."""
+    """Connect one platform (with backoff while unreachable) and receive until stop is set.
+
+    While connected, handlers know its deep-link base and its menus its admins' private chats
+    (read from database when given).
+    """
     module = adapter(name)
     options = options or AdapterOptions.from_settings(settings, name)
     pacer = pacer or PlatformLimiter(module.LIMITS.rates)
+    admins = _admin_chats(database, settings, name) if database is not None else None
 
     async def once() -> None:
-        async with module.connect(settings, options) as connection:
+        async with AsyncExitStack() as known:
+            connection = await known.enter_async_context(module.connect(settings, options))
+            known.enter_context(START_LINKS.connected(name, _start_link(module, connection)))
+            known.enter_context(commands.admin_chats_from(name, admins))
             bridge = ChatBridge(
                 core,
                 connection.client,
@@ -93,6 +107,26 @@ async def serve(
         backoff=startup.Backoff.from_settings(settings),
         retry_on=module.RETRY_ON,
     )
+
+
+def _start_link(module: ModuleType, connection: Connection) -> str | None:
+    """The platform's deep-link base for this connection, if its adapter has deep links."""
+    start_link = getattr(module, "start_link", None)
+    return start_link(connection) if start_link is not None else None
+
+
+def _admin_chats(database: Database, settings: Settings, platform: str) -> commands.AdminChats:
+    """Reads the admins' known private chats on the platform (none when the database fails)."""
+
+    def read() -> list[str]:
+        try:
+            with database.unit_of_work() as session:
+                return people.admin_private_chats(session, settings, platform)
+        except SQLAlchemyError as exc:
+            log.warning("admins' chats unknown, menus without them: %s", exc)
+            return []
+
+    return read
 
 
 async def run_platforms(
@@ -122,7 +156,16 @@ async def run_platforms(
 
     async def platform(name: str) -> None:
         try:
-            await serve(name, settings, core, stop, pacer=pacers[name], seen=seen, clients=clients)
+            await serve(
+                name,
+                settings,
+                core,
+                stop,
+                pacer=pacers[name],
+                seen=seen,
+                clients=clients,
+                database=database,
+            )
         except startup.TokenRejected:
             module = adapter(name)
             log.error(startup.rejected_message(module.TITLE, module.TOKEN_VARIABLE))

@@ -142,14 +142,19 @@ def invite(ctx: Context, msg: Incoming) -> list[Reply]:
         if today.id != agency.id:
             target += f" (nay đảm nhận các nhiệm vụ của {agency.name})"
     expires = when(ctx.now() + people.INVITATION_TTL, ctx.settings.timezone)
-    return [
-        Reply(
-            f"Đã tạo mã mời {target}:\n\n{shown}\n\n"
-            f"Mã chỉ dùng được một lần và hết hạn lúc {expires}. Anh/chị gửi mã cho người được "
-            "mời; người đó mở chat riêng với bot và gõ:\n"
-            f"/dangky {shown}"
+    text = (
+        f"Đã tạo mã mời {target}:\n\n{shown}\n\nMã chỉ dùng được một lần và hết hạn lúc {expires}. "
+    )
+    link = ctx.start_links.link(msg.platform, code)
+    if link is None:
+        text += "Anh/chị gửi mã cho người được mời; người đó mở chat riêng với bot và gõ:\n"
+    else:
+        text += (
+            "Anh/chị gửi đường dẫn này cho người được mời; người đó mở đường dẫn và bấm "
+            f"Bắt đầu (Start) để đăng ký:\n{link}\n\n"
+            "Hoặc người đó mở chat riêng với bot (trên Zalo cũng được) và gõ:\n"
         )
-    ]
+    return [Reply(text + f"/dangky {shown}")]
 
 
 def _role_word(role: Role) -> str:
@@ -258,14 +263,15 @@ def link_code(ctx: Context, msg: Incoming) -> list[Reply]:
         now=ctx.now(),
         person=person,
     )
-    return [
-        Reply(
-            f"Mã kết nối tài khoản của anh/chị: {people.format_code(code)}\n"
-            "Trên nền tảng còn lại (Telegram hoặc Zalo), anh/chị gõ /dangky "
-            f"{people.format_code(code)} trong chat riêng với bot để dùng chung một tài khoản. "
-            "Mã dùng một lần, hết hạn sau 7 ngày."
-        )
-    ]
+    shown = people.format_code(code)
+    text = (
+        f"Mã kết nối tài khoản của anh/chị: {shown}\n"
+        f"Trên nền tảng còn lại (Telegram hoặc Zalo), anh/chị gõ /dangky {shown} trong chat "
+        "riêng với bot để dùng chung một tài khoản. Mã dùng một lần, hết hạn sau 7 ngày."
+    )
+    for platform, link in ctx.start_links.elsewhere(msg.platform, code):
+        text += f"\nTrên {platform.title()}, anh/chị cũng có thể mở đường dẫn: {link}"
+    return [Reply(text)]
 
 
 def _describe(person: Person) -> str:

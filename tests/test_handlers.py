@@ -9,6 +9,7 @@ import pytest
 
 from bot import commands
 from data.importing.importer import SEED_FILE, import_text
+from handlers.basic import Audience, Where
 
 if TYPE_CHECKING:
     from tests.bot_harness import Bot
@@ -23,21 +24,38 @@ def test_start_says_what_the_bot_does(bot: Bot) -> None:
     assert bot.say("/batdau") == answer
 
 
-def test_help_lists_every_command_with_aliases_and_examples(bot: Bot) -> None:
+def test_help_lists_what_a_stranger_may_do_with_aliases_and_examples(bot: Bot) -> None:
     answer = bot.say("/trogiup")
     for command in commands.COMMANDS:
-        assert f"/{command.name}" in answer
-        for alias in command.aliases:
-            assert f"/{alias}" in answer
-        assert command.description in answer
+        if command.audience is Audience.EVERYONE and command.name not in ("start", "trogiup"):
+            assert f"/{command.name}" in answer
+            for alias in command.aliases:
+                assert f"/{alias}" in answer
+            assert command.description in answer
+        if command.audience is not Audience.EVERYONE:
+            assert f"/{command.name} " not in answer
     assert "Ví dụ: /tim san bay chu lai" in answer
     assert bot.say("/help") == answer
 
 
-def test_menu_matches_the_table() -> None:
-    menu = commands.menu()
-    assert [name for name, _ in menu] == [c.name for c in commands.COMMANDS]
-    assert all(description for _, description in menu)
+def test_menus_follow_the_table() -> None:
+    group, private, admin = commands.menus(admin_chats=["42", "42"])
+    assert (group.scope, private.scope, admin.scope) == (
+        "all_group_chats",
+        "all_private_chats",
+        "chat",
+    )
+    assert admin.chat_id == "42"
+    admin_only = {c.name for c in commands.COMMANDS if c.audience is Audience.ADMIN}
+    private_only = {c.name for c in commands.COMMANDS if c.where is Where.PRIVATE}
+    group_only = {c.name for c in commands.COMMANDS if c.where is Where.GROUP}
+    assert not admin_only & {name for name, _ in group.commands + private.commands}
+    assert not private_only & {name for name, _ in group.commands}
+    assert not group_only & {name for name, _ in private.commands + admin.commands}
+    assert {name for name, _ in admin.commands} == {
+        c.name for c in commands.COMMANDS if c.where is not Where.GROUP
+    }
+    assert all(description for _, description in group.commands + private.commands)
     assert commands.find("TÌM") is commands.find("search") is not None
 
 

@@ -111,3 +111,12 @@ def test_window_slides_and_old_rows_are_pruned(desk: Desk) -> None:
             select(func.count()).select_from(FailedAttempt).where(FailedAttempt.scope == "user")
         )
     assert user_rows == 3  # 10, 15 and 20; the ones at 00 and 05 were pruned
+
+
+def test_start_with_a_payload_is_throttled_like_dangky(desk: Desk) -> None:
+    answers = [desk.say("/start AAAAABBBBB", "mallory") for _ in range(5)]
+    assert all("không đúng" in a for a in answers) and LOCKED in answers[-1]
+    code = desk.invite("so y te").replace("-", "")
+    assert LOCKED in desk.say(f"/start {code}", "mallory")
+    assert LOCKED in desk.say(f"/dangky {code}", "mallory")  # one count for both commands
+    assert "Xin chào" in desk.say("/start", "mallory")  # a bare /start still greets

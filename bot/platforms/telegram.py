@@ -55,6 +55,11 @@ async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[
         yield Connection(client, f"@{client.identity.username}")
 
 
+def start_link(connection: Connection) -> str:
+    """The deep-link base: https://t.me/<bot>?start=<payload> opens a private chat with /start."""
+    return f"https://t.me/{connection.identity.removeprefix('@')}?start="
+
+
 async def receive(
     settings: Settings,
     connection: Connection,

@@ -213,16 +213,40 @@ def build_bot(settings: Settings, options: AdapterOptions) -> Bot:
 
 
 async def _register_commands(bot: Bot) -> None:
-    from bot.commands import menu
+    """Command menus by scope (groups, private chats, each admin's chat) and the descriptions."""
+    from bot.commands import DESCRIPTION, SHORT_DESCRIPTION, menus_for
 
-    commands = [
-        BotCommand(command=name, description=description)
-        for name, description in command_menu(menu())
-    ]
+    for menu in await asyncio.to_thread(menus_for, PLATFORM):
+        commands = [
+            BotCommand(command=name, description=description)
+            for name, description in command_menu(menu.commands)
+        ]
+        try:
+            await bot.set_my_commands(commands, scope=_scope(menu.scope, menu.chat_id))
+        except AiogramError as exc:
+            log.warning("setMyCommands (%s) failed: %s", menu.scope, exc)
     try:
-        await bot.set_my_commands(commands)
+        await bot.set_my_description(description=DESCRIPTION)
+        await bot.set_my_short_description(short_description=SHORT_DESCRIPTION)
     except AiogramError as exc:
-        log.warning("setMyCommands failed: %s", exc)
+        log.warning("setMyDescription failed: %s", exc)
+
+
+def _scope(scope: str, chat_id: str | None) -> Any:
+    """The BotCommandScope of a menu."""
+    from aiogram.types import (
+        BotCommandScopeAllGroupChats,
+        BotCommandScopeAllPrivateChats,
+        BotCommandScopeChat,
+    )
+
+    from bot.commands import GROUP_CHATS, PRIVATE_CHATS
+
+    if scope == GROUP_CHATS:
+        return BotCommandScopeAllGroupChats()
+    if scope == PRIVATE_CHATS:
+        return BotCommandScopeAllPrivateChats()
+    return BotCommandScopeChat(chat_id=_chat(chat_id or ""))
 
 
 async def _identity(bot: Bot) -> BotIdentity:

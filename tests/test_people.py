@@ -211,3 +211,45 @@ def test_link_code_joins_a_second_platform_account_to_the_same_person(tmp_path: 
     assert "Sở Y tế" in say("zalo", "z2", "/toi")
     assert "chưa đăng ký" in say("zalo", "z9", "/maketnoi")
     app.close()
+
+
+LINK_BASE = "https://t.me/daumoi_bot?start="
+_LINK_RE = re.compile(re.escape(LINK_BASE) + r"(\S+)")
+
+
+def test_invitation_on_telegram_is_a_deep_link(desk: Desk) -> None:
+    from handlers.context import START_LINKS
+
+    with START_LINKS.connected("telegram", LINK_BASE):
+        invite = desk.say("/moi so y te", "9001", platform="telegram")
+        match = _LINK_RE.search(invite)
+        assert match, invite
+        payload = match.group(1)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", payload)
+        assert "/dangky " in invite  # typing the code still works (and on Zalo)
+        assert "Chào mừng" in desk.say(f"/start {payload}", "lan", platform="telegram")
+        assert "đã được dùng" in desk.say(f"/start {payload}", "minh", platform="telegram")
+        zalo = desk.say("/moi so y te", "admin", platform="console")
+        assert "https://" not in zalo and "/dangky " in zalo
+    assert "https://" not in desk.say("/moi so y te", "9001", platform="telegram")
+
+
+def test_start_payload_is_private_only(desk: Desk) -> None:
+    code = desk.invite("so y te").replace("-", "")
+    assert "chat riêng" in desk.say(f"/start {code}", "lan", group=True)
+    assert "Chào mừng" in desk.say(f"/start {code}", "lan")  # not burnt in the group
+
+
+def test_account_link_offers_the_other_platforms_deep_link(desk: Desk) -> None:
+    from handlers.context import START_LINKS
+
+    desk.register("lan", "so y te", platform="zalo")
+    with START_LINKS.connected("telegram", LINK_BASE):
+        from_zalo = desk.say("/maketnoi", "lan", platform="zalo")
+        match = _LINK_RE.search(from_zalo)
+        assert match and "/dangky " in from_zalo, from_zalo
+        assert "Sở Y tế" in desk.say(f"/start {match.group(1)}", "lan", platform="telegram")
+        assert "Sở Y tế" in desk.say("/toi", "lan", platform="telegram")
+        desk.register("minh", "so y te", platform="telegram")
+        from_telegram = desk.say("/maketnoi", "minh", platform="telegram")
+        assert "https://" not in from_telegram and "/dangky " in from_telegram

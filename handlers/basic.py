@@ -35,6 +35,10 @@ GREETING = "\n".join(
 ADMIN_TOPIC = "quantri"
 _ADMIN_TOPICS = frozenset({ADMIN_TOPIC, "admin"})
 _ADMIN_SUFFIX = " (quản trị)"
+_STRANGER_HINT = (
+    "Cán bộ đầu mối: đăng ký bằng mã mời (/dangky trong chat riêng), rồi cập nhật tiến độ "
+    "bằng /capnhat."
+)
 _TIP = (
     "Mẹo: gõ không dấu hay viết tắt đều được (skhdt, gtvt). Mã nhiệm vụ có dạng 2.4; "
     "khi có danh sách, trả lời bằng số để chọn."
@@ -125,6 +129,8 @@ def help_replies(
     if other and level >= Audience.FOCAL:
         place = "Trong chat riêng" if group else "Trong nhóm"
         lines.append(f"{place}: " + ", ".join(f"/{e.name}" for e in other) + ".")
+    if level is Audience.EVERYONE:
+        lines.append(_STRANGER_HINT)
     if level is Audience.ADMIN:
         lines.append(f"Lệnh quản trị: gõ /trogiup {ADMIN_TOPIC}")
     lines += ["", _TIP]

@@ -10,7 +10,6 @@ import asyncio
 import itertools
 import json
 import math
-import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.bot_api_rules import command_problem, scope_problem
 from tests.fake_api import FakeBotApi, Fault, error_response, ok_response
 from tests.fake_api import SentCall as SentCall
 
@@ -148,39 +148,6 @@ def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
                 value = value == "true"
         result[key] = value
     return result
-
-
-_SCOPES = frozenset({"default", "all_private_chats", "all_group_chats", "all_chat_administrators"})
-_CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
-
-
-def _command_problem(commands: list[Any]) -> str:
-    """What the Bot API would refuse in a setMyCommands list ("" when valid)."""
-    if len(commands) > 100:
-        return "too many commands"
-    for entry in commands:
-        name = str(entry.get("command", "")) if isinstance(entry, dict) else ""
-        text = str(entry.get("description", "")) if isinstance(entry, dict) else ""
-        if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or not 1 <= len(text) <= 256:
-            return f"invalid bot command {entry!r}"
-    return ""
-
-
-def _scope_problem(scope: Any) -> str:
-    """What the Bot API would refuse in a BotCommandScope ("" when valid or absent)."""
-    if scope is None:
-        return ""
-    if isinstance(scope, str):
-        try:
-            scope = json.loads(scope)
-        except ValueError:
-            return "can't parse scope JSON object"
-    kind = scope.get("type") if isinstance(scope, dict) else None
-    if kind in _SCOPES:
-        return ""
-    if kind in _CHAT_SCOPES:
-        return "" if scope.get("chat_id") not in (None, "") else "chat_id is empty"
-    return f"unsupported scope {scope!r}"
 
 
 def _error(status: int, description: str, **parameters: Any) -> web.Response:
@@ -489,7 +456,7 @@ class FakeTelegram(FakeBotApi):
         commands = params.get("commands")
         if not isinstance(commands, list):
             return _error(400, "Bad Request: commands must be a list")
-        problem = _command_problem(commands) or _scope_problem(params.get("scope"))
+        problem = command_problem(commands) or scope_problem(params.get("scope"))
         if problem:
             return _error(400, f"Bad Request: {problem}")
         with self._lock:

@@ -45,9 +45,10 @@ def test_a_stranger_sees_lookups(people: Desk) -> None:
     text = _help(people, "stranger")
     for command in ("/tim", "/nhiemvu", "/donvi", "/linhvuc", "/dangky", "/toi"):
         assert command in text
-    for command in ("/capnhat", "/cuatoi", "/moi", "/lienket", "quantri", "/maketnoi"):
+    for command in ("/capnhat ", "/cuatoi", "/moi", "/lienket", "quantri", "/maketnoi"):
         assert command not in text
-    assert "/dangky" not in _help(people, "stranger", group=True)  # private only
+    assert "rồi cập nhật tiến độ bằng /capnhat." in text  # how to get more: one line
+    assert "/dangky /register" not in _help(people, "stranger", group=True)  # private only
 
 
 def test_a_focal_point_also_sees_updates(people: Desk) -> None:
@@ -92,3 +93,14 @@ def test_an_admin_finds_every_command_somewhere(people: Desk) -> None:
         if command.name not in ("start", "trogiup"):
             assert f"/{command.name}" in pages
             assert all(f"/{alias}" in pages for alias in command.aliases)
+
+
+def test_the_fake_bot_api_refuses_what_telegram_refuses() -> None:
+    from tests.bot_api_rules import command_problem, scope_problem
+
+    assert not scope_problem(None) and not scope_problem('{"type": "all_group_chats"}')
+    assert not scope_problem({"type": "chat", "chat_id": 42})
+    assert scope_problem({"type": "chat"}) and scope_problem({"type": "everyone"})
+    assert not command_problem([{"command": "tim", "description": "Tìm"}])
+    assert command_problem([{"command": "Tim", "description": "Tìm"}])
+    assert command_problem([{"command": "tim", "description": ""}])

@@ -52,9 +52,12 @@ class Chat:
     id: str
     kind: ChatKind = ChatKind.PRIVATE
     title: str | None = None
+    thread_id: str | None = None  # a forum topic (Telegram message_thread_id); None: the chat
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id", clean_id(self.id))
+        if self.thread_id is not None:
+            object.__setattr__(self, "thread_id", clean_id(self.thread_id) or None)
         if self.title is not None:
             object.__setattr__(self, "title", clean_text(self.title, MAX_NAME))
 
@@ -90,6 +93,7 @@ class Incoming:
     choice_token: str | None = None  # set when the user pressed a button
     file_ref: str | None = None  # the platform's id of an attached document or photo
     sender_is_chat_admin: bool | None = None  # group admin? None: the platform cannot tell
+    edited: bool = False  # the user edited an earlier message into this text
     raw: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -131,14 +135,30 @@ class Attachment:
     summary: str = ""
 
 
+class Notice(StrEnum):
+    """How a reply answers a button press instead of becoming a chat message."""
+
+    TOAST = "toast"  # a short line over the chat that fades
+    ALERT = "alert"  # a dialog the user closes
+
+
 @dataclass(frozen=True)
 class Reply:
-    """What a handler wants said back; adapters decide how to render it."""
+    """What a handler wants said back; adapters decide how to render it.
+
+    `edit`: the reply replaces the message whose button was pressed (`Incoming.message_id`);
+    empty text with `edit` replaces only that message's buttons (none: the keyboard goes).
+    `notice`: the text answers the button press itself (never a chat message where the
+    platform has buttons). `thread_id`: the forum topic of `chat_id`.
+    """
 
     text: str
     choices: tuple[Choice, ...] = ()
     file: Attachment | None = None
     chat_id: str | None = None
+    thread_id: str | None = None
+    edit: bool = False
+    notice: Notice | None = None
 
 
 class ChatEventKind(StrEnum):

@@ -92,7 +92,14 @@ class ScriptedClient:
         """Make the next sends to chat_id raise these errors, in order."""
         self.errors.setdefault(chat_id, []).extend(errors)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         """Record the message or raise the next scripted error."""
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -106,7 +113,13 @@ class ScriptedClient:
         return message_id
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Reminders send no files."""
         raise BadRequest("files are not scripted")
@@ -117,10 +130,14 @@ class ScriptedClient:
         """Reminders edit nothing."""
         raise BadRequest("edits are not scripted")
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
         """Nothing to acknowledge."""
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
         """Nothing to show."""
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:

@@ -59,38 +59,62 @@ class FakeApi:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, Any]] = []
         self.errors: list[Exception] = []
+        self.edit_errors: list[Exception] = []
+        self.actions: list[tuple[str, str, str | None]] = []  # (chat, action, topic)
+        self.threads: list[str | None] = []  # the topic of every message sent
         self.next_id = 100
 
     def _maybe_fail(self) -> None:
         if self.errors:
             raise self.errors.pop(0)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         await asyncio.sleep(0)
         self._maybe_fail()
         self.calls.append(("text", chat_id, text, keyboard(choices)))
+        self.threads.append(thread_id)
         self.next_id += 1
         return str(self.next_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         self._maybe_fail()
         photo = file.mime_type.startswith("image/")
         self.calls.append(("photo" if photo else "document", chat_id, caption, file.filename))
+        self.threads.append(thread_id)
         self.next_id += 1
         return str(self.next_id)
 
     async def edit(
         self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
     ) -> None:
-        self.calls.append(("edit", chat_id, text, None))
+        if self.edit_errors:
+            raise self.edit_errors.pop(0)
+        self.calls.append(("edit", chat_id, text, (message_id, keyboard(choices))))
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
-        self.calls.append(("answer", "", callback_id, None))
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
+        self.calls.append(("answer", text, callback_id, "alert" if alert else None))
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
-        pass
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
+        self.actions.append((chat_id, action, thread_id))
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
         return None

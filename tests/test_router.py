@@ -270,3 +270,43 @@ def test_concurrent_messages_are_each_answered_once(bot: Bot) -> None:
     assert len(answers) == 32 and not any(map(apology_incident, answers))
     assert _count(bot, ProcessedUpdate) == 32
     assert _count(bot, PendingChoice) == 24  # every answer but the task card offers choices
+
+
+def test_a_press_answers_by_replacing_the_pressed_message(bot: Bot) -> None:
+    [listing] = bot.replies("/tim san bay chu lai", platform="telegram")
+    [card] = bot.router.handle(
+        bot.incoming("", platform="telegram", token=listing.choices[1].token)
+    )
+    assert card.edit and card.notice is None and card.text.startswith("Nhiệm vụ 5.3")
+
+
+def test_foreign_and_stale_presses_are_notices(bot: Bot) -> None:
+    from core.model import Notice
+
+    [listing] = bot.replies("/tim san bay chu lai", platform="telegram", group=True, user="a")
+    token = listing.choices[0].token
+    foreign = bot.router.handle(
+        bot.incoming("", platform="telegram", group=True, user="b", token=token)
+    )
+    assert [(r.notice, r.edit) for r in foreign] == [(Notice.ALERT, False)]  # keyboard stays
+    stale = bot.router.handle(bot.incoming("", platform="telegram", token="nope.1"))
+    assert [(r.notice, r.edit, r.text) for r in stale][1] == (None, True, "")  # keyboard goes
+    assert stale[0].notice is Notice.ALERT and "không còn hiệu lực" in stale[0].text
+    # A typed number that picks nothing is still said in the chat (Zalo, console).
+    [typed] = bot.router.handle(bot.incoming("7"))
+    assert typed.notice is None and not typed.edit
+
+
+def test_edited_messages_repeat_lookups_only(bot: Bot) -> None:
+    def edited(text: str, **options: Any) -> list[Reply]:
+        return bot.router.handle(replace(bot.incoming(text, **options), edited=True))
+
+    [answer] = edited("/tim so y te")
+    assert "Sở Y tế" in answer.text
+    [answer] = edited("so y te")  # plain text in a private chat: a search
+    assert "Sở Y tế" in answer.text
+    bot.say("/tim san bay chu lai")
+    assert edited("1") == []  # picking from a list is not repeated
+    [note] = edited("/capnhat 2.4 hoan thanh Xong")
+    assert "không được thực hiện lại" in note.text
+    assert edited("/capnhat 2.4 hoan thanh Xong", group=True) == []  # groups: silence

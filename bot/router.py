@@ -270,8 +270,8 @@ _CHOICE_PROBLEMS = {
 def _press_problem(found: choices.Lookup) -> list[Reply]:
     """A press that picks nothing: said over the chat, not in it; dead buttons are removed
     (a foreign press leaves them to the person who asked)."""
-    notice = Reply(_CHOICE_PROBLEMS.get(found.status, _STALE).format(count=found.count))
-    notice = replace(notice, notice=Notice.ALERT)
+    text = _CHOICE_PROBLEMS.get(found.status, _STALE).format(count=found.count)
+    notice = Reply(text, notice=Notice.ALERT)
     if found.status is choices.Status.OTHER_USER:
         return [notice]
     return [notice, Reply("", edit=True)]

@@ -118,7 +118,8 @@ class Router:
             )
             if found.status is not choices.Status.OK:
                 return _press_problem(found)
-            return _pressed(self._follow(ctx, incoming, found, depth), incoming.chat.id)
+            replies = self._follow(ctx, incoming, found, depth)
+            return _pressed(replies, incoming.chat.id, _shown_choice(incoming, found.action))
         if incoming.edited and depth == 0:
             return self._edited(ctx, incoming)
         in_group = incoming.chat.kind is ChatKind.GROUP
@@ -254,6 +255,7 @@ EDIT_NOT_APPLIED = (
     "Tin nhắn đã sửa không được thực hiện lại, nên lệnh /{command} trước đó vẫn giữ nguyên. "
     "Nếu cần thay đổi, anh/chị vui lòng gửi lệnh mới."
 )
+CHOSEN = "✓ Đã chọn: "
 _STALE = "Lựa chọn này không còn hiệu lực. Anh/chị vui lòng tìm lại, ví dụ: /tim san bay chu lai"
 _CHOICE_PROBLEMS = {
     choices.Status.OTHER_USER: (
@@ -277,14 +279,25 @@ def _press_problem(found: choices.Lookup) -> list[Reply]:
     return [notice, Reply("", edit=True)]
 
 
-def _pressed(replies: list[Reply], chat_id: str) -> list[Reply]:
-    """The answer to a press replaces the pressed message (its keyboard goes with it); an
-    answer that cannot (a file, a message elsewhere) follows the message without its keyboard."""
+def _pressed(replies: list[Reply], chat_id: str, shown: str | None) -> list[Reply]:
+    """The answer to a press replaces the pressed message (its keyboard goes with it), with
+    the choice made on top when shown; an answer that cannot replace it (a file, a message
+    elsewhere) follows the message without its keyboard."""
     if replies:
         first = replies[0]
         if first.notice is None and first.file is None and first.chat_id in (None, chat_id):
-            return [replace(first, edit=True), *replies[1:]]
+            text = f"{CHOSEN}{shown}\n\n{first.text}" if shown else first.text
+            return [replace(first, text=text, edit=True), *replies[1:]]
     return [Reply("", edit=True), *replies]
+
+
+def _shown_choice(incoming: Incoming, action: str) -> str | None:
+    """The pressed label when the press answers a guided step (the next question does not
+    repeat it); a lookup's answer shows what was picked by itself."""
+    parsed = parse_command(action)
+    if incoming.choice_label is None or parsed is None or flows.parse_answer(parsed.args) is None:
+        return None
+    return incoming.choice_label
 
 
 def _with_reminder(replies: list[Reply], line: str, chat_id: str) -> list[Reply]:

@@ -91,6 +91,7 @@ class Incoming:
     update_id: str | None = None
     addressed: bool = True
     choice_token: str | None = None  # set when the user pressed a button
+    choice_label: str | None = None  # the pressed button's label, where the platform tells
     file_ref: str | None = None  # the platform's id of an attached document or photo
     sender_is_chat_admin: bool | None = None  # group admin? None: the platform cannot tell
     edited: bool = False  # the user edited an earlier message into this text
@@ -109,6 +110,8 @@ class Incoming:
             cleaned["update_id"] = clean_id(self.update_id)
         if self.choice_token is not None:
             cleaned["choice_token"] = clean_token(self.choice_token)
+        if self.choice_label is not None:
+            cleaned["choice_label"] = clean_text(self.choice_label, MAX_NAME)
         if self.file_ref is not None:
             cleaned["file_ref"] = clean_id(self.file_ref)
         for name, value in cleaned.items():

@@ -280,6 +280,13 @@ def test_a_press_answers_by_replacing_the_pressed_message(bot: Bot) -> None:
     assert card.edit and card.notice is None and card.text.startswith("Nhiệm vụ 5.3")
 
 
+def test_a_pressed_step_answer_shows_the_choice_made(bot: Bot) -> None:
+    [listing] = bot.replies("/tim san bay chu lai", platform="telegram")
+    press = bot.incoming("", platform="telegram", token=listing.choices[1].token)
+    [card] = bot.router.handle(replace(press, choice_label="5.3 — Tăng cường"))
+    assert card.text.startswith("Nhiệm vụ 5.3")  # a lookup shows what was picked itself
+
+
 def test_foreign_and_stale_presses_are_notices(bot: Bot) -> None:
     from core.model import Notice
 

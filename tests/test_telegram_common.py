@@ -186,6 +186,17 @@ def test_callback_query_carries_token_and_id() -> None:
     assert incoming.message_id == "9"
 
 
+def test_callback_carries_the_pressed_label() -> None:
+    keyboard = {"inline_keyboard": [[{"text": "Hoàn thành", "callback_data": "a1b2c3.3"}]]}
+    message = {"message_id": 9, "date": 0, "chat": PRIVATE, "text": "…", "reply_markup": keyboard}
+    query = {"id": "cb3", "from": LAN, "chat_instance": "1", "data": "a1b2c3.3", "message": message}
+    incoming = translate_update({"update_id": 3, "callback_query": query}, ME).incoming
+    assert incoming is not None and incoming.choice_label == "Hoàn thành"
+    del message["reply_markup"]
+    incoming = translate_update({"update_id": 4, "callback_query": query}, ME).incoming
+    assert incoming is not None and incoming.choice_label is None
+
+
 def test_callback_without_data_is_only_answered() -> None:
     query = {"id": "cb2", "from": LAN, "chat_instance": "1"}
     translated = translate_update({"update_id": 3, "callback_query": query}, ME)

@@ -130,9 +130,20 @@ def _callback(query: Any, update_id: str) -> Translated:
         update_id=update_id,
         addressed=True,
         choice_token=str(query.data),
+        choice_label=_button_text(message, str(query.data)),
         raw=query,
     )
     return Translated(incoming=incoming, callback_id=str(query.id))
+
+
+def _button_text(message: Any, data: str) -> str | None:
+    """The label of the pressed button, read from the message's keyboard."""
+    markup = getattr(message, "reply_markup", None) if message is not None else None
+    for row in getattr(markup, "inline_keyboard", None) or ():
+        for button in row:
+            if getattr(button, "callback_data", None) == data:
+                return str(button.text)
+    return None
 
 
 def _membership(change: Any, me: BotIdentity) -> Translated:

@@ -133,6 +133,21 @@ def test_edited_search_is_answered_again(driver: TelegramDriver) -> None:
     assert "Sở Y tế" in driver.expect_text(chat)
 
 
+def test_a_guided_step_shows_the_choice_made(driver: TelegramDriver) -> None:
+    cast = People(driver)
+    cast.register_focal()
+    chat, minh = cast.focal_chat, cast.focal
+    driver.say(chat, "/capnhat 2.4", sender=minh)
+    [statuses] = driver.expect(chat)
+    cast.press(chat, minh, statuses, "Đang thực hiện")
+    [progress] = driver.expect(chat)
+    assert "Tiến độ" in progress.text
+    if driver.platform == "telegram":
+        assert progress.method == "editMessageText"
+        assert progress.text.startswith("✓ Đã chọn: Đang thực hiện\n")
+        assert {b["text"] for b in progress.buttons} >= {"75%"}  # the next step's buttons
+
+
 def test_edited_status_update_is_not_recorded_twice(driver: TelegramDriver) -> None:
     _telegram_only(driver)
     cast = People(driver)

@@ -72,12 +72,12 @@ def task_card(
     budget: the most visible characters the card may take (the measures go to "Xem thêm").
     """
     measures = _distinct_measures(task.title, task.measures)
-    for width in (260, 160, 90):
+    for width in (260, 160, 90):  # a shorter title before a shorter status section
         head = _card_head(task, with_programme, deadline, len(measures), width)
         room = budget - text_length(head) - 2
-        shown = _fit_status(list(status), room)
-        if shown is not None or width == 90:
+        if text_length("\n".join(status)) <= room:
             break
+    shown = _fit_status(list(status), room)
     lines = [head, "", *(shown or [])]
     more = bool(measures) or len(shown or []) < len(status)
     return TaskCard(_tidy(lines), more)
@@ -95,9 +95,9 @@ def _card_head(
     ]
     if task.partners:
         names = [shorten(p.display_name, 80, at_word=True) for p in task.partners]
-        lines.append("Phối hợp: " + "; ".join(names[:_CARD_PARTNERS]))
+        lines += ["Phối hợp:", *(f"• {name}" for name in names[:_CARD_PARTNERS])]
         if len(names) > _CARD_PARTNERS:
-            lines[-1] += f" và {len(names) - _CARD_PARTNERS} đơn vị khác"
+            lines.append(f"• … và {len(names) - _CARD_PARTNERS} đơn vị khác")
     if measures:
         lines.append(f"Giải pháp cụ thể: {measures} giải pháp, chọn “{MORE_LABEL}” để xem.")
     years = sorted(set(task.target_years or []))

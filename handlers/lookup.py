@@ -116,20 +116,16 @@ def search(ctx: Context, msg: Incoming) -> list[Reply]:
                 "hoặc /tim skhdt."
             )
         ]
-    return search_replies(ctx, query, admin=_is_admin(ctx, msg))
-
-
-def _is_admin(ctx: Context, msg: Incoming) -> bool:
-    return people.is_admin(ctx.session, ctx.settings, msg.platform, msg.user.id)
+    return search_replies(ctx, query, reader=msg)
 
 
 def search_replies(
-    ctx: Context, query: str, only: HitKind | None = None, *, admin: bool = False
+    ctx: Context, query: str, only: HitKind | None = None, *, reader: Incoming | None = None
 ) -> list[Reply]:
     """Answer a query: one card when sure, a list when several fit, tips when nothing does.
 
     A question ("ai chủ trì …", "hạn báo cáo khi nào") gets its one-line answer first;
-    admin: the reader is an admin (agency cards then show unconfirmed succession notes).
+    reader: who asked (an admin's agency cards also show unconfirmed succession notes).
     """
     outcome = ctx.search.search(query, limit=5)
     hits = [hit for hit in outcome.hits if only is None or hit.kind is only]
@@ -147,7 +143,7 @@ def search_replies(
         lead = "\n".join(part for part in (answer, reason) if part)
         if isinstance(targets[0], TaskEntry):
             return [_task_reply(ctx, targets[0], with_programme, lead)]
-        return _prefixed(agency_replies(ctx, targets[0], admin=admin), lead)
+        return _prefixed(agency_replies(ctx, targets[0], reader=reader), lead)
     items = [
         _task_item(t, with_programme, _reason_of(hit, t))
         if isinstance(t, TaskEntry)
@@ -249,7 +245,7 @@ def task(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply("Anh/chị muốn xem nhiệm vụ nào? Gõ mã nhiệm vụ, ví dụ: /nhiemvu 2.4")]
     match = CODE_RE.search(args)
     if match is None:
-        return search_replies(ctx, args, only=HitKind.TASK, admin=_is_admin(ctx, msg))
+        return search_replies(ctx, args, only=HitKind.TASK, reader=msg)
     code = f"{int(match.group(1))}.{int(match.group(2))}"
     programme: ProgrammeEntry | None = None
     decision = DECISION_RE.search(args)
@@ -311,16 +307,21 @@ def agency(ctx: Context, msg: Incoming) -> list[Reply]:
                 "ví dụ: /donvi so tai chinh hoặc /donvi skhdt"
             )
         ]
-    admin = _is_admin(ctx, msg)
     exact = ctx.catalog.agency_by_name(query)
     if exact is not None:
-        return agency_replies(ctx, exact, admin=admin)
-    return search_replies(ctx, query, only=HitKind.AGENCY, admin=admin)
+        return agency_replies(ctx, exact, reader=msg)
+    return search_replies(ctx, query, only=HitKind.AGENCY, reader=msg)
 
 
-def agency_replies(ctx: Context, agency: AgencyEntry, *, admin: bool = False) -> list[Reply]:
+def agency_replies(
+    ctx: Context, agency: AgencyEntry, *, reader: Incoming | None = None
+) -> list[Reply]:
     """The agency card, with buttons to open the tasks it leads where buttons exist."""
-    view = replace(agency_view(ctx, agency), for_admin=admin)
+    view = agency_view(ctx, agency)
+    unconfirmed = agency.successor_name is not None and not agency.successor_confirmed
+    if unconfirmed and reader is not None:  # only then does it matter who reads
+        admin = people.is_admin(ctx.session, ctx.settings, reader.platform, reader.user.id)
+        view = replace(view, for_admin=admin)
     text = cards.agency_card(view)
     choices: tuple[Choice, ...] = ()
     if ctx.capabilities.supports_buttons:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.limits import PlatformLimits
+
 # parse_mode=HTML as the Bot API reads it: these tags, &lt; &gt; &amp; &quot; and numeric entities.
 _HTML_TAGS = {
     "b": "bold",
@@ -81,3 +83,8 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
     if stack:
         raise ValueError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     return "".join(out), entities
+
+
+def shown(text: str, limits: PlatformLimits) -> str:
+    """What a user sees of one rendered message: Telegram's HTML parsed, else the text itself."""
+    return parse_html(text)[0] if limits.markup == "html" else text

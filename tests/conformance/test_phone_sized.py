@@ -145,3 +145,53 @@ def test_no_card_or_report_is_too_long(reporting_desk: Desk) -> None:
             (summary,) = _shown(Reply(report.text), platform)
             assert len(summary.split("\n")) <= REPORT_LINES, (platform, user, summary)
     assert checked >= 44 * 6
+
+
+# -- one voice (issue 13, item 8) ---------------------------------------------------------------
+
+
+def test_a_status_without_a_result_asks_for_it(desk: Desk) -> None:
+    asked = desk.say("/capnhat 2.4 hoàn thành")
+    assert "gõ nội dung kết quả thực hiện" in asked and "không được để trống" not in asked
+    assert "Anh/chị kiểm tra lại" in desk.say("Đã mở đường bay Chu Lai – Đà Lạt")
+    assert "Đã ghi nhận" in desk.say("gui")
+    (update,) = desk.updates("2.4")
+    assert (update.status, update.progress) == ("done", 100)
+
+
+@pytest.mark.parametrize("words", ["xong", "xong rồi", "đã xong", "xong roi", "da xong"])
+def test_xong_means_done(desk: Desk, words: str) -> None:
+    assert "Đã ghi nhận" in desk.say(f"/capnhat 2.4 {words} Đã mở đường bay")
+    assert desk.updates("2.4")[-1].status == "done"
+
+
+def test_prompts_have_diacritics_and_one_voice(desk: Desk) -> None:
+    from bot.platforms.console import PROMPT
+
+    said = desk.say("/capnhat 2.4 60%")
+    assert "chưa triển khai, đang thực hiện hoặc hoàn thành" in said
+    assert "chua trien khai" not in said and "dang thuc hien" not in said
+    assert PROMPT == "Anh/chị: "
+
+
+def test_one_admin_only_message(desk: Desk) -> None:
+    from handlers.permissions import ADMINS_ONLY
+
+    for command in ("/moi so y te", "/nhaclap hangngay 09:00 Họp", "/tralai 2.4 Sai"):
+        assert desk.say(command, "stranger") == ADMINS_ONLY
+
+
+def test_unlinking_in_a_private_chat_explains_itself(desk: Desk) -> None:
+    said = desk.say("/huylienket")
+    assert said.startswith("Lệnh /huylienket") and "/lienket <tên đơn vị>" not in said
+
+
+def test_unconfirmed_succession_only_for_admins(desk: Desk) -> None:
+    stranger = desk.say("/donvi dai phat thanh truyen hinh quang ngai", "stranger")
+    admin = desk.say("/donvi dai phat thanh truyen hinh quang ngai")
+    assert "chưa xác nhận" not in stranger and "chưa xác nhận" in admin
+    assert "cần xác minh" not in admin and "chưa được xác nhận chính thức" not in admin
+    confirmed = desk.say("/donvi so ke hoach va dau tu", "stranger")
+    assert "chuyển về Sở Tài chính (căn cứ: Nghị quyết HĐND tỉnh Quảng Ngãi ngày 19/02/2025)." in (
+        confirmed
+    )

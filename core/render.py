@@ -151,8 +151,7 @@ def pieces(text: str, limits: PlatformLimits) -> list[str]:
     out: list[str] = []
     opened: tuple[str, ...] = ()
     for chunk in split_text(text, limits.max_text_len):
-        if not markup.plain(chunk).strip():
-            continue
-        out.append(markup.for_platform(markup.balanced(chunk, opened), limits.markup))
+        if markup.plain(chunk).strip():
+            out.append(markup.for_platform(markup.balanced(chunk, opened), limits.markup))
         opened = markup.open_after(chunk, opened)
     return out

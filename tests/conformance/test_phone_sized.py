@@ -195,3 +195,19 @@ def test_unconfirmed_succession_only_for_admins(desk: Desk) -> None:
     assert "chuyển về Sở Tài chính (căn cứ: Nghị quyết HĐND tỉnh Quảng Ngãi ngày 19/02/2025)." in (
         confirmed
     )
+
+
+def test_a_span_cut_by_a_split_is_closed_and_reopened() -> None:
+    from core.limits import PlatformLimits
+    from core.markup import bold, code
+    from core.render import pieces
+
+    text = bold("x" * 30 + "\n" + "y" * 30) + " " + code("2.4") + " <&>"
+    sent = pieces(text, PlatformLimits(max_text_len=31, markup="html"))
+    assert sent == [
+        "<b>" + "x" * 30 + "</b>",
+        "<b>" + "y" * 30 + "</b>",
+        "<code>2.4</code> &lt;&amp;&gt;",
+    ]
+    assert [parse_html(piece)[0] for piece in sent] == ["x" * 30, "y" * 30, "2.4 <&>"]
+    assert pieces(text, PlatformLimits(max_text_len=31)) == ["x" * 30, "y" * 30, "2.4 <&>"]

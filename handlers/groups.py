@@ -28,6 +28,10 @@ ONLY_IN_GROUPS = (
     "Lệnh /{name} dùng trong nhóm chat của đơn vị: anh/chị thêm bot vào nhóm, "
     "rồi gõ trong nhóm /lienket <tên đơn vị>, ví dụ: /lienket so y te."
 )
+UNLINK_ONLY_IN_GROUPS = (
+    "Lệnh /huylienket dùng trong nhóm chat đã liên kết với đơn vị: anh/chị gõ lệnh này trong "
+    "nhóm đó để nhóm thôi nhận nhắc việc của đơn vị. Chat riêng với bot không cần hủy liên kết."
+)
 LINK_USAGE = (
     "Anh/chị gõ tên đơn vị sau lệnh, ví dụ: /lienket so y te hoặc /lienket skhdt. "
     "Nhắc việc và báo cáo của đơn vị sẽ được gửi vào nhóm này."
@@ -216,7 +220,7 @@ def _agencies_for(ctx: Context, query: str) -> tuple[list[Agency], bool]:
 def unlink_group(ctx: Context, msg: Incoming) -> list[Reply]:
     """Remove the group's agency link (admins, or focal points of the linked agency)."""
     if msg.chat.kind is not ChatKind.GROUP:
-        return [Reply(ONLY_IN_GROUPS.format(name="huylienket"))]
+        return [Reply(UNLINK_ONLY_IN_GROUPS)]
     record = chats.find(ctx.session, msg.platform, msg.chat.id)
     if record is None or record.agency is None:
         return [Reply("Nhóm này chưa liên kết với đơn vị nào.")]

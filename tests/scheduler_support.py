@@ -28,6 +28,7 @@ from data.store.models import (
 )
 from data.store.succession import current_agency
 from scheduler.outbox import NewRow
+from tests.telegram_html import shown
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -102,7 +103,8 @@ class ScriptedClient:
             if queued:
                 raise queued.pop(0)
             message_id = f"m{next(self._ids)}"
-            self.sent.append(Sent(self.platform, chat_id, text, self.clock(), message_id))
+            seen = shown(text, self.limits)  # what the user sees (Telegram parses the HTML)
+            self.sent.append(Sent(self.platform, chat_id, seen, self.clock(), message_id))
         return message_id
 
     async def send_file(

@@ -147,7 +147,7 @@ class AiogramClient:
         """Send a text message; its message id."""
         with _port_errors():
             message = await self.bot.send_message(
-                chat_id=_chat(chat_id), text=text, reply_markup=_markup(choices)
+                chat_id=_chat(chat_id), text=text, parse_mode="HTML", reply_markup=_markup(choices)
             )
         return str(message.message_id)
 
@@ -159,6 +159,7 @@ class AiogramClient:
         options: dict[str, Any] = {
             "chat_id": _chat(chat_id),
             "caption": caption or None,
+            "parse_mode": "HTML" if caption else None,
             "reply_markup": _markup(choices),
         }
         message: Message
@@ -178,6 +179,7 @@ class AiogramClient:
                 text=text,
                 chat_id=_chat(chat_id),
                 message_id=int(message_id),
+                parse_mode="HTML",
                 reply_markup=_markup(choices),
             )
 

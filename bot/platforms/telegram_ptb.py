@@ -111,7 +111,7 @@ class PtbClient:
         """Send a text message; its message id."""
         with _port_errors():
             message = await self.bot.send_message(
-                _chat(chat_id), text, reply_markup=_markup(choices)
+                _chat(chat_id), text, parse_mode="HTML", reply_markup=_markup(choices)
             )
         return str(message.message_id)
 
@@ -120,7 +120,11 @@ class PtbClient:
     ) -> str:
         """Send a document (a photo for images); its message id."""
         upload = InputFile(file.content, filename=file.filename)
-        options: dict[str, Any] = {"caption": caption or None, "reply_markup": _markup(choices)}
+        options: dict[str, Any] = {
+            "caption": caption or None,
+            "parse_mode": "HTML" if caption else None,
+            "reply_markup": _markup(choices),
+        }
         with _port_errors():
             if file.mime_type in PHOTO_TYPES:
                 message = await self.bot.send_photo(_chat(chat_id), upload, **options)
@@ -134,7 +138,11 @@ class PtbClient:
         """Replace the text (and buttons) of a message the bot sent."""
         with _port_errors():
             await self.bot.edit_message_text(
-                text, _chat(chat_id), int(message_id), reply_markup=_markup(choices)
+                text,
+                _chat(chat_id),
+                int(message_id),
+                parse_mode="HTML",
+                reply_markup=_markup(choices),
             )
 
     async def answer_callback(self, callback_id: str, text: str = "") -> None:

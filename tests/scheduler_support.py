@@ -64,6 +64,7 @@ class Sent:
     text: str
     at: datetime
     message_id: str
+    thread_id: str | None = None  # the forum topic it was posted in
 
 
 class ScriptedClient:
@@ -92,7 +93,14 @@ class ScriptedClient:
         """Make the next sends to chat_id raise these errors, in order."""
         self.errors.setdefault(chat_id, []).extend(errors)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         """Record the message or raise the next scripted error."""
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -102,11 +110,18 @@ class ScriptedClient:
             if queued:
                 raise queued.pop(0)
             message_id = f"m{next(self._ids)}"
-            self.sent.append(Sent(self.platform, chat_id, text, self.clock(), message_id))
+            sent = Sent(self.platform, chat_id, text, self.clock(), message_id, thread_id)
+            self.sent.append(sent)
         return message_id
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Reminders send no files."""
         raise BadRequest("files are not scripted")
@@ -120,7 +135,9 @@ class ScriptedClient:
     async def answer_callback(self, callback_id: str, text: str = "") -> None:
         """Nothing to acknowledge."""
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
         """Nothing to show."""
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:

@@ -164,8 +164,9 @@ def link_chat(
     *,
     platform: str = "telegram",
     title: str | None = None,
+    thread_id: str | None = None,
 ) -> ChatRecord:
-    """A group chat linked to the agency of today."""
+    """A group chat linked (from a forum topic, if thread_id) to the agency of today."""
     today = current_agency(agency(session, agency_name))
     record = ChatRecord(
         platform=platform,
@@ -175,6 +176,7 @@ def link_chat(
         active=True,
         agency_id=today.id,
         linked_at=datetime(2026, 1, 1, tzinfo=UTC),
+        thread_id=thread_id,
     )
     session.add(record)
     session.flush()

@@ -61,12 +61,25 @@ class ChatClient(Protocol):
     platform: str
     limits: PlatformLimits
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         """Send a text message (with buttons for choices that carry a token); its message id."""
         ...
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Send a document (a photo for images); its message id."""
         ...
@@ -81,7 +94,9 @@ class ChatClient(Protocol):
         """Acknowledge a button press (stops the client's spinner; text shows as a toast)."""
         ...
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
         """Show an activity such as "typing…" in the chat for a few seconds."""
         ...
 

@@ -55,6 +55,7 @@ class Chat:
     id: str
     kind: ChatKind = ChatKind.PRIVATE
     title: str | None = None
+    thread_id: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id", clean_id(self.id))
@@ -142,6 +143,7 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     file: Attachment | None = None
     chat_id: str | None = None
+    thread_id: str | None = None
 
 
 class ChatEventKind(StrEnum):

@@ -65,6 +65,7 @@ class Sent:
     text: str
     at: datetime
     message_id: str
+    thread_id: str | None = None  # the forum topic it was posted in
 
 
 class ScriptedClient:
@@ -93,7 +94,14 @@ class ScriptedClient:
         """Make the next sends to chat_id raise these errors, in order."""
         self.errors.setdefault(chat_id, []).extend(errors)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         """Record the message or raise the next scripted error."""
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -104,11 +112,19 @@ class ScriptedClient:
                 raise queued.pop(0)
             message_id = f"m{next(self._ids)}"
             seen = shown(text, self.limits)  # what the user sees (Telegram parses the HTML)
-            self.sent.append(Sent(self.platform, chat_id, seen, self.clock(), message_id))
+            self.sent.append(
+                Sent(self.platform, chat_id, seen, self.clock(), message_id, thread_id)
+            )
         return message_id
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Reminders send no files."""
         raise BadRequest("files are not scripted")
@@ -122,7 +138,9 @@ class ScriptedClient:
     async def answer_callback(self, callback_id: str, text: str = "") -> None:
         """Nothing to acknowledge."""
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
         """Nothing to show."""
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
@@ -149,8 +167,9 @@ def link_chat(
     *,
     platform: str = "telegram",
     title: str | None = None,
+    thread_id: str | None = None,
 ) -> ChatRecord:
-    """A group chat linked to the agency of today."""
+    """A group chat linked (from a forum topic, if thread_id) to the agency of today."""
     today = current_agency(agency(session, agency_name))
     record = ChatRecord(
         platform=platform,
@@ -160,6 +179,7 @@ def link_chat(
         active=True,
         agency_id=today.id,
         linked_at=datetime(2026, 1, 1, tzinfo=UTC),
+        thread_id=thread_id,
     )
     session.add(record)
     session.flush()

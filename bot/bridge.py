@@ -366,10 +366,9 @@ class ChatBridge:
         messages); a message that cannot be edited any more gets the reply as a new one."""
         parts = render(reply, self.client.limits) if reply.text else [reply]
         first = parts[0] if parts else replace(reply, text="")
+        rest = parts[1:]
         if first.file is not None:  # a file cannot replace a text: the keyboard goes instead
-            first, parts = replace(reply, text="", choices=()), [first, *parts[1:]]
-        else:
-            parts = parts[1:]
+            first, rest = replace(reply, text="", choices=(), file=None), parts
         edit = partial(self.client.edit, chat.id, message_id, first.text, first.choices)
         try:
             async with self._sending.hold(chat.id):
@@ -379,15 +378,18 @@ class ChatBridge:
         except (BadRequest, ChatGone) as exc:  # too old, deleted, or no text to edit
             log.info("%s could not edit message %s: %s", self.platform, message_id, exc)
             if first.text:
-                parts = [first, *parts]
-        for part in parts:
-            await self.send(chat, replace(part, edit=False))
+                rest = parts
+        await self._send_rendered(chat, rest)
 
     async def send(self, chat: Chat, reply: Reply) -> list[str]:
         """Send one reply; [] if the chat is gone; DeliveryFailed if retries ran out."""
+        return await self._send_rendered(chat, render(reply, self.client.limits))
+
+    async def _send_rendered(self, chat: Chat, parts: list[Reply]) -> list[str]:
+        """Send the pieces of a reply rendered for the client, in order."""
         async with self._sending.hold(chat.id):
             ids: list[str] = []
-            for part in render(reply, self.client.limits):
+            for part in parts:
                 if not part.text.strip() and part.file is None:
                     continue
                 sent = await self._send_part(chat, part)

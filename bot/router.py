@@ -116,9 +116,14 @@ class Router:
             found = choices.by_token(
                 ctx.session, incoming.choice_token, user_id=incoming.user.id, now=ctx.now()
             )
+            # The pressed message still shows the button (the platform names it): the answer
+            # replaces that message; otherwise it comes below and the message stays as it is.
+            on_message = incoming.choice_label is not None
             if found.status is not choices.Status.OK:
-                return _press_problem(found)
+                return _press_problem(found, remove_keyboard=on_message)
             replies = self._follow(ctx, incoming, found, depth)
+            if not on_message:
+                return replies
             return _pressed(replies, incoming.chat.id, _shown_choice(incoming, found.action))
         if incoming.edited and depth == 0:
             return self._edited(ctx, incoming)
@@ -269,12 +274,12 @@ _CHOICE_PROBLEMS = {
 }
 
 
-def _press_problem(found: choices.Lookup) -> list[Reply]:
+def _press_problem(found: choices.Lookup, *, remove_keyboard: bool) -> list[Reply]:
     """A press that picks nothing: said over the chat, not in it; dead buttons are removed
     (a foreign press leaves them to the person who asked)."""
     text = _CHOICE_PROBLEMS.get(found.status, _STALE).format(count=found.count)
     notice = Reply(text, notice=Notice.ALERT)
-    if found.status is choices.Status.OTHER_USER:
+    if found.status is choices.Status.OTHER_USER or not remove_keyboard:
         return [notice]
     return [notice, Reply("", edit=True)]
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from core.markup import strip_sentinels
+
 MAX_TEXT = 16_384  # 4x a Telegram message: no real message is cut, huge input is bounded
 MAX_NAME = 256  # display names, usernames, chat titles
 MAX_TOKEN = 64  # Telegram's callback_data limit in bytes
@@ -23,6 +25,7 @@ def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     text = text[: limit * 2]  # bounded work for huge input; NFC only shortens text in practice
     # A space, not nothing: "so y te\x00abc" must not glue into the word "teabc".
     text = _UNWANTED.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = strip_sentinels(text)  # core.markup's span characters never come from outside
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text[:limit]

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from tests.fake_api import FakeBotApi, Fault, error_response, ok_response
 from tests.fake_api import SentCall as SentCall
+from tests.telegram_html import parse_html
 
 DEFAULT_TOKEN = "123456:TEST-token_for-daumoi"
 BOT_ID = 123456
@@ -185,6 +186,22 @@ def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
                 value = value == "true"
         result[key] = value
     return result
+
+
+def _parse_entities(params: dict[str, Any], key: str) -> web.Response | None:
+    """Read params[key] in its parse_mode: the raw text kept as key_html, the visible text and
+    its entities stored as the Bot API would; a 400 for markup it refuses."""
+    if str(params.get("parse_mode") or "").upper() != "HTML" or not params.get(key):
+        return None
+    raw = str(params[key])
+    try:
+        visible, entities = parse_html(raw)
+    except ValueError as exc:
+        return _error(400, f"Bad Request: can't parse entities: {exc}")
+    params[f"{key}_html"] = raw
+    params[key] = visible
+    params["entities" if key == "text" else "caption_entities"] = entities
+    return None
 
 
 def _error(status: int, description: str, **parameters: Any) -> web.Response:
@@ -638,7 +655,10 @@ class FakeTelegram(FakeBotApi):
                 }
             )
 
-    def _m_sendmessage(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_sendmessage(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "text")
+        if refused is not None:
+            return refused
         text = str(params.get("text", ""))
         if not text:
             return _error(400, "Bad Request: message text is empty")
@@ -662,7 +682,10 @@ class FakeTelegram(FakeBotApi):
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
         return None
 
-    def _m_senddocument(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_senddocument(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "caption")
+        if refused is not None:
+            return refused
         document = params.get("document")
         if not document:
             return _error(400, "Bad Request: there is no document in the request")
@@ -680,7 +703,10 @@ class FakeTelegram(FakeBotApi):
             content["caption"] = params["caption"]
         return _ok(self._new_message(params, **content))
 
-    def _m_sendphoto(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_sendphoto(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "caption")
+        if refused is not None:
+            return refused
         if not params.get("photo"):
             return _error(400, "Bad Request: there is no photo in the request")
         if (error := self._check_thread(params)) is not None:
@@ -693,7 +719,10 @@ class FakeTelegram(FakeBotApi):
             content["caption"] = params["caption"]
         return _ok(self._new_message(params, **content))
 
-    def _m_editmessagetext(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_editmessagetext(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "text")
+        if refused is not None:
+            return refused
         text = str(params.get("text") or "")
         if not text:
             return _error(400, "Bad Request: message text is empty")

@@ -28,6 +28,7 @@ from data.store.models import (
 )
 from data.store.succession import current_agency
 from scheduler.outbox import NewRow
+from tests.telegram_html import shown
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -64,6 +65,7 @@ class Sent:
     text: str
     at: datetime
     message_id: str
+    thread_id: str | None = None  # the forum topic it was posted in
 
 
 class ScriptedClient:
@@ -109,7 +111,10 @@ class ScriptedClient:
             if queued:
                 raise queued.pop(0)
             message_id = f"m{next(self._ids)}"
-            self.sent.append(Sent(self.platform, chat_id, text, self.clock(), message_id))
+            seen = shown(text, self.limits)  # what the user sees (Telegram parses the HTML)
+            self.sent.append(
+                Sent(self.platform, chat_id, seen, self.clock(), message_id, thread_id)
+            )
         return message_id
 
     async def send_file(
@@ -164,8 +169,9 @@ def link_chat(
     *,
     platform: str = "telegram",
     title: str | None = None,
+    thread_id: str | None = None,
 ) -> ChatRecord:
-    """A group chat linked to the agency of today."""
+    """A group chat linked (from a forum topic, if thread_id) to the agency of today."""
     today = current_agency(agency(session, agency_name))
     record = ChatRecord(
         platform=platform,
@@ -175,6 +181,7 @@ def link_chat(
         active=True,
         agency_id=today.id,
         linked_at=datetime(2026, 1, 1, tzinfo=UTC),
+        thread_id=thread_id,
     )
     session.add(record)
     session.flush()

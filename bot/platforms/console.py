@@ -24,7 +24,7 @@ TITLE = "console"
 TOKEN_VARIABLE = ""
 LIMITS = CONSOLE
 RETRY_ON = (PlatformUnreachable,)
-PROMPT = "Bạn: "
+PROMPT = "Anh/chị: "
 BANNER = (
     "daumoi — trợ lý tra cứu Quyết định 1731/QĐ-UBND. Gõ /trogiup để xem lệnh, /thoat để thoát."
 )

@@ -163,6 +163,7 @@ class AiogramClient:
             message = await self.bot.send_message(
                 chat_id=_chat(chat_id),
                 text=text,
+                parse_mode="HTML",
                 reply_markup=_markup(choices),
                 message_thread_id=thread(thread_id),
             )
@@ -182,6 +183,7 @@ class AiogramClient:
         options: dict[str, Any] = {
             "chat_id": _chat(chat_id),
             "caption": caption or None,
+            "parse_mode": "HTML" if caption else None,
             "reply_markup": _markup(choices),
             "message_thread_id": thread(thread_id),
         }
@@ -201,6 +203,7 @@ class AiogramClient:
             if text:
                 await self.bot.edit_message_text(
                     text=text,
+                    parse_mode="HTML",
                     chat_id=_chat(chat_id),
                     message_id=int(message_id),
                     reply_markup=_markup(choices),

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 from bot.bridge import Translated
+from core import markup
 from core.model import (
     Chat,
     ChatEvent,
@@ -138,8 +139,8 @@ def _callback(query: Any, update_id: str) -> Translated:
 
 def _button_text(message: Any, data: str) -> str | None:
     """The label of the pressed button, read from the message's keyboard."""
-    markup = getattr(message, "reply_markup", None) if message is not None else None
-    for row in getattr(markup, "inline_keyboard", None) or ():
+    shown = getattr(message, "reply_markup", None) if message is not None else None
+    for row in getattr(shown, "inline_keyboard", None) or ():
         for button in row:
             if getattr(button, "callback_data", None) == data:
                 return str(button.text)
@@ -241,8 +242,8 @@ def keyboard(choices: Sequence[Choice]) -> Keyboard | None:
 
 
 def callback_text(text: str) -> str | None:
-    """A callback answer's text within Telegram's limit (None: no text)."""
-    text = " ".join(text.split())
+    """A callback answer's text (plain: no markup there) within Telegram's limit, or None."""
+    text = " ".join(markup.plain(text).split())
     if len(text) > MAX_CALLBACK_TEXT:
         text = text[: MAX_CALLBACK_TEXT - 1].rstrip() + "…"
     return text or None

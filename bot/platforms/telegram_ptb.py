@@ -125,6 +125,7 @@ class PtbClient:
             message = await self.bot.send_message(
                 _chat(chat_id),
                 text,
+                parse_mode="HTML",
                 reply_markup=_markup(choices),
                 message_thread_id=thread(thread_id),
             )
@@ -143,6 +144,7 @@ class PtbClient:
         upload = InputFile(file.content, filename=file.filename)
         options: dict[str, Any] = {
             "caption": caption or None,
+            "parse_mode": "HTML" if caption else None,
             "reply_markup": _markup(choices),
             "message_thread_id": thread(thread_id),
         }
@@ -160,7 +162,11 @@ class PtbClient:
         with _port_errors():
             if text:
                 await self.bot.edit_message_text(
-                    text, _chat(chat_id), int(message_id), reply_markup=_markup(choices)
+                    text,
+                    _chat(chat_id),
+                    int(message_id),
+                    parse_mode="HTML",
+                    reply_markup=_markup(choices),
                 )
             else:
                 await self.bot.edit_message_reply_markup(

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+from bot.hints import expected_action, needs_chat_admin_check, upload_action
 from bot.keyed_locks import KeyedLocks
-from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, SendError, Transient
-from core.model import Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Reply
+from core.chat_client import (
+    BadRequest,
+    ChatClient,
+    ChatGone,
+    NotModified,
+    RetryAfter,
+    SendError,
+    Transient,
+)
+from core.model import Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Notice, Reply
 from core.pacing import PlatformLimiter
 from core.ports import MessageHandler
 from core.render import render
@@ -31,8 +39,6 @@ APOLOGY = (
     "Xin lỗi, hệ thống đang gặp sự cố nên chưa trả lời được. Anh/chị vui lòng thử lại sau ít phút."
 )
 T = TypeVar("T")
-# A bare number answers a list of choices, which may hold a link command.
-_CHOICE_NUMBER = re.compile(r"\d{1,3}\s*[.)]?")
 
 
 @dataclass(frozen=True)
@@ -116,10 +122,16 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """Replies waiting to be sent to one chat."""
+    """Replies waiting to be sent to one chat.
+
+    `pressed`: the message whose button was pressed (replies marked `edit` replace it);
+    `announced`: a chat action for a file was already shown while the core worked.
+    """
 
     chat: Chat
     replies: tuple[Reply, ...]
+    pressed: str = ""
+    announced: bool = False
 
 
 class ChatBridge:
@@ -208,8 +220,23 @@ class ChatBridge:
     async def _handle(
         self, update: Translated, *, apologise: bool, reraise: bool = False
     ) -> list[Outgoing]:
-        if update.callback_id is not None:
-            await self._answer_callback(update.callback_id)
+        if update.callback_id is None:
+            return await self._outgoing(update, apologise=apologise, reraise=reraise)
+        answered = False
+        try:
+            outgoing, notice = _take_notice(
+                await self._outgoing(update, apologise=apologise, reraise=reraise)
+            )
+            answered = True
+            await self._answer_callback(update.callback_id, notice)
+            return outgoing
+        finally:
+            if not answered and not reraise:  # a redelivered update answers it with its reply
+                await self._answer_callback(update.callback_id, None)
+
+    async def _outgoing(
+        self, update: Translated, *, apologise: bool, reraise: bool
+    ) -> list[Outgoing]:
         outgoing: list[Outgoing] = []
         for event in update.events:
             outgoing += await self._event(event)
@@ -227,15 +254,20 @@ class ChatBridge:
                 assert update.polite is not None
                 await self._remember(update.key, record=True)
                 return [*outgoing, Outgoing(chat, (update.polite,))]
-            replies = await self._core(incoming, apologise=apologise, reraise=reraise)
+            action = expected_action(incoming)
+            replies = await self._core(incoming, action, apologise=apologise, reraise=reraise)
             await self._remember(update.key)
-        return [*outgoing, Outgoing(incoming.chat, tuple(replies))]
+        pressed = incoming.message_id if incoming.choice_token is not None else ""
+        batch = Outgoing(incoming.chat, tuple(replies), pressed, announced=action is not None)
+        return [*outgoing, batch]
 
-    async def _core(self, incoming: Incoming, *, apologise: bool, reraise: bool) -> list[Reply]:
+    async def _core(
+        self, incoming: Incoming, action: str | None, *, apologise: bool, reraise: bool
+    ) -> list[Reply]:
         if needs_chat_admin_check(incoming):
             incoming = replace(incoming, sender_is_chat_admin=await self._is_chat_admin(incoming))
-        if self.typing:
-            self._spawn(self._chat_action(incoming.chat.id))
+        if self.typing or action is not None:
+            self._spawn(self._chat_action(incoming.chat, action or "typing"))
         try:
             async with self._gate:
                 return await asyncio.to_thread(self.core.handle, incoming)
@@ -278,15 +310,17 @@ class ChatBridge:
             log.warning("admin check failed for chat %s: %s", incoming.chat.id, exc)
             return False
 
-    async def _chat_action(self, chat_id: str) -> None:
+    async def _chat_action(self, chat: Chat, action: str = "typing") -> None:
         try:
-            await self.client.chat_action(chat_id)
+            await self.client.chat_action(chat.id, action, thread_id=chat.thread_id)
         except SendError as exc:
             log.debug("chat action failed: %s", exc)
 
-    async def _answer_callback(self, callback_id: str) -> None:
+    async def _answer_callback(self, callback_id: str, notice: Reply | None) -> None:
+        text = notice.text if notice is not None else ""
+        alert = notice is not None and notice.notice is Notice.ALERT
         try:
-            await self.client.answer_callback(callback_id)
+            await self.client.answer_callback(callback_id, text, alert=alert)
         except SendError as exc:  # an old query cannot be answered; the press still counts
             log.info("answering a button press failed: %s", exc)
 
@@ -308,17 +342,54 @@ class ChatBridge:
     async def _deliver(self, outgoing: list[Outgoing]) -> None:
         for batch in outgoing:
             for reply in batch.replies:
-                chat = self.chat_for_id(reply.chat_id) if reply.chat_id else batch.chat
+                chat = self._target(batch.chat, reply)
                 try:
+                    if reply.edit and batch.pressed and chat is batch.chat:
+                        await self._replace(chat, batch.pressed, reply)
+                        continue
+                    if reply.file is not None and not batch.announced:
+                        await self._chat_action(chat, upload_action(reply.file))
                     await self.send(chat, reply)
                 except DeliveryFailed as exc:
                     log.warning("reply to %s:%s dropped: %s", self.platform, chat.id, exc)
 
+    def _target(self, chat: Chat, reply: Reply) -> Chat:
+        """Where a reply goes: the message's chat (and topic), or the chat (topic) it names."""
+        if reply.chat_id and reply.chat_id != chat.id:
+            return replace(self.chat_for_id(reply.chat_id), thread_id=reply.thread_id)
+        if reply.thread_id and reply.thread_id != chat.thread_id:
+            return replace(chat, thread_id=reply.thread_id)
+        return chat
+
+    async def _replace(self, chat: Chat, message_id: str, reply: Reply) -> None:
+        """Edit the pressed message into the reply (the rest of a long reply follows as new
+        messages); a message that cannot be edited any more gets the reply as a new one."""
+        parts = render(reply, self.client.limits) if reply.text else [reply]
+        first = parts[0] if parts else replace(reply, text="")
+        rest = parts[1:]
+        if first.file is not None:  # a file cannot replace a text: the keyboard goes instead
+            first, rest = replace(reply, text="", choices=(), file=None), parts
+        edit = partial(self.client.edit, chat.id, message_id, first.text, first.choices)
+        try:
+            async with self._sending.hold(chat.id):
+                await self._call(chat.id, edit)
+        except NotModified:
+            pass
+        except (BadRequest, ChatGone) as exc:  # too old, deleted, or no text to edit
+            log.info("%s could not edit message %s: %s", self.platform, message_id, exc)
+            if first.text:
+                rest = parts
+        await self._send_rendered(chat, rest)
+
     async def send(self, chat: Chat, reply: Reply) -> list[str]:
         """Send one reply; [] if the chat is gone; DeliveryFailed if retries ran out."""
+        return await self._send_rendered(chat, render(reply, self.client.limits))
+
+    async def _send_rendered(self, chat: Chat, parts: list[Reply]) -> list[str]:
+        """Send the pieces of a reply rendered for the client, in order."""
         async with self._sending.hold(chat.id):
             ids: list[str] = []
-            for part in render(reply, self.client.limits):
+            for part in parts:
                 if not part.text.strip() and part.file is None:
                     continue
                 sent = await self._send_part(chat, part)
@@ -332,7 +403,7 @@ class ChatBridge:
         """Send one rendered piece, following a migration once; None if the chat is gone."""
         for _hop in range(2):
             try:
-                return chat, await self._emit(chat.id, part)
+                return chat, await self._emit(chat, part)
             except ChatGone as exc:
                 if exc.new_chat_id is None:
                     log.info("%s chat %s is closed to the bot: %s", self.platform, chat.id, exc)
@@ -348,18 +419,21 @@ class ChatBridge:
                 return chat, []
         return None
 
-    async def _emit(self, chat_id: str, part: Reply) -> list[str]:
-        client = self.client
+    async def _emit(self, chat: Chat, part: Reply) -> list[str]:
+        client, chat_id, thread_id = self.client, chat.id, chat.thread_id
         file = part.file
         if file is None:
-            send_text = partial(client.send_text, chat_id, part.text, part.choices)
+            send_text = partial(
+                client.send_text, chat_id, part.text, part.choices, thread_id=thread_id
+            )
             return [await self._call(chat_id, send_text)]
         ids: list[str] = []
         caption = part.text
         if len(caption) > client.limits.max_caption_len:
-            ids.append(await self._call(chat_id, partial(client.send_text, chat_id, caption)))
+            send_caption = partial(client.send_text, chat_id, caption, thread_id=thread_id)
+            ids.append(await self._call(chat_id, send_caption))
             caption = ""
-        send = partial(client.send_file, chat_id, file, caption, part.choices)
+        send = partial(client.send_file, chat_id, file, caption, part.choices, thread_id=thread_id)
         ids.append(await self._call(chat_id, send))
         return ids
 
@@ -392,20 +466,16 @@ class ChatBridge:
         raise DeliveryFailed("no attempts configured")
 
 
-def needs_chat_admin_check(incoming: Incoming) -> bool:
-    """Whether a group message may change the group's link, so the sender's status matters.
-
-    Link and unlink commands, and the ways of picking a choice (a button, a bare number), since
-    a choice may stand for a link command.
-    """
-    if incoming.chat.kind is not ChatKind.GROUP:
-        return False
-    if incoming.choice_token is not None:
-        return True
-    if incoming.command is not None:
-        from bot.commands import find
-        from handlers.groups import CHAT_ADMIN_COMMANDS
-
-        command = find(incoming.command)
-        return command is not None and command.name in CHAT_ADMIN_COMMANDS
-    return _CHOICE_NUMBER.fullmatch(incoming.text.strip()) is not None
+def _take_notice(outgoing: list[Outgoing]) -> tuple[list[Outgoing], Reply | None]:
+    """The first reply that answers the press itself, and the rest to send."""
+    notice: Reply | None = None
+    kept: list[Outgoing] = []
+    for batch in outgoing:
+        replies = []
+        for reply in batch.replies:
+            if reply.notice is None:
+                replies.append(reply)
+            elif notice is None:
+                notice = reply
+        kept.append(replace(batch, replies=tuple(replies)))
+    return kept, notice

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import choices, commands
 from core.limits import LIMITS, PlatformLimits, limits_for
-from core.model import ChatEvent, ChatKind, Choice, Incoming, Reply, parse_command
+from core.model import ChatEvent, ChatKind, Choice, Incoming, Notice, Reply, parse_command
 from core.settings import Settings
 from core.textnorm import fold
 from data.store import processed
@@ -116,7 +116,17 @@ class Router:
             found = choices.by_token(
                 ctx.session, incoming.choice_token, user_id=incoming.user.id, now=ctx.now()
             )
-            return self._follow(ctx, incoming, found, depth)
+            # The pressed message still shows the button (the platform names it): the answer
+            # replaces that message; otherwise it comes below and the message stays as it is.
+            on_message = incoming.choice_label is not None
+            if found.status is not choices.Status.OK:
+                return _press_problem(found, remove_keyboard=on_message)
+            replies = self._follow(ctx, incoming, found, depth)
+            if not on_message:
+                return replies
+            return _pressed(replies, incoming.chat.id, _shown_choice(incoming, found.action))
+        if incoming.edited and depth == 0:
+            return self._edited(ctx, incoming)
         in_group = incoming.chat.kind is ChatKind.GROUP
         parsed = (
             (incoming.command, incoming.args.strip())
@@ -148,6 +158,33 @@ class Router:
         if continued.pending is not None:
             return _with_reminder(replies, flows.reminder(continued.pending), incoming.chat.id)
         return replies
+
+    def _edited(self, ctx: Context, incoming: Incoming) -> list[Reply]:
+        """An edited message: a lookup is answered again; anything that writes (an update, a
+        flow's answer, a picked number, a registration) is not done a second time."""
+        parsed = (
+            (incoming.command, incoming.args) if incoming.command else parse_command(incoming.text)
+        )
+        if parsed is not None:
+            command = commands.find(fold(parsed[0]))
+            if command is not None and command.name in SAFE_WHEN_EDITED:
+                return self._dispatch(ctx, replace(incoming, edited=False), depth=0)
+            if command is None or incoming.chat.kind is ChatKind.GROUP:
+                return []
+            return [Reply(EDIT_NOT_APPLIED.format(command=command.name))]
+        text = incoming.text.strip()
+        if incoming.chat.kind is ChatKind.GROUP:
+            text = _MENTION_RE.sub("", text).strip()
+        typed_name = commands.find(fold(text).replace(" ", ""))
+        if (
+            not text
+            or incoming.file_ref is not None
+            or _NUMBER_RE.fullmatch(text) is not None
+            or (typed_name is not None and typed_name.name not in SAFE_WHEN_EDITED)
+            or flows.current(ctx.session, flows.Key.of(incoming), ctx.now()) is not None
+        ):
+            return []
+        return self._plain(ctx, replace(incoming, edited=False), text, None, depth=1)
 
     def _plain(
         self,
@@ -215,6 +252,15 @@ class Router:
         return out
 
 
+# Commands that only read: an edited message holding one is answered again.
+SAFE_WHEN_EDITED = frozenset(
+    {"trogiup", "tim", "nhiemvu", "donvi", "linhvuc", "toi", "cuatoi", "lichsu", "nhacviec"}
+)
+EDIT_NOT_APPLIED = (
+    "Tin nhắn đã sửa không được thực hiện lại, nên lệnh /{command} trước đó vẫn giữ nguyên. "
+    "Nếu cần thay đổi, anh/chị vui lòng gửi lệnh mới."
+)
+CHOSEN = "✓ Đã chọn: "
 _STALE = "Lựa chọn này không còn hiệu lực. Anh/chị vui lòng tìm lại, ví dụ: /tim san bay chu lai"
 _CHOICE_PROBLEMS = {
     choices.Status.OTHER_USER: (
@@ -226,6 +272,37 @@ _CHOICE_PROBLEMS = {
     choices.Status.OUT_OF_RANGE: "Anh/chị vui lòng chọn một số từ 1 đến {count}.",
     choices.Status.UNKNOWN: _STALE,
 }
+
+
+def _press_problem(found: choices.Lookup, *, remove_keyboard: bool) -> list[Reply]:
+    """A press that picks nothing: said over the chat, not in it; dead buttons are removed
+    (a foreign press leaves them to the person who asked)."""
+    text = _CHOICE_PROBLEMS.get(found.status, _STALE).format(count=found.count)
+    notice = Reply(text, notice=Notice.ALERT)
+    if found.status is choices.Status.OTHER_USER or not remove_keyboard:
+        return [notice]
+    return [notice, Reply("", edit=True)]
+
+
+def _pressed(replies: list[Reply], chat_id: str, shown: str | None) -> list[Reply]:
+    """The answer to a press replaces the pressed message (its keyboard goes with it), with
+    the choice made on top when shown; an answer that cannot replace it (a file, a message
+    elsewhere) follows the message without its keyboard."""
+    if replies:
+        first = replies[0]
+        if first.notice is None and first.file is None and first.chat_id in (None, chat_id):
+            text = f"{CHOSEN}{shown}\n\n{first.text}" if shown else first.text
+            return [replace(first, text=text, edit=True), *replies[1:]]
+    return [Reply("", edit=True), *replies]
+
+
+def _shown_choice(incoming: Incoming, action: str) -> str | None:
+    """The pressed label when the press answers a guided step (the next question does not
+    repeat it); a lookup's answer shows what was picked by itself."""
+    parsed = parse_command(action)
+    if incoming.choice_label is None or parsed is None or flows.parse_answer(parsed.args) is None:
+        return None
+    return incoming.choice_label
 
 
 def _with_reminder(replies: list[Reply], line: str, chat_id: str) -> list[Reply]:

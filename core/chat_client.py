@@ -52,6 +52,10 @@ class BadRequest(SendError):
     """The platform refused this request (400 …): sending the same again would not help."""
 
 
+class NotModified(BadRequest):
+    """An edit asked for the content the message already has: nothing to do."""
+
+
 class ChatClient(Protocol):
     """Sends into one platform's chats; every method raises only `SendError` subclasses.
 
@@ -61,12 +65,26 @@ class ChatClient(Protocol):
     platform: str
     limits: PlatformLimits
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
-        """Send a text message (with buttons for choices that carry a token); its message id."""
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
+        """Send a text message (with buttons for choices that carry a token) into the chat, or
+        into its forum topic `thread_id` where the platform has topics; its message id."""
         ...
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Send a document (a photo for images); its message id."""
         ...
@@ -74,15 +92,21 @@ class ChatClient(Protocol):
     async def edit(
         self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
     ) -> None:
-        """Replace the text (and buttons) of a message the bot sent."""
+        """Replace the text and buttons of a message the bot sent (empty text: only the
+        buttons; no choices: the keyboard is removed). NotModified when nothing changes."""
         ...
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
-        """Acknowledge a button press (stops the client's spinner; text shows as a toast)."""
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
+        """Acknowledge a button press (stops the client's spinner); text shows as a toast, or
+        as a dialog the user closes when alert is set."""
         ...
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
-        """Show an activity such as "typing…" in the chat for a few seconds."""
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
+        """Show an activity ("typing", "upload_document", "upload_photo") for a few seconds."""
         ...
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:

@@ -25,6 +25,7 @@ class PlatformLimits:
     supports_buttons: bool = False
     supports_files: bool = False
     supports_edits: bool = False
+    markup: str = "plain"  # how bold/code spans are sent: "html" (Telegram) or "plain"
     rates: RateLimits = field(default_factory=RateLimits)
 
 
@@ -37,6 +38,7 @@ TELEGRAM = PlatformLimits(
     supports_buttons=True,
     supports_files=True,
     supports_edits=True,
+    markup="html",
     rates=TELEGRAM_RATES,
 )
 # Zalo Bot API: 2,000 characters, no buttons, no documents, no edits; it publishes no rates,

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from core.markup import strip_sentinels
+
 MAX_TEXT = 16_384  # 4x a Telegram message: no real message is cut, huge input is bounded
 MAX_NAME = 256  # display names, usernames, chat titles
 MAX_TOKEN = 64  # Telegram's callback_data limit in bytes
@@ -23,6 +25,7 @@ def clean_text(text: str, limit: int = MAX_TEXT) -> str:
     text = text[: limit * 2]  # bounded work for huge input; NFC only shortens text in practice
     # A space, not nothing: "so y te\x00abc" must not glue into the word "teabc".
     text = _UNWANTED.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = strip_sentinels(text)  # core.markup's span characters never come from outside
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     return text[:limit]
@@ -52,9 +55,12 @@ class Chat:
     id: str
     kind: ChatKind = ChatKind.PRIVATE
     title: str | None = None
+    thread_id: str | None = None  # a forum topic (Telegram message_thread_id); None: the chat
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id", clean_id(self.id))
+        if self.thread_id is not None:
+            object.__setattr__(self, "thread_id", clean_id(self.thread_id) or None)
         if self.title is not None:
             object.__setattr__(self, "title", clean_text(self.title, MAX_NAME))
 
@@ -88,8 +94,10 @@ class Incoming:
     update_id: str | None = None
     addressed: bool = True
     choice_token: str | None = None  # set when the user pressed a button
+    choice_label: str | None = None  # the pressed button's label, where the platform tells
     file_ref: str | None = None  # the platform's id of an attached document or photo
     sender_is_chat_admin: bool | None = None  # group admin? None: the platform cannot tell
+    edited: bool = False  # the user edited an earlier message into this text
     raw: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +113,8 @@ class Incoming:
             cleaned["update_id"] = clean_id(self.update_id)
         if self.choice_token is not None:
             cleaned["choice_token"] = clean_token(self.choice_token)
+        if self.choice_label is not None:
+            cleaned["choice_label"] = clean_text(self.choice_label, MAX_NAME)
         if self.file_ref is not None:
             cleaned["file_ref"] = clean_id(self.file_ref)
         for name, value in cleaned.items():
@@ -131,14 +141,30 @@ class Attachment:
     summary: str = ""
 
 
+class Notice(StrEnum):
+    """How a reply answers a button press instead of becoming a chat message."""
+
+    TOAST = "toast"  # a short line over the chat that fades
+    ALERT = "alert"  # a dialog the user closes
+
+
 @dataclass(frozen=True)
 class Reply:
-    """What a handler wants said back; adapters decide how to render it."""
+    """What a handler wants said back; adapters decide how to render it.
+
+    `edit`: the reply replaces the message whose button was pressed (`Incoming.message_id`);
+    empty text with `edit` replaces only that message's buttons (none: the keyboard goes).
+    `notice`: the text answers the button press itself (never a chat message where the
+    platform has buttons). `thread_id`: the forum topic of `chat_id`.
+    """
 
     text: str
     choices: tuple[Choice, ...] = ()
     file: Attachment | None = None
     chat_id: str | None = None
+    thread_id: str | None = None
+    edit: bool = False
+    notice: Notice | None = None
 
 
 class ChatEventKind(StrEnum):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 
+from core import markup
 from core.limits import PlatformLimits
-from core.model import Attachment, Reply
+from core.model import Attachment, Choice, Reply
 
 CHOOSE_BY_NUMBER = "Trả lời bằng số để chọn."
 # Don't end a hard-split piece between a character and what attaches to it.
@@ -14,14 +15,16 @@ _JOINERS = {"\u200d", "\ufe0e", "\ufe0f"}
 
 
 def text_length(text: str) -> int:
-    """Length as platforms count it (UTF-16 code units; ≥ the number of code points)."""
-    return len(text.encode("utf-16-le")) // 2
+    """Visible length as platforms count it (UTF-16 code units; markup spans count nothing)."""
+    return len(markup.plain(text).encode("utf-16-le")) // 2
 
 
 def render(reply: Reply, capabilities: PlatformLimits) -> list[Reply]:
-    """Turn one reply into messages the platform can send as they are."""
+    """Turn one reply into messages the platform can send as they are, in its markup."""
     text = reply.text
-    choices = reply.choices
+    choices = tuple(
+        Choice(markup.plain(choice.label), choice.action, choice.token) for choice in reply.choices
+    )
     file = reply.file
     if choices and not capabilities.supports_buttons:
         text = _with_numbered_choices(text, [choice.label for choice in choices])
@@ -29,7 +32,7 @@ def render(reply: Reply, capabilities: PlatformLimits) -> list[Reply]:
     if file is not None and not capabilities.supports_files:
         text = _join(text, file_summary(file))
         file = None
-    chunks = split_text(text, capabilities.max_text_len)
+    chunks = pieces(text, capabilities)
     if not chunks:
         if file is None and not choices:
             return []
@@ -107,7 +110,7 @@ def _fit(text: str, limit: int) -> int:
     units = 0
     end = 0
     for index, char in enumerate(text):
-        width = 2 if ord(char) > 0xFFFF else 1
+        width = 0 if markup.is_sentinel(char) else 2 if ord(char) > 0xFFFF else 1
         if units + width > limit:
             break
         units += width
@@ -140,5 +143,15 @@ def shorten(text: str, width: int, *, at_word: bool = False) -> str:
 
 
 def pieces(text: str, limits: PlatformLimits) -> list[str]:
-    """Plain text as the messages a platform is sent: split to fit, in the platform's markup."""
-    return split_text(text, limits.max_text_len)
+    """Text as the messages a platform is sent: split on the visible length, in its markup.
+
+    A bold or code span cut by the split is closed at the end of one piece and reopened in
+    the next, so every piece is valid on its own.
+    """
+    out: list[str] = []
+    opened: tuple[str, ...] = ()
+    for chunk in split_text(text, limits.max_text_len):
+        if markup.plain(chunk).strip():
+            out.append(markup.for_platform(markup.balanced(chunk, opened), limits.markup))
+        opened = markup.open_after(chunk, opened)
+    return out

@@ -9,13 +9,18 @@ from datetime import date
 from functools import lru_cache
 
 from core.labels import AGENCY_KIND
-from core.render import shorten
+from core.markup import bold, code
+from core.render import shorten, text_length
 from core.textnorm import folded_key
 from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
 from data.store.models import AgencyKind
+from data.store.succession import succession_line
 
 # Above this many tasks a list shows codes only, so a card stays readable on a phone.
 _FULL_LIST_MAX = 12
+CARD_MAX = 1000  # visible characters: a task card fits one phone screen
+MORE_LABEL = "Xem thêm"
+_CARD_PARTNERS = 4
 
 
 def programme_label(programme: ProgrammeEntry) -> str:
@@ -38,10 +43,18 @@ def lead_name(task: TaskEntry) -> str:
 
 def task_line(task: TaskEntry, *, with_programme: bool, width: int = 90) -> str:
     """Two short lines for lists: code and shortened title, then the lead agency."""
-    code = task.code
+    label = code(task.code)
     if with_programme:
-        code += f" ({task.programme.decision_number})"
-    return f"{code} — {shorten(task.title, width, at_word=True)}\n   Chủ trì: {lead_name(task)}"
+        label += f" ({task.programme.decision_number})"
+    return f"{label} — {shorten(task.title, width, at_word=True)}\n   Chủ trì: {lead_name(task)}"
+
+
+@dataclass(frozen=True)
+class TaskCard:
+    """A phone-sized task card, and whether "Xem thêm" has more (measures, full status)."""
+
+    text: str
+    more: bool
 
 
 def task_card(
@@ -50,32 +63,81 @@ def task_card(
     with_programme: bool,
     deadline: date | None = None,
     status: Sequence[str] = (),
-) -> str:
-    """Everything about one task: sector, title, lead, partners, measures, years, reporting.
+    budget: int = CARD_MAX,
+) -> TaskCard:
+    """One screen on a task: sector, title, lead, partners, dates, reporting, status in brief.
 
     deadline: the task's own deadline as stored now (set by admins at run time), if any.
     status: lines of the per-agency status section (handlers.status_card.for_card), if any.
+    budget: the most visible characters the card may take (the measures go to "Xem thêm").
     """
+    measures = _distinct_measures(task.title, task.measures)
+    for width in (260, 160, 90):  # a shorter title before a shorter status section
+        head = _card_head(task, with_programme, deadline, len(measures), width)
+        room = budget - text_length(head) - 2
+        if text_length("\n".join(status)) <= room:
+            break
+    shown = _fit_status(list(status), room)
+    lines = [head, "", *(shown or [])]
+    more = bool(measures) or len(shown or []) < len(status)
+    return TaskCard(_tidy(lines), more)
+
+
+def _card_head(
+    task: TaskEntry, with_programme: bool, deadline: date | None, measures: int, width: int
+) -> str:
     lines = [
-        f"{task_heading(task, with_programme=with_programme)} · "
+        f"{bold(task_heading(task, with_programme=with_programme))} · "
         f"Lĩnh vực {task.sector.number}: {task.sector.name}",
-        task.title.strip(),
+        shorten(task.title, width, at_word=True),
         "",
         f"Chủ trì: {lead_name(task)}",
     ]
     if task.partners:
-        lines.append("Phối hợp:")
-        lines += [f"• {partner.display_name}" for partner in task.partners]
-    measures = _distinct_measures(task.title, task.measures)
+        names = [shorten(p.display_name, 80, at_word=True) for p in task.partners]
+        lines += ["Phối hợp:", *(f"• {name}" for name in names[:_CARD_PARTNERS])]
+        if len(names) > _CARD_PARTNERS:
+            lines.append(f"• … và {len(names) - _CARD_PARTNERS} đơn vị khác")
     if measures:
-        lines += ["", f"Giải pháp cụ thể ({len(measures)}):"]
-        lines += [f"• {text}" for text in measures]
+        lines.append(f"Giải pháp cụ thể: {measures} giải pháp, chọn “{MORE_LABEL}” để xem.")
     years = sorted(set(task.target_years or []))
     if deadline is not None:
-        lines += ["", f"Thời hạn: {deadline:%d/%m/%Y}"]
+        lines.append(f"Thời hạn: {deadline:%d/%m/%Y}")
     if years:
-        lines += ["", _years_line(years)]
-    lines += ["", _reporting_line(task.programme)]
+        lines.append(_years_line(years))
+    lines.append(_reporting_line(task.programme))
+    return "\n".join(lines)
+
+
+def _fit_status(status: list[str], room: int) -> list[str] | None:
+    """The status section within room characters (trimmed, pointing to "Xem thêm"), or None."""
+    if not status:
+        return []
+    if text_length("\n".join(status)) <= room:
+        return status
+    cut = f"… chọn “{MORE_LABEL}” để xem đầy đủ."
+    head, tail = status[:1], status[-1:]
+    used = text_length("\n".join([*head, cut, *tail]))
+    if used > room:
+        return None
+    kept = []
+    for line in status[1:-1]:
+        used += text_length(line) + 1
+        if used > room:
+            break
+        kept.append(line)
+    return [*head, *kept, cut, *tail]
+
+
+def task_details(task: TaskEntry, *, with_programme: bool, status: Sequence[str] = ()) -> str:
+    """ "Xem thêm" of a task card: every partner, every measure, the full status section."""
+    lines = [bold(task_heading(task, with_programme=with_programme)), task.title.strip()]
+    if len(task.partners) > _CARD_PARTNERS:
+        lines += ["", "Phối hợp:", *(f"• {p.display_name}" for p in task.partners)]
+    measures = _distinct_measures(task.title, task.measures)
+    if measures:
+        lines += ["", bold(f"Giải pháp cụ thể ({len(measures)}):")]
+        lines += [f"• {text}" for text in measures]
     if status:
         lines += ["", *status]
     return _tidy(lines)
@@ -139,6 +201,7 @@ class AgencyView:
     collectives: list[tuple[str, int]] = field(default_factory=list)
     inherited: list[Inherited] = field(default_factory=list)
     with_programme: bool = False
+    for_admin: bool = False  # admins also see succession notes not yet confirmed
 
 
 def abbreviations(agency: AgencyEntry) -> list[str]:
@@ -149,9 +212,16 @@ def abbreviations(agency: AgencyEntry) -> list[str]:
 def agency_card(view: AgencyView) -> str:
     """An agency: names, kind, tasks it leads or joins, and tasks taken over from others."""
     agency = view.agency
-    lines = [agency.display_name]
+    lines = [bold(agency.display_name)]
     if agency.successor_name is not None:
-        lines.append(_succession_note(agency))
+        note = succession_line(
+            agency.successor_name,
+            agency.successor_effective_on,
+            agency.successor_basis,
+            agency.successor_confirmed,
+            for_admin=view.for_admin,
+        )
+        lines += [note] if note else []
     lines.append(f"Loại: {AGENCY_KIND.get(AgencyKind(agency.kind), 'Đơn vị khác')}")
     abbrs = abbreviations(agency)
     if abbrs:
@@ -176,17 +246,6 @@ def agency_card(view: AgencyView) -> str:
     return _tidy(lines)
 
 
-def _succession_note(agency: AgencyEntry) -> str:
-    when = agency.successor_effective_on
-    note = f"Từ {when:%d/%m/%Y}" if when is not None else "Hiện nay"
-    note += f" chuyển về {agency.successor_name}"
-    if agency.successor_basis:
-        note += f". Căn cứ: {agency.successor_basis.rstrip('.')}"
-    if not agency.successor_confirmed:
-        note += " (thông tin chưa được xác nhận chính thức)"
-    return note + "."
-
-
 def _task_section(
     label: str, tasks: list[TaskEntry], with_programme: bool, *, compact: bool = False
 ) -> list[str]:
@@ -195,7 +254,9 @@ def _task_section(
     if compact or len(tasks) > _FULL_LIST_MAX:
         return [f"{label} ({len(tasks)}): " + ", ".join(_code(t, with_programme) for t in tasks)]
     lines = [f"{label} ({len(tasks)}):"]
-    lines += [f"• {_code(t, with_programme)} — {shorten(t.title, 80, at_word=True)}" for t in tasks]
+    lines += [
+        f"• {code(_code(t, with_programme))} — {shorten(t.title, 80, at_word=True)}" for t in tasks
+    ]
     return lines
 
 

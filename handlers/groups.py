@@ -28,6 +28,10 @@ ONLY_IN_GROUPS = (
     "Lệnh /{name} dùng trong nhóm chat của đơn vị: anh/chị thêm bot vào nhóm, "
     "rồi gõ trong nhóm /lienket <tên đơn vị>, ví dụ: /lienket so y te."
 )
+UNLINK_ONLY_IN_GROUPS = (
+    "Lệnh /huylienket dùng trong nhóm chat đã liên kết với đơn vị: anh/chị gõ lệnh này trong "
+    "nhóm đó để nhóm thôi nhận nhắc việc của đơn vị. Chat riêng với bot không cần hủy liên kết."
+)
 LINK_USAGE = (
     "Anh/chị gõ tên đơn vị sau lệnh, ví dụ: /lienket so y te hoặc /lienket skhdt. "
     "Nhắc việc và báo cáo của đơn vị sẽ được gửi vào nhóm này."
@@ -53,8 +57,11 @@ def link_group(ctx: Context, msg: Incoming) -> list[Reply]:
     record = chats.find(ctx.session, msg.platform, msg.chat.id)
     if not query:
         current = record.agency if record is not None and record.active else None
-        if current is not None:
-            return [Reply(f"Nhóm này đang liên kết với {display_name(current)}.\n\n{LINK_USAGE}")]
+        if record is not None and current is not None:
+            where = _topic_note(record.thread_id, msg.chat.thread_id)
+            return [
+                Reply(f"Nhóm này đang liên kết với {display_name(current)}.{where}\n\n{LINK_USAGE}")
+            ]
         return [Reply(LINK_USAGE)]
     who = people.actor(ctx.session, ctx.settings, msg.platform, msg.user.id)
     if not who.is_admin and who.role is not Role.FOCAL:
@@ -91,18 +98,36 @@ def link_group(ctx: Context, msg: Incoming) -> list[Reply]:
     record = chats.upsert_seen(
         ctx.session, msg.platform, msg.chat.id, kind=ChatKind.GROUP.value, title=msg.chat.title
     )
-    if record.agency_id == target.id:
+    topic, before_topic = msg.chat.thread_id, record.thread_id
+    if record.agency_id == target.id and before_topic == topic:
         return [Reply(f"Nhóm {_group_title(msg)} đã liên kết với {target.name} rồi.")]
-    chats.link_agency(ctx.session, record, target.id, ctx.now())
-    _audit(ctx, msg, who, record, previous, target)
+    chats.link_agency(ctx.session, record, target.id, ctx.now(), topic)
+    _audit(ctx, msg, who, record, previous, target, (before_topic, topic))
+    if previous is not None and previous.id == target.id:  # the same agency, another topic
+        text = f"Từ nay nhắc việc và báo cáo của {target.name} sẽ được gửi vào {_topic(topic)}."
+        return [Reply(text), *_announce(ctx, msg, who, previous, target, moved=True)]
     text = f"Đã liên kết nhóm {_group_title(msg)} với {display_name(agency)}."
     if previous is not None:
         text += f" (Trước đây nhóm liên kết với {previous.name}.)"
     text += (
-        "\nNhắc việc và báo cáo của đơn vị sẽ được gửi vào nhóm này. "
+        f"\nNhắc việc và báo cáo của đơn vị sẽ được gửi vào {_topic(topic)}. "
         "Gõ /huylienket nếu muốn hủy liên kết."
     )
     return [Reply(text), *_announce(ctx, msg, who, previous, target)]
+
+
+def _topic(thread_id: str | None) -> str:
+    """Where a link sends reminders, as said in a reply."""
+    return "chủ đề này của nhóm" if thread_id is not None else "nhóm này"
+
+
+def _topic_note(linked: str | None, here: str | None) -> str:
+    """Which topic of a forum group gets the reminders (nothing to say for a plain group)."""
+    if linked is None:
+        return " Nhắc việc được gửi vào chủ đề chung (General)." if here is not None else ""
+    if linked == here:
+        return " Nhắc việc được gửi vào chủ đề này."
+    return " Nhắc việc được gửi vào một chủ đề khác của nhóm."
 
 
 def _refusal(who: people.Actor, target: Agency | None, previous: Agency | None) -> str | None:
@@ -137,12 +162,15 @@ def _audit(
     record: ChatRecord,
     before: Agency | None,
     after: Agency | None,
+    topics: tuple[str | None, str | None] = (None, None),
 ) -> None:
     chats.record_change(
         ctx.session,
         record,
         before=before.id if before is not None else None,
         after=after.id if after is not None else None,
+        thread_before=topics[0],
+        thread_after=topics[1],
         by_user_id=msg.user.id,
         by_name=_sender_name(who, msg),
         by_person_id=who.person.id if who.person is not None else None,
@@ -164,13 +192,17 @@ def _announce(
     who: people.Actor,
     before: Agency | None,
     after: Agency | None,
+    *,
+    moved: bool = False,
 ) -> list[Reply]:
     """Tell every admin (in their private chat on this platform) about a link change."""
     role = "quản trị" if who.is_admin else "cán bộ đầu mối"
     if not who.is_admin and who.agency is not None:
         role += f" {who.agency.name}"
     group = f"{_group_title(msg)} ({msg.platform}:{msg.chat.id})"
-    if after is None:
+    if moved and after is not None:
+        change = f"đã chuyển nơi nhận nhắc việc của {after.name} sang một chủ đề khác"
+    elif after is None:
         change = f"đã hủy liên kết với {before.name if before is not None else '—'}"
     elif before is None:
         change = f"đã được liên kết với {after.name}"
@@ -216,7 +248,7 @@ def _agencies_for(ctx: Context, query: str) -> tuple[list[Agency], bool]:
 def unlink_group(ctx: Context, msg: Incoming) -> list[Reply]:
     """Remove the group's agency link (admins, or focal points of the linked agency)."""
     if msg.chat.kind is not ChatKind.GROUP:
-        return [Reply(ONLY_IN_GROUPS.format(name="huylienket"))]
+        return [Reply(UNLINK_ONLY_IN_GROUPS)]
     record = chats.find(ctx.session, msg.platform, msg.chat.id)
     if record is None or record.agency is None:
         return [Reply("Nhóm này chưa liên kết với đơn vị nào.")]
@@ -227,8 +259,9 @@ def unlink_group(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply(refusal)]
     if msg.sender_is_chat_admin is False:
         return [Reply(NOT_GROUP_ADMIN)]
+    topic = record.thread_id
     chats.unlink_agency(ctx.session, record)
-    _audit(ctx, msg, who, record, previous, None)
+    _audit(ctx, msg, who, record, previous, None, (topic, None))
     return [
         Reply(
             f"Đã hủy liên kết nhóm {_group_title(msg)} với {previous.name}. "

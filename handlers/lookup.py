@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass, replace
 
 from core.model import Choice, Incoming, Reply
-from core.render import shorten
+from core.render import shorten, text_length
 from core.textnorm import fold, nfc
 from data.search.types import Confidence, Hit, HitKind
+from data.store import people
 from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEntry
 from data.store.models import AgencyKind
 from handlers import cards, status_card
@@ -17,6 +18,10 @@ from handlers.context import Context
 CODE_RE = re.compile(r"(?<![\d.,])(\d{1,2})\s*[.,]\s*(\d{1,2})(?![\d.,/])")
 DECISION_RE = re.compile(r"\d+\s*/\s*[^\s,;]+")
 _MAX_CARD_BUTTONS = 8
+# The card's own budget leaves room for numbered choices where there are no buttons.
+_CARD_BUDGET = cards.CARD_MAX - 80
+_MORE_WORD = "xemthem"  # "/nhiemvu 2.6 xemthem" opens the details ("xem them", "chi tiet" too)
+_MORE_RE = re.compile(r"\b(?:xem\s*them|chi\s*tiet|day\s*du)\b")
 # Which collective phrases an agency of a given kind belongs to (folded substrings).
 _MEMBERSHIP = {
     AgencyKind.DEPARTMENT: ("cac so",),
@@ -111,13 +116,16 @@ def search(ctx: Context, msg: Incoming) -> list[Reply]:
                 "hoặc /tim skhdt."
             )
         ]
-    return search_replies(ctx, query)
+    return search_replies(ctx, query, reader=msg)
 
 
-def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> list[Reply]:
+def search_replies(
+    ctx: Context, query: str, only: HitKind | None = None, *, reader: Incoming | None = None
+) -> list[Reply]:
     """Answer a query: one card when sure, a list when several fit, tips when nothing does.
 
-    A question ("ai chủ trì …", "hạn báo cáo khi nào") gets its one-line answer first.
+    A question ("ai chủ trì …", "hạn báo cáo khi nào") gets its one-line answer first;
+    reader: who asked (an admin's agency cards also show unconfirmed succession notes).
     """
     outcome = ctx.search.search(query, limit=5)
     hits = [hit for hit in outcome.hits if only is None or hit.kind is only]
@@ -131,10 +139,11 @@ def search_replies(ctx: Context, query: str, only: HitKind | None = None) -> lis
         return [_not_found(ctx, query, only)]
     sure = outcome.confidence in (Confidence.EXACT, Confidence.CONFIDENT)
     if sure and (len(targets) == 1 or _one_agency(targets)):
-        replies = _open(ctx, targets[0], with_programme)
         reason = _reason_of(resolved[0][0], targets[0])
         lead = "\n".join(part for part in (answer, reason) if part)
-        return _prefixed(replies, lead)
+        if isinstance(targets[0], TaskEntry):
+            return [_task_reply(ctx, targets[0], with_programme, lead)]
+        return _prefixed(agency_replies(ctx, targets[0], reader=reader), lead)
     items = [
         _task_item(t, with_programme, _reason_of(hit, t))
         if isinstance(t, TaskEntry)
@@ -192,19 +201,27 @@ def _one_agency(targets: list[TaskEntry | AgencyEntry]) -> bool:
     return len({a.current_id for a in agencies}) == 1
 
 
-def _open(ctx: Context, target: TaskEntry | AgencyEntry, with_programme: bool) -> list[Reply]:
-    if isinstance(target, TaskEntry):
-        return [_task_reply(ctx, target, with_programme)]
-    return agency_replies(ctx, target)
-
-
-def _task_reply(ctx: Context, task: TaskEntry, with_programme: bool) -> Reply:
+def _task_reply(ctx: Context, task: TaskEntry, with_programme: bool, lead: str = "") -> Reply:
+    """The phone-sized card (after lead, if any), with "Xem thêm" when there is more."""
     found = status_card.for_card(ctx, task)
-    return Reply(
-        cards.task_card(
-            task, with_programme=with_programme, deadline=found.deadline, status=found.lines
-        )
+    budget = _CARD_BUDGET - (text_length(lead) + 2 if lead else 0)
+    card = cards.task_card(
+        task,
+        with_programme=with_programme,
+        deadline=found.deadline,
+        status=found.lines,
+        budget=max(budget, _CARD_BUDGET // 2),
     )
+    text = f"{lead}\n\n{card.text}" if lead else card.text
+    more = f"{_task_action(task, with_programme)} {_MORE_WORD}"
+    return Reply(text, (Choice(cards.MORE_LABEL, more),) if card.more else ())
+
+
+def _task_details(ctx: Context, task: TaskEntry, with_programme: bool) -> Reply:
+    """What "Xem thêm" opens: all measures and the full status, with the history a tap away."""
+    found = status_card.for_card(ctx, task)
+    text = cards.task_details(task, with_programme=with_programme, status=found.lines)
+    return Reply(text, (Choice("Lịch sử cập nhật", f"/lichsu {task.code}"),))
 
 
 def _not_found(ctx: Context, query: str, only: HitKind | None) -> Reply:
@@ -228,7 +245,7 @@ def task(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply("Anh/chị muốn xem nhiệm vụ nào? Gõ mã nhiệm vụ, ví dụ: /nhiemvu 2.4")]
     match = CODE_RE.search(args)
     if match is None:
-        return search_replies(ctx, args, only=HitKind.TASK)
+        return search_replies(ctx, args, only=HitKind.TASK, reader=msg)
     code = f"{int(match.group(1))}.{int(match.group(2))}"
     programme: ProgrammeEntry | None = None
     decision = DECISION_RE.search(args)
@@ -241,6 +258,8 @@ def task(ctx: Context, msg: Incoming) -> list[Reply]:
     if not tasks:
         return [_unknown_code(ctx, code, programme)]
     if len(tasks) == 1:
+        if _MORE_RE.search(fold(args[match.end() :])):
+            return [_task_details(ctx, tasks[0], with_programme)]
         return [_task_reply(ctx, tasks[0], with_programme)]
     header = f"Mã {code} có trong {len(tasks)} quyết định. Anh/chị muốn xem nhiệm vụ nào?"
     return [listing(ctx, header, [_task_item(t, True) for t in tasks])]
@@ -290,13 +309,19 @@ def agency(ctx: Context, msg: Incoming) -> list[Reply]:
         ]
     exact = ctx.catalog.agency_by_name(query)
     if exact is not None:
-        return agency_replies(ctx, exact)
-    return search_replies(ctx, query, only=HitKind.AGENCY)
+        return agency_replies(ctx, exact, reader=msg)
+    return search_replies(ctx, query, only=HitKind.AGENCY, reader=msg)
 
 
-def agency_replies(ctx: Context, agency: AgencyEntry) -> list[Reply]:
+def agency_replies(
+    ctx: Context, agency: AgencyEntry, *, reader: Incoming | None = None
+) -> list[Reply]:
     """The agency card, with buttons to open the tasks it leads where buttons exist."""
     view = agency_view(ctx, agency)
+    unconfirmed = agency.successor_name is not None and not agency.successor_confirmed
+    if unconfirmed and reader is not None:  # only then does it matter who reads
+        admin = people.is_admin(ctx.session, ctx.settings, reader.platform, reader.user.id)
+        view = replace(view, for_admin=admin)
     text = cards.agency_card(view)
     choices: tuple[Choice, ...] = ()
     if ctx.capabilities.supports_buttons:

@@ -11,7 +11,10 @@ NOT_REGISTERED = (
     "Anh/chị chưa đăng ký với bot. Nếu anh/chị là cán bộ đầu mối của một đơn vị, xin nhờ quản trị "
     "(cơ quan thường trực chương trình) gửi mã mời, rồi gõ /dangky <mã> trong chat riêng với bot."
 )
-ADMINS_ONLY = "Xin lỗi, chức năng này chỉ dành cho quản trị (cơ quan thường trực chương trình)."
+# The one "admin only" answer, whatever the command.
+ADMINS_ONLY = (
+    "Xin lỗi, chức năng này chỉ dành cho quản trị viên (cơ quan thường trực chương trình)."
+)
 
 
 def may_read(who: Actor) -> bool:

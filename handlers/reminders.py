@@ -15,6 +15,7 @@ from data.store.models import ChatRecord, ReminderKind, ReminderRule, RuleStatus
 from data.store.people import is_admin
 from data.store.succession import current_agency
 from handlers.context import Context
+from handlers.permissions import ADMINS_ONLY
 from handlers.reminder_input import (
     impossible_day,
     out_of_horizon,
@@ -43,10 +44,6 @@ from scheduler.rules import set_task_deadline
 
 UPCOMING_DAYS = 90
 FIRST_WITHIN = 400  # days: /nhaclap names the first reminder if it comes this soon
-NOT_ADMIN = (
-    "Lệnh /{name} chỉ dành cho quản trị viên nhắc việc. Anh/chị vui lòng liên hệ cán bộ "
-    "Sở Tài chính phụ trách theo dõi Chương trình nếu cần thay đổi."
-)
 _RULE_NUMBER = re.compile(r"^#?([0-9]+)$")
 _MAX_RULE_NUMBER = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 
@@ -57,7 +54,7 @@ _MAX_RULE_NUMBER = 2**31 - 1  # the largest id a PostgreSQL integer column holds
 def _refuse(ctx: Context, msg: Incoming) -> list[Reply] | None:
     if is_admin(ctx.session, ctx.settings, msg.platform, msg.user.id):
         return None
-    return [Reply(NOT_ADMIN.format(name=msg.command or "nhacviec"))]
+    return [Reply(ADMINS_ONLY)]
 
 
 def _config(ctx: Context) -> ReminderConfig:

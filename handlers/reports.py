@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core import labels
-from core.model import Attachment, ChatKind, Incoming, Reply
+from core.markup import bold, code
+from core.model import Attachment, ChatKind, Choice, Incoming, Reply
 from core.render import shorten
 from core.textnorm import fold
 from data.reports import formats
@@ -37,6 +38,10 @@ FILES_FOR_REGISTERED = (
     "Xin lỗi, tệp báo cáo chỉ gửi cho người dùng đã đăng ký (quản trị, lãnh đạo theo dõi, cán bộ "
     "đầu mối). Nếu anh/chị là cán bộ đầu mối của một đơn vị, xin nhờ quản trị gửi mã mời rồi gõ "
     "/dangky <mã> trong chat riêng với bot. Gõ /baocao để xem số liệu tổng hợp."
+)
+DETAILS_FOR_REGISTERED = (
+    "Xin lỗi, phần này chỉ hiển thị cho người dùng đã đăng ký (quản trị, lãnh đạo theo dõi, cán "
+    "bộ đầu mối). Gõ /baocao để xem số liệu tổng hợp."
 )
 # Full tables (formats marked `detailed`) name every agency's gaps and blockers: only for the
 # group of the requester's own agency or of the coordinating agency.
@@ -75,8 +80,9 @@ def parse_args(args: str) -> tuple[str | None, int | None, bool]:
 
 
 def report(ctx: Context, msg: Incoming) -> list[Reply]:
-    """/baocao [xlsx|docx|bieudo] [năm]: the summary, or a report file."""
-    fmt, year, understood = parse_args(msg.args)
+    """/baocao [xlsx|docx|bieudo|linhvuc|donvi|vuongmac] [năm]: the summary, a part, a file."""
+    section, args = _section(msg.args)
+    fmt, year, understood = parse_args(args)
     if not understood:
         return [Reply(f"Chưa rõ loại báo cáo “{shorten(msg.args, 40)}”. {usage()}")]
     this_year = st.reporting_year(ctx.now(), ctx.settings.timezone)
@@ -87,7 +93,9 @@ def report(ctx: Context, msg: Incoming) -> list[Reply]:
     scope = Scope(year or this_year, ctx.now(), ctx.settings.timezone)
     if fmt is None:
         summary = summarise(iter_task_reports(ctx.session, scope), scope)
-        return [Reply(summary_text(summary, who))]
+        if section is not None:
+            return [Reply(section_text(summary, who, section))]
+        return [Reply(summary_text(summary, who), _detail_choices(who, year))]
     if who.role is None:
         return [Reply(FILES_FOR_REGISTERED)]
     if (
@@ -153,20 +161,23 @@ def _counts_line(summary: Summary) -> str:
 
 
 def summary_text(summary: Summary, who: people.Actor) -> str:
-    """The summary as one message: the caller's agency first, then everything they may see."""
+    """The summary on one screen (≤ 15 lines); the parts are one tap away (_detail_choices)."""
     scope = summary.scope
     decisions = ", ".join(summary.programmes.values())
     source = f" — Quyết định {decisions}" if decisions else ""
-    lines = [f"📊 Báo cáo năm {scope.year}{source}, số liệu đến {day(scope.now, scope.timezone)}"]
+    title = (
+        bold(f"📊 Báo cáo năm {scope.year}{source}")
+        + f", số liệu đến {day(scope.now, scope.timezone)}"
+    )
     if summary.overall.total == 0:
-        return lines[0] + "\nChưa có nhiệm vụ nào trong cơ sở dữ liệu."
+        return title + "\nChưa có nhiệm vụ nào trong cơ sở dữ liệu."
+    lines = [title]
     registered = who.role is not None
     own = who.agency if registered else None
     if own is not None:
         mine = summary.agencies.get(own.id)
         lines += ["", *_own_lines(mine, own.name)]
     lines += ["", *_overall_lines(summary)]
-    lines += ["", *_sector_lines(summary)]
     if not registered:
         lines += [
             "",
@@ -174,10 +185,61 @@ def summary_text(summary: Summary, who: people.Actor) -> str:
             "ký. Cán bộ đầu mối xin nhờ quản trị gửi mã mời rồi gõ /dangky <mã>.",
         ]
         return "\n".join(lines)
-    lines += ["", *_agency_lines(summary, own.id if own is not None else None)]
-    lines += ["", *_blocker_lines(summary)]
-    lines += ["", f"Tệp: {_offers(' · ')}"]
+    agencies = [a for a in summary.agency_list() if own is None or a.id != own.id]
+    never = sum(1 for a in agencies if a.reported == 0)
+    partly = sum(1 for a in agencies if a.reported and a.missing)
+    lines += [
+        "",
+        f"Đơn vị chưa báo cáo: {never}; báo cáo chưa đủ: {partly}.",
+        f"Vướng mắc đang mở: {len(summary.blockers)}.",
+        "",
+        f"Tệp: {_offers(' · ')}",
+    ]
     return "\n".join(lines)
+
+
+# The parts of the summary one tap away: (typed word, button label, registered people only).
+SECTIONS = {
+    "linhvuc": ("Theo lĩnh vực", False),
+    "donvi": ("Theo đơn vị", True),
+    "vuongmac": ("Vướng mắc", True),
+}
+
+
+def _section(args: str) -> tuple[str | None, str]:
+    """The part asked for ("linhvuc", "don vi", …) and the rest of the arguments."""
+    words = fold(args).split()
+    for word in SECTIONS:
+        for size in (1, 2):
+            for start in range(len(words) - size + 1):
+                if "".join(words[start : start + size]) == word:
+                    rest = words[:start] + words[start + size :]
+                    return word, " ".join(rest)
+    return None, args
+
+
+def _detail_choices(who: people.Actor, year: int | None) -> tuple[Choice, ...]:
+    suffix = f" {year}" if year is not None else ""
+    return tuple(
+        Choice(label, f"/baocao {word}{suffix}")
+        for word, (label, registered_only) in SECTIONS.items()
+        if who.role is not None or not registered_only
+    )
+
+
+def section_text(summary: Summary, who: people.Actor, section: str) -> str:
+    """One part of the summary: by sector (anyone), by agency or open blockers (registered)."""
+    title = bold(f"📊 Báo cáo năm {summary.scope.year} — {SECTIONS[section][0].lower()}")
+    if summary.overall.total == 0:
+        return title + "\nChưa có nhiệm vụ nào trong cơ sở dữ liệu."
+    if section == "linhvuc":
+        return "\n".join([title, *_sector_lines(summary)])
+    if who.role is None:
+        return DETAILS_FOR_REGISTERED
+    if section == "donvi":
+        own = who.agency
+        return "\n".join([title, *_agency_lines(summary, own.id if own is not None else None)])
+    return "\n".join([title, *_blocker_lines(summary)])
 
 
 def _own_lines(mine: AgencyTally | None, name: str) -> list[str]:
@@ -256,7 +318,7 @@ def _blocker_lines(summary: Summary) -> list[str]:
         return ["Không có vướng mắc nào đang mở."]
     lines = [f"Vướng mắc đang mở ({len(blockers)}):"]
     lines += [
-        f"• {note.code} — {note.agency}: {shorten(note.text, MAX_TEXT)}"
+        f"• {code(note.code)} — {note.agency}: {shorten(note.text, MAX_TEXT)}"
         for note in blockers[:MAX_BLOCKERS]
     ]
     if len(blockers) > MAX_BLOCKERS:

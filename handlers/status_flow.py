@@ -33,6 +33,7 @@ from handlers.status_text import (
     parse_note,
     parse_progress,
     parse_status,
+    progress_for,
     to_report,
 )
 
@@ -81,6 +82,22 @@ def start(ctx: Context, msg: Incoming, who: people.Actor, task: Task | None) -> 
         return [_prompt(ctx, msg, who, flow)]
     data = {"task_id": task.id}
     flow = flows.start(ctx.session, key, kind=FLOW_KIND, step=Step.STATUS, data=data, now=ctx.now())
+    return [_prompt(ctx, msg, who, flow)]
+
+
+def continue_with(
+    ctx: Context, msg: Incoming, task: Task, status: TaskStatus, progress: int | None
+) -> list[Reply]:
+    """A one-line update that gave a status but no result: ask for what is missing next."""
+    who = actor(ctx, msg)
+    data: dict[str, Any] = {"task_id": task.id, "status": status.value}
+    step = Step.TEXT
+    if status is TaskStatus.IN_PROGRESS and progress is None:
+        step = Step.PROGRESS
+    else:
+        data["progress"] = progress_for(status, progress)
+    key = flows.Key.of(msg)
+    flow = flows.start(ctx.session, key, kind=FLOW_KIND, step=step, data=data, now=ctx.now())
     return [_prompt(ctx, msg, who, flow)]
 
 
@@ -265,7 +282,7 @@ def _prompt(ctx: Context, msg: Incoming, who: people.Actor, flow: Flow) -> Reply
     if flow.step == Step.TEXT:
         return Reply(
             f"{heading}\n\nAnh/chị gõ nội dung kết quả thực hiện (tối đa {st.MAX_RESULT} ký tự). "
-            "Nếu có khó khăn, vướng mắc, thêm “vuong mac: …”; có đề xuất, thêm “de xuat: …”. "
+            "Nếu có khó khăn, vướng mắc, thêm “vướng mắc: …”; có đề xuất, thêm “đề xuất: …”. "
             "Gõ /huy để hủy."
         )
     report = _stored_report(flow.data)

@@ -91,5 +91,5 @@ def _blocker_replies(
         )
     return (
         f"Vướng mắc đã được chuyển tới nhóm của {today.name}.",
-        [Reply(text, chat_id=c.chat_id) for c in chats],
+        [Reply(text, chat_id=c.chat_id, thread_id=c.thread_id) for c in chats],
     )

@@ -29,6 +29,8 @@ _STATUS_WORDS: tuple[tuple[str, TaskStatus], ...] = (
     ("da hoan thanh", TaskStatus.DONE),
     ("hoan thanh", TaskStatus.DONE),
     ("da xong", TaskStatus.DONE),
+    ("xong roi", TaskStatus.DONE),
+    ("xong", TaskStatus.DONE),
     ("done", TaskStatus.DONE),
 )
 _PROGRESS_RE = re.compile(
@@ -44,10 +46,11 @@ _BLOCKER_MARKERS = ("vuong mac", "kho khan")
 _PROPOSAL_MARKERS = ("de xuat", "kien nghi")
 _CONTROL = {"Cc", "Cf"}
 
-EXAMPLE = "/capnhat 2.4 dang thuc hien 60% Đã làm việc với hãng bay về đường bay mới"
+EXAMPLE = "/capnhat 2.4 đang thực hiện 60% Đã làm việc với hãng bay về đường bay mới"
 HOW_TO_WRITE = (
-    "Cách ghi: trạng thái (chua trien khai / dang thuc hien / hoan thanh), tiến độ %, "
-    "rồi nội dung kết quả. Nếu có khó khăn, thêm “vuong mac: …”; có đề xuất, thêm “de xuat: …”."
+    "Cách ghi: trạng thái (chưa triển khai / đang thực hiện / hoàn thành), tiến độ %, "
+    "rồi nội dung kết quả. Nếu có khó khăn, thêm “vướng mắc: …”; có đề xuất, thêm “đề xuất: …” "
+    "(gõ không dấu cũng được)."
 )
 
 
@@ -207,14 +210,14 @@ def progress_for(status: TaskStatus, progress: int | None) -> int:
         if progress is not None and progress != 100:
             raise InputError(
                 f"Nhiệm vụ đã hoàn thành thì tiến độ là 100%, không phải {_number(progress)}%. "
-                "Nếu chưa xong, anh/chị ghi “dang thuc hien”."
+                "Nếu chưa xong, anh/chị ghi “đang thực hiện”."
             )
         return 100
     if status is TaskStatus.NOT_STARTED:
         if progress:
             raise InputError(
                 "Nhiệm vụ chưa triển khai thì tiến độ là 0%. "
-                "Nếu đã bắt đầu, anh/chị ghi “dang thuc hien” kèm tiến độ."
+                "Nếu đã bắt đầu, anh/chị ghi “đang thực hiện” kèm tiến độ."
             )
         return 0
     if progress is None:
@@ -236,7 +239,7 @@ def to_report(
     status = status or parsed.status
     if status is None:
         raise InputError(
-            "Anh/chị cho biết trạng thái: chua trien khai, dang thuc hien hoặc hoan thanh. "
+            "Anh/chị cho biết trạng thái: chưa triển khai, đang thực hiện hoặc hoàn thành. "
             f"Ví dụ: {EXAMPLE}"
         )
     value = progress_for(status, progress if progress is not None else parsed.progress)
@@ -244,7 +247,7 @@ def to_report(
     blocker = check_length("Nội dung vướng mắc", parsed.blocker_text, MAX_BLOCKER)
     proposal = check_length("Nội dung đề xuất", parsed.proposal, MAX_PROPOSAL)
     if parsed.blocker_marked and not blocker:
-        raise InputError("Anh/chị ghi rõ khó khăn, vướng mắc sau “vuong mac:”.")
+        raise InputError("Anh/chị ghi rõ khó khăn, vướng mắc sau “vướng mắc:”.")
     if not (result or blocker or proposal):
         raise InputError(
             "Anh/chị vui lòng ghi nội dung kết quả thực hiện (không được để trống). "

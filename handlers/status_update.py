@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from core.model import Incoming, Reply
+from core.model import ChatKind, Incoming, Reply
 from handlers import flows, status_flow
 from handlers.context import Context
 from handlers.permissions import may_update, update_refusal
 from handlers.status_common import actor, file_fields, pick, split_code, tasks, unknown_task
 from handlers.status_record import save
-from handlers.status_text import EXAMPLE, HOW_TO_WRITE, InputError, parse_line, to_report
+from handlers.status_text import (
+    EXAMPLE,
+    HOW_TO_WRITE,
+    InputError,
+    Parsed,
+    parse_line,
+    to_report,
+)
 
 
 def update(ctx: Context, msg: Incoming) -> list[Reply]:
@@ -38,8 +45,26 @@ def update(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply(update_refusal(who, task))]
     if not rest.strip():
         return status_flow.start(ctx, msg, who, task)
+    parsed = parse_line(rest)
+    if _status_only(parsed, msg):
+        assert parsed.status is not None
+        try:
+            return status_flow.continue_with(ctx, msg, task, parsed.status, parsed.progress)
+        except InputError as exc:
+            return [Reply(f"{exc.message}\n\n{HOW_TO_WRITE}")]
     try:
-        report = to_report(parse_line(rest), **file_fields(msg))
+        report = to_report(parsed, **file_fields(msg))
     except InputError as exc:
         return [Reply(f"{exc.message}\n\n{HOW_TO_WRITE}")]
     return save(ctx, msg, who, task, responsibility.agency, report)
+
+
+def _status_only(parsed: Parsed, msg: Incoming) -> bool:
+    """A status (and maybe progress) without any text, typed in a private chat."""
+    text = parsed.result or parsed.blocker_text or parsed.proposal or parsed.blocker_marked
+    return (
+        parsed.status is not None
+        and not text
+        and msg.file_ref is None
+        and msg.chat.kind is ChatKind.PRIVATE
+    )

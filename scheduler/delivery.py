@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SEPARATOR = "\n\n"
 _MAX_MIGRATIONS = 2
+# Telegram's refusals of a message_thread_id: the topic was deleted or closed.
+_TOPIC_ERRORS = ("thread not found", "topic_deleted", "topic_closed", "topic_id_invalid")
 
 
 @dataclass
@@ -65,7 +67,17 @@ class DeliveryReport:
 
 
 def pack(rows: Sequence[Claimed], limit: int) -> list[tuple[list[Claimed], str]]:
-    """Group one chat's rows into as few messages as fit the platform's length limit."""
+    """Group one chat's rows into as few messages as fit the platform's length limit.
+
+    Rows for different forum topics never share a message (each batch has one thread_id).
+    """
+    topics: dict[str | None, list[Claimed]] = {}
+    for row in rows:
+        topics.setdefault(row.thread_id, []).append(row)
+    return [batch for same in topics.values() for batch in _pack_topic(same, limit)]
+
+
+def _pack_topic(rows: Sequence[Claimed], limit: int) -> list[tuple[list[Claimed], str]]:
     batches: list[tuple[list[Claimed], str]] = []
     current: list[Claimed] = []
     text = ""
@@ -289,13 +301,23 @@ class Delivery:
                 index += 1
         return True
 
-    async def _send(self, chat: _Target, text: str) -> list[str]:
-        """Send one message, in pieces if it is longer than the platform allows; their ids."""
+    async def _send(self, chat: _Target, text: str, thread_id: str | None) -> list[str]:
+        """Send one message, in pieces if it is longer than the platform allows; their ids.
+
+        A forum topic that is gone or closed does not lose the reminder: it goes to General.
+        """
         ids: list[str] = []
         for number, piece in enumerate(pieces(text, chat.client.limits)):
             if number:  # the first piece was paced by the chat loop
                 await self._limiter(chat.platform).acquire(chat.current)
-            ids.append(await chat.client.send_text(chat.current, piece))
+            try:
+                ids.append(await _send_text(chat.client, chat.current, piece, thread_id))
+            except BadRequest as exc:
+                if thread_id is None or not any(e in str(exc).lower() for e in _TOPIC_ERRORS):
+                    raise
+                log.warning("topic %s of %s unusable (%s)", thread_id, chat.current, exc)
+                thread_id = None
+                ids.append(await _send_text(chat.client, chat.current, piece, None))
         return ids
 
     async def _attempt(
@@ -312,7 +334,7 @@ class Delivery:
         platform = chat.platform
         batch = batches[index][0]
         try:
-            message_ids = await self._send(chat, text)
+            message_ids = await self._send(chat, text, batch[0].thread_id)
         except RetryAfter as exc:
             self._limiter(platform).pause(exc.seconds)
             report.rate_limited += 1
@@ -455,6 +477,13 @@ class Delivery:
                 )
                 if outbox.insert(session, [row], now):
                     break
+
+
+async def _send_text(client: ChatClient, chat_id: str, text: str, thread_id: str | None) -> str:
+    """client.send_text, naming the topic only when there is one (any client works without)."""
+    if thread_id is None:
+        return await client.send_text(chat_id, text)
+    return await client.send_text(chat_id, text, thread_id=thread_id)
 
 
 def _chat_label(session: Session, platform: str, chat_id: str) -> str:

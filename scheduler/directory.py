@@ -50,11 +50,15 @@ class TaskRef:
 
 @dataclass(frozen=True)
 class Destination:
-    """A chat a reminder goes to; via says why (group, focal point, the rule's chat, admin)."""
+    """A chat a reminder goes to; via says why (group, focal point, the rule's chat, admin).
+
+    thread_id is the forum topic a group was linked from (None: the chat itself, or General).
+    """
 
     platform: str
     chat_id: str
     via: str
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Directory:
     reported: set[tuple[int, int, int]]  # (task id, current agency id, year)
     done: set[tuple[int, int]]  # (task id, current agency id)
     inactive: set[tuple[str, str]] = field(default_factory=set)  # chats the bot lost
+    # (platform, chat id) -> the forum topic a linked group was linked from
+    topics: dict[tuple[str, str], str] = field(default_factory=dict)
     obligations: dict[int, dict[int, list[TaskRef]]] = field(default_factory=dict)
     # (programme id, current agency id) -> names under which it appears in that programme
     names: dict[tuple[int, int], list[str]] = field(default_factory=dict)
@@ -88,6 +94,7 @@ class Directory:
         agencies = {a.id: a for a in session.scalars(select(Agency))}
         current = today_ids({a.id: a.successor_id for a in agencies.values()})
         groups: dict[int, list[Destination]] = defaultdict(list)
+        topics: dict[tuple[str, str], str] = {}
         for chat in session.scalars(
             select(ChatRecord)
             .where(ChatRecord.active.is_(True), ChatRecord.agency_id.is_not(None))
@@ -95,8 +102,10 @@ class Directory:
         ):
             assert chat.agency_id is not None
             groups[current.get(chat.agency_id, chat.agency_id)].append(
-                Destination(chat.platform, chat.chat_id, "group")
+                Destination(chat.platform, chat.chat_id, "group", chat.thread_id)
             )
+            if chat.thread_id is not None:
+                topics[(chat.platform, chat.chat_id)] = chat.thread_id
         focal: dict[int, list[Destination]] = defaultdict(list)
         for person, identity in _people(session, Role.FOCAL):
             if person.agency_id is not None and identity.private_chat_id:
@@ -123,6 +132,7 @@ class Directory:
         }
         return cls(
             inactive=inactive,
+            topics=topics,
             agencies=agencies,
             current=current,
             groups=dict(groups),

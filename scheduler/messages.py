@@ -5,16 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from core.markup import bold
 from core.render import shorten
 from scheduler.calendar import WorkCalendar
 from scheduler.kinds import registry
 from scheduler.kinds.base import Occurrence
 from scheduler.kinds.wording import MAX_LISTED_AGENCIES
 
+_TITLE_MAX = 160  # a longer first line is a paragraph: only its "Kính gửi …:" is the title
+
 
 def render(occ: Occurrence, today: date, calendar: WorkCalendar) -> str:
     """The reminder text of one occurrence, as of the day it is sent (written by its kind)."""
-    return registry.producing(occ.kind).render(occ, today, calendar)
+    return titled(registry.producing(occ.kind).render(occ, today, calendar))
+
+
+def titled(text: str) -> str:
+    """The text with its first line (or the part before its first colon) in bold."""
+    first, newline, rest = text.partition("\n")
+    if len(first) <= _TITLE_MAX:
+        return bold(first) + newline + rest
+    head, colon, tail = first.partition(": ")
+    if not colon or len(head) > _TITLE_MAX:
+        return text
+    return f"{bold(head + ':')} {tail}{newline}{rest}"
 
 
 def gap_text(rule_id: int, occurrences: Sequence[Occurrence]) -> str:

@@ -32,6 +32,7 @@ class NewRow:
     kind: str
     text: str
     payload: dict[str, Any] = field(default_factory=dict)
+    thread_id: str | None = None  # the forum topic to post in
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Claimed:
     attempts: int
     lease_expires_at: datetime
     payload: dict[str, Any]
+    thread_id: str | None = None
 
 
 def _values(row: NewRow, now: datetime) -> dict[str, Any]:
@@ -55,6 +57,7 @@ def _values(row: NewRow, now: datetime) -> dict[str, Any]:
         "rule_id": row.rule_id,
         "platform": row.platform,
         "chat_id": row.chat_id,
+        "thread_id": row.thread_id,
         "due_at": as_utc(row.due),
         "kind": row.kind,
         "text": row.text,
@@ -186,6 +189,7 @@ def claim(
             attempts=row.attempts,
             lease_expires_at=expires,
             payload=dict(row.payload or {}),
+            thread_id=row.thread_id,
         )
         for row in rows
     ]
@@ -284,7 +288,7 @@ def kill_chat(session: Session, platform: str, chat_id: str, error: str) -> int:
 
 
 def move_chat(session: Session, platform: str, old_chat_id: str, new_chat_id: str) -> int:
-    """Point pending rows of a migrated chat at its new id; return how many moved."""
+    """Point pending rows of a migrated chat at its new id (topic kept); return how many moved."""
     rows = session.scalars(
         select(ReminderOutbox).where(
             ReminderOutbox.platform == platform,

@@ -58,11 +58,14 @@ def outbox_rows(
 ) -> list[NewRow]:
     """One row per (rule, chat, due), merging occurrences; agencies nobody can reach → admins.
 
+    A row carries the forum topic of its chat's first destination (a chat has one linked topic).
+
     An occurrence whose text cannot be written is left out and added to `failures`.
     """
     calendar = config.calendar()
     today = calendar.today(now)
     grouped: dict[tuple[int, str, str, datetime], list[tuple[Occurrence, str]]] = defaultdict(list)
+    topics: dict[tuple[str, str], str | None] = {}
     gaps: dict[tuple[int, datetime], list[Occurrence]] = defaultdict(list)
     for occ in found:
         deadline = occ.plan.deadline if occ.plan is not None else None
@@ -78,6 +81,7 @@ def outbox_rows(
                 continue
             for target in occ.destinations:
                 grouped[(occ.rule_id, target.platform, target.chat_id, occ.due)].append((occ, text))
+                topics.setdefault((target.platform, target.chat_id), target.thread_id)
         elif occ.agency is not None:
             gaps[(occ.rule_id, occ.due)].append(occ)
     for (rule_id, due), missing in gaps.items():
@@ -96,6 +100,7 @@ def outbox_rows(
                 kind=items[0][0].kind,
                 text="\n\n".join(text for _, text in items),
                 payload={"items": [_item(occ) for occ, _ in items]},
+                thread_id=topics.get((platform, chat_id)),
             )
         )
     return rows

@@ -14,6 +14,7 @@ from core.model import ChatKind, Incoming, Reply
 from core.render import render
 from core.settings import Settings
 from data.store.db import Database
+from tests.telegram_html import shown
 
 GROUP_ID = "group-1"
 
@@ -72,7 +73,7 @@ class Bot:
         """The replies as the platform would show them, joined by blank lines."""
         platform = options.get("platform", "console")
         parts = [
-            part.text
+            shown(part.text, CAPABILITIES[platform])
             for reply in self.replies(text, **options)
             for part in render(reply, CAPABILITIES[platform])
         ]

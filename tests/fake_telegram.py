@@ -22,6 +22,7 @@ from aiohttp import web
 from tests.bot_api_rules import command_problem, scope_problem
 from tests.fake_api import FakeBotApi, Fault, error_response, ok_response
 from tests.fake_api import SentCall as SentCall
+from tests.telegram_html import parse_html
 
 DEFAULT_TOKEN = "123456:TEST-token_for-daumoi"
 BOT_ID = 123456
@@ -41,9 +42,42 @@ _JSON_KEYS = frozenset(
     }
 )
 _INT_KEYS = frozenset(
-    {"chat_id", "user_id", "message_id", "offset", "limit", "timeout", "max_connections"}
+    {
+        "chat_id",
+        "user_id",
+        "message_id",
+        "message_thread_id",
+        "offset",
+        "limit",
+        "timeout",
+        "max_connections",
+        "cache_time",
+    }
 )
 _SEND_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
+# sendChatAction's `action` values (Bot API).
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+MAX_CALLBACK_TEXT = 200  # answerCallbackQuery text: 0-200 characters
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+THREAD_NOT_FOUND = "Bad Request: message thread not found"
 FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "403", "migrate", "400"})
 
 
@@ -99,6 +133,11 @@ def group_chat(chat_id: int = -4001, title: str = "Nhóm Sở Y tế") -> dict[s
     return {"id": chat_id, "type": kind, "title": title}
 
 
+def forum_chat(chat_id: int = -1_003_000_000_001, title: str = "Diễn đàn Sở") -> dict[str, Any]:
+    """A forum supergroup (a chat with topics)."""
+    return {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+
+
 def bot_user(username: str = BOT_USERNAME, bot_id: int = BOT_ID) -> dict[str, Any]:
     """The User object of the bot itself."""
     return {"id": bot_id, "is_bot": True, "first_name": "Đầu mối", "username": username}
@@ -150,6 +189,22 @@ def _normalise(params: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _parse_entities(params: dict[str, Any], key: str) -> web.Response | None:
+    """Read params[key] in its parse_mode: the raw text kept as key_html, the visible text and
+    its entities stored as the Bot API would; a 400 for markup it refuses."""
+    if str(params.get("parse_mode") or "").upper() != "HTML" or not params.get(key):
+        return None
+    raw = str(params[key])
+    try:
+        visible, entities = parse_html(raw)
+    except ValueError as exc:
+        return _error(400, f"Bad Request: can't parse entities: {exc}")
+    params[f"{key}_html"] = raw
+    params[key] = visible
+    params["entities" if key == "text" else "caption_entities"] = entities
+    return None
+
+
 def _error(status: int, description: str, **parameters: Any) -> web.Response:
     return error_response(status, description, parameters=parameters)
 
@@ -182,6 +237,33 @@ class FakeTelegram(FakeBotApi):
         self._message_counter = itertools.count(1)
         self._member_status: dict[tuple[str, str], str] = {}
         self.member_lookups: list[tuple[str, str]] = []  # (chat id, user id) per getChatMember
+        self._forums: set[str] = set()  # chats with topics
+        self._topics: set[tuple[str, int]] = set()  # (chat id, message_thread_id) that exist
+        self._messages: dict[tuple[str, int], dict[str, Any]] = {}  # the bot's, as they are now
+        self._queries: dict[str, bool] = {}  # callback query id -> answered
+
+    # -- hooks: forum topics and the bot's messages --------------------------------------------
+
+    def open_topic(self, chat: Mapping[str, Any], thread_id: int) -> None:
+        """Make a topic exist in a forum chat (users write there with message_thread_id)."""
+        with self._lock:
+            self._forums.add(str(chat["id"]))
+            self._topics.add((str(chat["id"]), thread_id))
+
+    def bot_message(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
+        """A message the bot sent, as it looks now (after edits)."""
+        with self._lock:
+            found = self._messages.get((str(chat_id), int(message_id)))
+            return dict(found) if found is not None else None
+
+    def message_with_button(self, data: str) -> dict[str, Any] | None:
+        """The bot's message (as it looks now) whose keyboard holds callback_data data."""
+        with self._lock:
+            for message in reversed(list(self._messages.values())):
+                rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                if any(button.get("callback_data") == data for row in rows for button in row):
+                    return dict(message)
+        return None
 
     # -- hooks: group membership -------------------------------------------------------------
 
@@ -198,6 +280,8 @@ class FakeTelegram(FakeBotApi):
             self._bot.next_update_id += 1
             stored = {"update_id": self._bot.next_update_id, **update}
             self._remember_chats(stored)
+            if isinstance(query := stored.get("callback_query"), dict):
+                self._queries[str(query["id"])] = False
             self._bot.updates.append(stored)
             webhook = bool(self._bot.webhook_url)
         self._announce(stored, webhook=webhook)
@@ -242,10 +326,25 @@ class FakeTelegram(FakeBotApi):
         *,
         sender: Mapping[str, Any] | None = None,
         reply_to_bot: bool = False,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """Push a text message (or command) from a user."""
-        message = self.message(chat, text, sender=sender, reply_to_bot=reply_to_bot)
+        """Push a text message (or command) from a user (in a forum topic when thread_id)."""
+        extra: dict[str, Any] = {}
+        if thread_id is not None:
+            self.open_topic(chat, thread_id)
+            extra = {"message_thread_id": thread_id, "is_topic_message": True}
+        message = self.message(chat, text, sender=sender, reply_to_bot=reply_to_bot, **extra)
         return self.push_update({"message": message})
+
+    def push_edit(self, message: Mapping[str, Any], text: str) -> dict[str, Any]:
+        """Push the edited_message update of a user's earlier message, now reading text."""
+        edited = self.message(message["chat"], text, sender=message["from"])
+        for key in ("message_thread_id", "is_topic_message", "reply_to_message"):
+            if key in message:
+                edited[key] = message[key]
+        edited |= {"message_id": message["message_id"], "date": message["date"]}
+        edited["edit_date"] = max(int(time.time()), int(message["date"]) + 1)
+        return self.push_update({"edited_message": edited})
 
     def push_callback(
         self,
@@ -253,22 +352,28 @@ class FakeTelegram(FakeBotApi):
         data: str,
         *,
         sender: Mapping[str, Any] | None = None,
-        message_id: int = 1,
+        message_id: int | None = None,
     ) -> dict[str, Any]:
-        """Push a button press on one of the bot's messages."""
+        """Push a button press on one of the bot's messages: by default the one whose keyboard
+        holds data, as it looks now (else a placeholder message 1)."""
         person = dict(sender) if sender is not None else user()
+        pressed = self.message_with_button(data) if message_id is None else None
+        if message_id is not None:
+            pressed = self.bot_message(chat["id"], message_id)
+        if pressed is None:
+            pressed = {
+                "message_id": message_id or 1,
+                "date": int(time.time()),
+                "chat": dict(chat),
+                "from": self.me,
+                "text": "…",
+            }
         query = {
             "id": f"cb{next(self._message_counter)}",
             "from": person,
             "chat_instance": "42",
             "data": data,
-            "message": {
-                "message_id": message_id,
-                "date": int(time.time()),
-                "chat": dict(chat),
-                "from": self.me,
-                "text": "…",
-            },
+            "message": pressed,
         }
         return self.push_update({"callback_query": query})
 
@@ -401,9 +506,15 @@ class FakeTelegram(FakeBotApi):
     def _remember_chats(self, update: Mapping[str, Any]) -> None:
         for value in update.values():
             if isinstance(value, dict):
+                message = value.get("message") if "message" in value else value
                 chat = value.get("chat") or (value.get("message") or {}).get("chat")
                 if isinstance(chat, dict):
                     self._chat_types[str(chat["id"])] = chat.get("type", "private")
+                    if chat.get("is_forum"):
+                        self._forums.add(str(chat["id"]))
+                if isinstance(message, dict) and message.get("is_topic_message"):
+                    chat_id = str((message.get("chat") or {}).get("id"))
+                    self._topics.add((chat_id, int(message["message_thread_id"])))
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
         key = str(chat_id)
@@ -411,7 +522,19 @@ class FakeTelegram(FakeBotApi):
         chat: dict[str, Any] = {"id": int(key) if key.lstrip("-").isdigit() else key, "type": kind}
         if kind != "private":
             chat["title"] = "Nhóm"
+        if key in self._forums:
+            chat["is_forum"] = True
         return chat
+
+    def _check_thread(self, params: Mapping[str, Any]) -> web.Response | None:
+        """A message_thread_id must name a topic of a forum supergroup (400 otherwise)."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return None
+        key = (str(params.get("chat_id")), thread)
+        with self._lock:
+            known = isinstance(thread, int) and key in self._topics and key[0] in self._forums
+        return None if known else _error(400, THREAD_NOT_FOUND)
 
     def _new_message(self, params: Mapping[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = str(params.get("chat_id"))
@@ -425,9 +548,42 @@ class FakeTelegram(FakeBotApi):
             "from": self.me,
             **content,
         }
+        if params.get("message_thread_id") is not None:
+            message |= {"message_thread_id": params["message_thread_id"], "is_topic_message": True}
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
+        with self._lock:
+            self._messages[(chat_id, message_id)] = message
         return message
+
+    def _editable(self, params: Mapping[str, Any]) -> dict[str, Any] | web.Response:
+        """The bot's message an edit names, or the Bot API's error."""
+        if params.get("inline_message_id"):
+            return _error(400, "Bad Request: inline messages are not supported here")
+        chat_id, message_id = params.get("chat_id"), params.get("message_id")
+        if chat_id is None:
+            return _error(400, "Bad Request: chat_id is empty")
+        if not isinstance(message_id, int):
+            return _error(400, "Bad Request: message identifier is not specified")
+        with self._lock:
+            found = self._messages.get((str(chat_id), message_id))
+        if found is None:
+            return _error(400, "Bad Request: message to edit not found")
+        return found
+
+    def _edited(self, message: dict[str, Any], **changes: Any) -> web.Response:
+        markup = changes.pop("reply_markup", None) or None
+        if all(message.get(k) == v for k, v in changes.items()) and (
+            message.get("reply_markup") or None
+        ) == (markup or None):
+            return _error(400, NOT_MODIFIED)
+        with self._lock:
+            message.update(changes)
+            message.pop("reply_markup", None)
+            if markup:
+                message["reply_markup"] = markup
+            message["edit_date"] = int(time.time())
+            return _ok(dict(message))
 
     def _webhook_target(self) -> tuple[str, dict[str, str]]:
         with self._lock:
@@ -513,7 +669,10 @@ class FakeTelegram(FakeBotApi):
                 }
             )
 
-    def _m_sendmessage(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_sendmessage(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "text")
+        if refused is not None:
+            return refused
         text = str(params.get("text", ""))
         if not text:
             return _error(400, "Bad Request: message text is empty")
@@ -521,7 +680,7 @@ class FakeTelegram(FakeBotApi):
             return _error(400, "Bad Request: message is too long")
         if params.get("chat_id") is None:
             return _error(400, "Bad Request: chat_id is empty")
-        error = self._check_keyboard(params)
+        error = self._check_keyboard(params) or self._check_thread(params)
         if error is not None:
             return error
         return _ok(self._new_message(params, text=text))
@@ -537,10 +696,15 @@ class FakeTelegram(FakeBotApi):
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
         return None
 
-    def _m_senddocument(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_senddocument(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "caption")
+        if refused is not None:
+            return refused
         document = params.get("document")
         if not document:
             return _error(400, "Bad Request: there is no document in the request")
+        if (error := self._check_thread(params)) is not None:
+            return error
         name = document.get("filename", "file") if isinstance(document, dict) else str(document)
         content: dict[str, Any] = {
             "document": {
@@ -553,9 +717,14 @@ class FakeTelegram(FakeBotApi):
             content["caption"] = params["caption"]
         return _ok(self._new_message(params, **content))
 
-    def _m_sendphoto(self, params: Mapping[str, Any]) -> web.Response:
+    def _m_sendphoto(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "caption")
+        if refused is not None:
+            return refused
         if not params.get("photo"):
             return _error(400, "Bad Request: there is no photo in the request")
+        if (error := self._check_thread(params)) is not None:
+            return error
         photo = [
             {"file_id": f"ph{time.monotonic_ns()}", "file_unique_id": "p", "width": 1, "height": 1}
         ]
@@ -564,24 +733,52 @@ class FakeTelegram(FakeBotApi):
             content["caption"] = params["caption"]
         return _ok(self._new_message(params, **content))
 
-    def _m_editmessagetext(self, params: Mapping[str, Any]) -> web.Response:
-        if not params.get("text"):
+    def _m_editmessagetext(self, params: dict[str, Any]) -> web.Response:
+        refused = _parse_entities(params, "text")
+        if refused is not None:
+            return refused
+        text = str(params.get("text") or "")
+        if not text:
             return _error(400, "Bad Request: message text is empty")
-        message = self._new_message(params, text=params["text"])
-        message["message_id"] = params.get("message_id", message["message_id"])
-        message["edit_date"] = int(time.time())
-        return _ok(message)
+        if len(text) > 4096:
+            return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        error = self._check_keyboard(params)
+        if error is not None:
+            return error
+        message = self._editable(params)
+        if isinstance(message, web.Response):
+            return message
+        if "text" not in message:
+            return _error(400, "Bad Request: there is no text in the message to edit")
+        return self._edited(message, text=text, reply_markup=params.get("reply_markup"))
 
     def _m_editmessagereplymarkup(self, params: Mapping[str, Any]) -> web.Response:
-        return _ok(True)
+        error = self._check_keyboard(params)
+        if error is not None:
+            return error
+        message = self._editable(params)
+        if isinstance(message, web.Response):
+            return message
+        return self._edited(message, reply_markup=params.get("reply_markup"))
 
     def _m_answercallbackquery(self, params: Mapping[str, Any]) -> web.Response:
-        if not params.get("callback_query_id"):
+        query_id = str(params.get("callback_query_id") or "")
+        if not query_id:
             return _error(400, "Bad Request: query id is empty")
+        if len(str(params.get("text") or "")) > MAX_CALLBACK_TEXT:
+            return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+        with self._lock:
+            if self._queries.get(query_id, True):  # unknown, or answered already
+                return _error(400, QUERY_TOO_OLD)
+            self._queries[query_id] = True
         return _ok(True)
 
     def _m_sendchataction(self, params: Mapping[str, Any]) -> web.Response:
-        return _ok(True)
+        if params.get("chat_id") is None:
+            return _error(400, "Bad Request: chat_id is empty")
+        if params.get("action") not in CHAT_ACTIONS:
+            return _error(400, "Bad Request: wrong parameter action in request")
+        return self._check_thread(params) or _ok(True)
 
     def _m_close(self, params: Mapping[str, Any]) -> web.Response:
         return _ok(True)

@@ -28,6 +28,7 @@ from data.store.models import (
 )
 from data.store.succession import current_agency
 from scheduler.outbox import NewRow
+from tests.telegram_html import shown
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -64,6 +65,7 @@ class Sent:
     text: str
     at: datetime
     message_id: str
+    thread_id: str | None = None  # the forum topic it was posted in
 
 
 class ScriptedClient:
@@ -92,7 +94,14 @@ class ScriptedClient:
         """Make the next sends to chat_id raise these errors, in order."""
         self.errors.setdefault(chat_id, []).extend(errors)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         """Record the message or raise the next scripted error."""
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -102,11 +111,20 @@ class ScriptedClient:
             if queued:
                 raise queued.pop(0)
             message_id = f"m{next(self._ids)}"
-            self.sent.append(Sent(self.platform, chat_id, text, self.clock(), message_id))
+            seen = shown(text, self.limits)  # what the user sees (Telegram parses the HTML)
+            self.sent.append(
+                Sent(self.platform, chat_id, seen, self.clock(), message_id, thread_id)
+            )
         return message_id
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Reminders send no files."""
         raise BadRequest("files are not scripted")
@@ -117,10 +135,14 @@ class ScriptedClient:
         """Reminders edit nothing."""
         raise BadRequest("edits are not scripted")
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
         """Nothing to acknowledge."""
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
         """Nothing to show."""
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
@@ -147,8 +169,9 @@ def link_chat(
     *,
     platform: str = "telegram",
     title: str | None = None,
+    thread_id: str | None = None,
 ) -> ChatRecord:
-    """A group chat linked to the agency of today."""
+    """A group chat linked (from a forum topic, if thread_id) to the agency of today."""
     today = current_agency(agency(session, agency_name))
     record = ChatRecord(
         platform=platform,
@@ -158,6 +181,7 @@ def link_chat(
         active=True,
         agency_id=today.id,
         linked_at=datetime(2026, 1, 1, tzinfo=UTC),
+        thread_id=thread_id,
     )
     session.add(record)
     session.flush()

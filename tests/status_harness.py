@@ -20,6 +20,7 @@ from data.store import repositories as repo
 from data.store.db import Database
 from data.store.models import Agency, Role, StatusUpdate, Task
 from tests.databases import database_url
+from tests.telegram_html import shown
 
 if TYPE_CHECKING:
     from tests.bot_harness import Clock
@@ -92,7 +93,7 @@ class Desk:
         here: list[str] = []
         elsewhere: dict[str, list[str]] = {}
         for reply in replies:
-            parts = [part.text for part in render(reply, capabilities)]
+            parts = [shown(part.text, capabilities) for part in render(reply, capabilities)]
             if reply.chat_id and reply.chat_id != incoming.chat.id:
                 elsewhere.setdefault(reply.chat_id, []).extend(parts)
             else:

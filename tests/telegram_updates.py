@@ -12,12 +12,16 @@ class View:
         self._data = data
 
     def __getattr__(self, name: str) -> Any:
-        value = self._data.get("from" if name == "from_user" else name)
-        if isinstance(value, dict):
-            return View(value)
-        if isinstance(value, list):
-            return [View(item) if isinstance(item, dict) else item for item in value]
-        return value
+        return _viewed(self._data.get("from" if name == "from_user" else name))
+
+
+def _viewed(value: Any) -> Any:
+    """Objects as Views, lists (of rows of buttons, too) item by item."""
+    if isinstance(value, dict):
+        return View(value)
+    if isinstance(value, list):
+        return [_viewed(item) for item in value]
+    return value
 
 
 def as_update(data: dict[str, Any]) -> Any:

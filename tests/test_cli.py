@@ -67,7 +67,7 @@ def test_chat_reads_piped_lines(db_url: str) -> None:
     result = daumoi("chat", url=db_url, stdin="/tim san bay chu lai\n1\n")
     assert result.returncode == 0, result.stderr
     assert "2.4 — " in result.stdout and "5.3 — " in result.stdout
-    assert "Bạn:" not in result.stdout
+    assert "Anh/chị: " not in result.stdout
     assert "\nNhiệm vụ " in result.stdout
 
 

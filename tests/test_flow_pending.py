@@ -117,7 +117,8 @@ def test_a_number_after_a_pending_update_gets_one_answer_from_the_last_list(
     assert last_list is not None
     answer = desk.send("1", user, platform=platform)
     said = answer.here
-    assert len(answer.replies) == 1, said
+    # One answer; a card with choices ("Xem thêm") keeps the flow's reminder as its own line.
+    assert len([r for r in answer.replies if REMINDER not in r.text]) == 1, said
     assert TASK_PROMPT not in said and "gõ mã nhiệm vụ" not in said
     picked = last_list[0]
     if picked.startswith("/nhiemvu "):  # a search list: its card, the update still pending

@@ -38,7 +38,11 @@ def test_the_command_is_in_the_table() -> None:
 
 
 def test_admin_sees_the_whole_picture(reports_desk: Desk) -> None:
-    text = reports_desk.say("/baocao")
+    summary = reports_desk.say("/baocao")
+    assert len(summary.split("\n\n1. Theo lĩnh vực")[0].split("\n")) <= 15  # one screen
+    # The parts are one tap away: by sector, by agency, open blockers.
+    parts = [reports_desk.say(f"/baocao {part}") for part in ("linhvuc", "donvi", "vuongmac")]
+    text = "\n".join([summary, *parts])
     assert text.startswith("📊 Báo cáo năm 2026 — Quyết định 1731/QĐ-UBND")
     assert "Tổng số 44 nhiệm vụ" in text
     assert "hoàn thành 4 · đang thực hiện 3 · chưa triển khai 1 · chưa báo cáo 36" in text

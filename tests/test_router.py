@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot import commands
 from bot.router import apology_incident
+from core.markup import plain
 from core.model import ChatEvent, ChatEventKind, ChatKind, Reply, parse_command
 from data.store.models import ChatRecord, PendingChoice
 
@@ -51,7 +52,7 @@ def test_command_with_diacritics_and_bot_name(bot: Bot) -> None:
 def test_adapter_supplied_command_is_used(bot: Bot) -> None:
     incoming = replace(bot.incoming("ignored"), command="task", args="2.4")
     [reply] = bot.router.handle(incoming)
-    assert reply.text.startswith("Nhiệm vụ 2.4")
+    assert plain(reply.text).startswith("Nhiệm vụ 2.4")
 
 
 def test_english_alias(bot: Bot) -> None:
@@ -73,8 +74,9 @@ def test_numbered_choice_answered_by_digit(bot: Bot) -> None:
     assert "Trả lời bằng số để chọn." in listing
     card = bot.say(_number_of(listing, "5.3"))
     assert card.startswith("Nhiệm vụ 5.3")
-    # The list stays usable: another number opens the other task.
-    assert bot.say(_number_of(listing, "2.4")).startswith("Nhiệm vụ 2.4")
+    # The card is the list shown last now: its "1. Xem thêm" opens the task's details.
+    assert "1. Xem thêm" in card
+    assert "Giải pháp cụ thể" in bot.say("1")
 
 
 def test_digit_out_of_range_and_expired(bot: Bot) -> None:
@@ -269,4 +271,61 @@ def test_concurrent_messages_are_each_answered_once(bot: Bot) -> None:
         thread.join(60)
     assert len(answers) == 32 and not any(map(apology_incident, answers))
     assert _count(bot, ProcessedUpdate) == 32
-    assert _count(bot, PendingChoice) == 24  # every answer but the task card offers choices
+    assert _count(bot, PendingChoice) == 32  # every answer offers choices ("Xem thêm" on cards)
+
+
+def _press(bot: Bot, token: str, label: str | None = "nút", **options: Any) -> list[Reply]:
+    """A button press; label: the pressed button as the message shows it (None: gone)."""
+    press = bot.incoming("", platform="telegram", token=token, **options)
+    return bot.router.handle(replace(press, choice_label=label))
+
+
+def test_a_press_answers_by_replacing_the_pressed_message(bot: Bot) -> None:
+    [listing] = bot.replies("/tim san bay chu lai", platform="telegram")
+    [card] = _press(bot, listing.choices[1].token, "5.3 — Tăng cường")
+    assert card.edit and card.notice is None and plain(card.text).startswith("Nhiệm vụ 5.3")
+    # A lookup shows what was picked by itself: no "Đã chọn" line on top.
+    # A button the message no longer shows (an old view of it): the answer comes below.
+    [below] = _press(bot, listing.choices[1].token, None)
+    assert not below.edit and plain(below.text).startswith("Nhiệm vụ 5.3")
+
+
+def test_a_pressed_step_answer_shows_the_choice_made(bot: Bot) -> None:
+    from core.settings import Settings
+
+    bot.router.settings = Settings(admins=("telegram:u1",))  # an admin may update any task
+    [listing] = bot.replies("/capnhat 2.4", platform="telegram")
+    step = next(c for c in listing.choices if c.label == "Đang thực hiện")
+    [asked, *_] = _press(bot, step.token, "Đang thực hiện")
+    assert asked.edit and asked.text.startswith("✓ Đã chọn: Đang thực hiện\n\n")
+
+
+def test_foreign_and_stale_presses_are_notices(bot: Bot) -> None:
+    from core.model import Notice
+
+    [listing] = bot.replies("/tim san bay chu lai", platform="telegram", group=True, user="a")
+    token = listing.choices[0].token
+    foreign = _press(bot, token, group=True, user="b")
+    assert [(r.notice, r.edit) for r in foreign] == [(Notice.ALERT, False)]  # keyboard stays
+    stale = _press(bot, "nope.1")
+    assert [(r.notice, r.edit, r.text) for r in stale][1] == (None, True, "")  # keyboard goes
+    assert stale[0].notice is Notice.ALERT and "không còn hiệu lực" in stale[0].text
+    assert [r.edit for r in _press(bot, "nope.1", None)] == [False]  # not its keyboard: kept
+    # A typed number that picks nothing is still said in the chat (Zalo, console).
+    [typed] = bot.router.handle(bot.incoming("7"))
+    assert typed.notice is None and not typed.edit
+
+
+def test_edited_messages_repeat_lookups_only(bot: Bot) -> None:
+    def edited(text: str, **options: Any) -> list[Reply]:
+        return bot.router.handle(replace(bot.incoming(text, **options), edited=True))
+
+    [answer] = edited("/tim so y te")
+    assert "Sở Y tế" in answer.text
+    [answer] = edited("so y te")  # plain text in a private chat: a search
+    assert "Sở Y tế" in answer.text
+    bot.say("/tim san bay chu lai")
+    assert edited("1") == []  # picking from a list is not repeated
+    [note] = edited("/capnhat 2.4 hoan thanh Xong")
+    assert "không được thực hiện lại" in note.text
+    assert edited("/capnhat 2.4 hoan thanh Xong", group=True) == []  # groups: silence

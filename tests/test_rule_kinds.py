@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.router import Router
 from core.limits import LIMITS as CAPABILITIES
+from core.markup import plain
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ReminderKind, ReminderRule
@@ -130,7 +131,8 @@ def test_a_registered_kind_is_planned_described_and_listed(admin_bot: Bot) -> No
         ]
         assert [(occ.kind, occ.text) for occ in found] == [("ping", "Họp thử")]
         assert [target.chat_id for target in found[0].destinations] == [CHAT]
-        assert messages.render(found[0], date(2026, 11, 27), calendar) == "Thử — Họp thử"
+        text = messages.render(found[0], date(2026, 11, 27), calendar)
+        assert plain(text) == "Thử — Họp thử"
         assert "(nhắc thử)" in messages.gap_text(rule_id, found)
     listing = admin_bot.say("/nhacviec", user=ADMIN)
     assert f"#{rule_id} Nhắc thử: Họp thử — đang bật" in listing

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.limits import RateLimits
+from core.markup import plain
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ChatRecord, OutboxStatus, ReminderKind, ReminderOutbox, ReminderRule
@@ -101,7 +102,7 @@ def test_one_off_to_a_chat_the_bot_lost_is_not_materialised(db: Database) -> Non
         service.shutdown()
     with db.session() as session:
         (row,) = session.scalars(select(ReminderOutbox)).all()
-        assert row.chat_id == "-10" and row.text == "Nhắc việc — Nộp báo cáo"
+        assert row.chat_id == "-10" and plain(row.text) == "Nhắc việc — Nộp báo cáo"
 
 
 @pytest.mark.postgres

@@ -92,7 +92,7 @@ def test_reporting_year_follows_vietnam_time(focal: Desk) -> None:
     [
         ("/capnhat 9.9 hoan thanh xong", "Không có nhiệm vụ mang mã 9.9"),
         ("/capnhat 2.4 dang thuc hien 150% Đã làm", "150% không hợp lệ"),
-        ("/capnhat 2.4 dang thuc hien 60%", "không được để trống"),
+        ("/capnhat 2.4 dang thuc hien 60%", "gõ nội dung kết quả thực hiện"),  # the next step
         ("/capnhat 2.4 dang thuc hien 60% " + "x" * 10_000, "10.000 ký tự"),
         ("/capnhat 3.1 hoan thanh Đã xong", "chưa có quyền cập nhật nhiệm vụ 3.1"),
         ("/capnhat dang thuc hien 60% abc", "mã nhiệm vụ"),

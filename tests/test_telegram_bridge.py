@@ -20,9 +20,9 @@ from bot.bridge import (
     private_unless_negative,
 )
 from bot.platforms.telegram_common import BotIdentity, keyboard, translate_update
-from core.chat_client import BadRequest, ChatGone, RetryAfter, Transient
+from core.chat_client import BadRequest, ChatGone, NotModified, RetryAfter, Transient
 from core.limits import TELEGRAM
-from core.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Reply
+from core.model import Attachment, ChatEvent, ChatEventKind, Choice, Incoming, Notice, Reply
 from tests.telegram_updates import as_update
 
 ME = BotIdentity(id="777", username="daumoi_bot")
@@ -59,38 +59,62 @@ class FakeApi:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, Any]] = []
         self.errors: list[Exception] = []
+        self.edit_errors: list[Exception] = []
+        self.actions: list[tuple[str, str, str | None]] = []  # (chat, action, topic)
+        self.threads: list[str | None] = []  # the topic of every message sent
         self.next_id = 100
 
     def _maybe_fail(self) -> None:
         if self.errors:
             raise self.errors.pop(0)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
         await asyncio.sleep(0)
         self._maybe_fail()
         self.calls.append(("text", chat_id, text, keyboard(choices)))
+        self.threads.append(thread_id)
         self.next_id += 1
         return str(self.next_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         self._maybe_fail()
         photo = file.mime_type.startswith("image/")
         self.calls.append(("photo" if photo else "document", chat_id, caption, file.filename))
+        self.threads.append(thread_id)
         self.next_id += 1
         return str(self.next_id)
 
     async def edit(
         self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
     ) -> None:
-        self.calls.append(("edit", chat_id, text, None))
+        if self.edit_errors:
+            raise self.edit_errors.pop(0)
+        self.calls.append(("edit", chat_id, text, (message_id, keyboard(choices))))
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
-        self.calls.append(("answer", "", callback_id, None))
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
+        self.calls.append(("answer", text, callback_id, "alert" if alert else None))
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
-        pass
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
+        self.actions.append((chat_id, action, thread_id))
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
         return None
@@ -312,3 +336,94 @@ async def test_accept_refuses_a_first_failure_then_acknowledges(
     assert await bridge.accept(update(1001, "/trogiup", update_id=78), "78") is True
     await bridge.drain()
     assert api.calls[-1] == ("text", "1001", "re: /trogiup", None)
+
+
+class PressCore(Core):
+    """Answers every message with scripted replies."""
+
+    def __init__(self, *replies: Reply) -> None:
+        super().__init__()
+        self.replies = list(replies)
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        self.seen.append(incoming)
+        return list(self.replies)
+
+
+def press(message_id: int = 3, chat: dict[str, Any] | None = None) -> Translated:
+    message: dict[str, Any] = {
+        "message_id": message_id,
+        "date": 0,
+        "chat": chat or {"id": 1001, "type": "private"},
+        "text": "…",
+    }
+    query = {"id": "cb9", "from": LAN, "chat_instance": "1", "data": "tok.1", "message": message}
+    return parsed({"update_id": 5, "callback_query": query})
+
+
+async def test_a_press_edits_its_message_and_the_rest_follows(api: FakeApi) -> None:
+    choice = Choice("Tiếp", "/x", token="n.1")
+    core = PressCore(Reply("thẻ 5.3", choices=(choice,), edit=True), Reply("nhắc"))
+    await ChatBridge(core, api).process(press())
+    assert api.calls == [
+        ("answer", "", "cb9", None),
+        ("edit", "1001", "thẻ 5.3", ("3", [[("Tiếp", "n.1")]])),
+        ("text", "1001", "nhắc", None),
+    ]
+
+
+async def test_an_edit_that_fails_becomes_a_new_message(api: FakeApi) -> None:
+    core = PressCore(Reply("thẻ", edit=True))
+    api.edit_errors = [BadRequest("Bad Request: message to edit not found")]
+    await ChatBridge(core, api).process(press())
+    assert api.calls[1:] == [("text", "1001", "thẻ", None)]
+    api.calls.clear()
+    api.edit_errors = [NotModified("Bad Request: message is not modified")]
+    await ChatBridge(core, api).process(press())
+    assert api.calls == [("answer", "", "cb9", None)]  # nothing changed: nothing sent
+
+
+async def test_a_file_answer_removes_the_keyboard_and_follows(api: FakeApi) -> None:
+    report = Attachment("bao-cao.xlsx", b"x", "application/vnd.ms-excel")
+    core = PressCore(Reply("", edit=True), Reply("báo cáo", file=report))
+    await ChatBridge(core, api).process(press())
+    assert api.calls[1:] == [
+        ("edit", "1001", "", ("3", None)),
+        ("document", "1001", "báo cáo", "bao-cao.xlsx"),
+    ]
+    assert api.actions == [("1001", "upload_document", None)]  # before the file
+
+
+async def test_a_notice_answers_the_press_and_is_not_sent(api: FakeApi) -> None:
+    core = PressCore(Reply("dành cho người đã hỏi", notice=Notice.ALERT))
+    await ChatBridge(core, api).process(press(chat={"id": -4001, "type": "group", "title": "G"}))
+    assert api.calls == [("answer", "dành cho người đã hỏi", "cb9", "alert")]
+
+
+async def test_replies_stay_in_their_topic(api: FakeApi) -> None:
+    forum = {"id": -100777, "type": "supergroup", "title": "F", "is_forum": True}
+    message = {
+        "message_id": 4,
+        "date": 0,
+        "chat": forum,
+        "from": LAN,
+        "text": "/tim x",
+        "message_thread_id": 12,
+        "is_topic_message": True,
+    }
+    core = PressCore(Reply("đây"), Reply("nơi khác", chat_id="-100888", thread_id="5"))
+    await ChatBridge(core, api).process(parsed({"update_id": 6, "message": message}))
+    assert [(chat, text) for _, chat, text, _ in api.calls] == [
+        ("-100777", "đây"),
+        ("-100888", "nơi khác"),
+    ]
+    assert api.threads == ["12", "5"]
+
+
+async def test_a_report_command_shows_upload_document_while_the_core_works(api: FakeApi) -> None:
+    core = PressCore(Reply("tóm tắt"))
+    bridge = ChatBridge(core, api)
+    await bridge.process(update(1001, "/baocao xlsx 2025"))
+    await bridge.process(update(1001, "/baocao", update_id=2))  # the summary: text
+    await bridge.drain()
+    assert api.actions == [("1001", "upload_document", None)]

@@ -129,10 +129,44 @@ def test_caption_counts_as_text_and_other_bots_and_media_are_ignored() -> None:
     assert translate_update(from_bot, ME).incoming is None
 
 
-def test_edits_and_unknown_updates_are_ignored() -> None:
-    edited = {"update_id": 1, "edited_message": message_update(PRIVATE, "x")["message"]}
-    assert translate_update(edited, ME).incoming is None
+def test_edits_are_passed_on_marked_and_unknown_updates_are_ignored() -> None:
+    edited = {"update_id": 1, "edited_message": message_update(PRIVATE, "/tim x")["message"]}
+    incoming = translate_update(edited, ME).incoming
+    assert incoming is not None and incoming.edited  # the router decides what is safe
+    assert (incoming.command, incoming.args) == ("tim", "x")
+    fresh = translate_update(message_update(PRIVATE, "x"), ME).incoming
+    assert fresh is not None and not fresh.edited
     assert translate_update({"update_id": 2}, ME).ignored
+
+
+def test_topic_messages_carry_their_thread() -> None:
+    forum = {**SUPERGROUP, "is_forum": True}
+    topic = message_update(forum, "/tim so y te")
+    topic["message"] |= {"message_thread_id": 77, "is_topic_message": True}
+    incoming = translate_update(topic, ME).incoming
+    assert incoming is not None and incoming.chat.thread_id == "77"
+    # A reply thread outside a forum is no topic: answers stay in the chat.
+    reply = message_update(SUPERGROUP, "/tim so y te")
+    reply["message"]["message_thread_id"] = 12
+    incoming = translate_update(reply, ME).incoming
+    assert incoming is not None and incoming.chat.thread_id is None
+    query = {
+        "id": "cb7",
+        "from": LAN,
+        "chat_instance": "1",
+        "data": "a1b2c3.1",
+        "message": {
+            "message_id": 9,
+            "date": 0,
+            "chat": forum,
+            "from": BOT,
+            "text": "…",
+            "message_thread_id": 77,
+            "is_topic_message": True,
+        },
+    }
+    pressed = translate_update({"update_id": 4, "callback_query": query}, ME).incoming
+    assert pressed is not None and pressed.chat.thread_id == "77"
 
 
 def test_callback_query_carries_token_and_id() -> None:
@@ -150,6 +184,17 @@ def test_callback_query_carries_token_and_id() -> None:
     assert incoming.choice_token == "a1b2c3.2" and incoming.addressed
     assert incoming.chat.id == "-4001" and incoming.user.id == "1001"
     assert incoming.message_id == "9"
+
+
+def test_callback_carries_the_pressed_label() -> None:
+    keyboard = {"inline_keyboard": [[{"text": "Hoàn thành", "callback_data": "a1b2c3.3"}]]}
+    message = {"message_id": 9, "date": 0, "chat": PRIVATE, "text": "…", "reply_markup": keyboard}
+    query = {"id": "cb3", "from": LAN, "chat_instance": "1", "data": "a1b2c3.3", "message": message}
+    incoming = translate_update({"update_id": 3, "callback_query": query}, ME).incoming
+    assert incoming is not None and incoming.choice_label == "Hoàn thành"
+    del message["reply_markup"]
+    incoming = translate_update({"update_id": 4, "callback_query": query}, ME).incoming
+    assert incoming is not None and incoming.choice_label is None
 
 
 def test_callback_without_data_is_only_answered() -> None:

@@ -24,7 +24,7 @@ TITLE = "console"
 TOKEN_VARIABLE = ""
 LIMITS = CONSOLE
 RETRY_ON = (PlatformUnreachable,)
-PROMPT = "Bạn: "
+PROMPT = "Anh/chị: "
 BANNER = (
     "daumoi — trợ lý tra cứu Quyết định 1731/QĐ-UBND. Gõ /trogiup để xem lệnh, /thoat để thoát."
 )
@@ -99,7 +99,14 @@ class ConsoleClient:
         self._stream = stream
         self._ids = itertools.count(1)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,  # no topics here
+    ) -> str:
         """Write the text with a header naming the chat."""
         stream = self._stream or sys.stdout
         stream.write(f"\n[Nhắc việc → {chat_id}]\n{text}\n")
@@ -107,7 +114,13 @@ class ConsoleClient:
         return f"{PLATFORM}-{next(self._ids)}"
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,  # no topics here
     ) -> str:
         """Write the caption and a line naming the file."""
         return await self.send_text(chat_id, f"{caption}\n{file_summary(file)}".strip())
@@ -118,10 +131,14 @@ class ConsoleClient:
         """Write the new text."""
         await self.send_text(chat_id, text)
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
         """The console has no buttons."""
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
         """Nothing to show."""
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:

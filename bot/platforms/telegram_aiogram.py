@@ -27,6 +27,7 @@ from aiogram.exceptions import (
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
+    EditMessageReplyMarkup,
     EditMessageText,
     GetChatMember,
     GetMe,
@@ -55,10 +56,13 @@ from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
     CHAT_ADMIN_STATUSES,
     GONE_HINTS,
+    NOT_MODIFIED_HINT,
     PLATFORM,
     BotIdentity,
+    callback_text,
     command_menu,
     keyboard,
+    thread,
     translate_update,
 )
 from core import chat_client as port
@@ -76,6 +80,7 @@ _RESPONSE_TYPES = tuple(
     for method in (
         AnswerCallbackQuery,
         DeleteWebhook,
+        EditMessageReplyMarkup,
         EditMessageText,
         GetChatMember,
         GetMe,
@@ -115,6 +120,8 @@ def _port_errors() -> Iterator[None]:
     except AiogramError as exc:
         if any(hint in str(exc).lower() for hint in GONE_HINTS):
             raise port.ChatGone(str(exc)) from exc
+        if NOT_MODIFIED_HINT in str(exc).lower():
+            raise port.NotModified(str(exc)) from exc
         raise port.BadRequest(str(exc)) from exc
 
 
@@ -143,23 +150,42 @@ class AiogramClient:
         self.bot = bot
         self.identity = identity
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
-        """Send a text message; its message id."""
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
+        """Send a text message (into a forum topic when thread_id is set); its message id."""
         with _port_errors():
             message = await self.bot.send_message(
-                chat_id=_chat(chat_id), text=text, reply_markup=_markup(choices)
+                chat_id=_chat(chat_id),
+                text=text,
+                parse_mode="HTML",
+                reply_markup=_markup(choices),
+                message_thread_id=thread(thread_id),
             )
         return str(message.message_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Send a document (a photo for images); its message id."""
         upload = BufferedInputFile(file.content, filename=file.filename)
         options: dict[str, Any] = {
             "chat_id": _chat(chat_id),
             "caption": caption or None,
+            "parse_mode": "HTML" if caption else None,
             "reply_markup": _markup(choices),
+            "message_thread_id": thread(thread_id),
         }
         message: Message
         with _port_errors():
@@ -172,24 +198,43 @@ class AiogramClient:
     async def edit(
         self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
     ) -> None:
-        """Replace the text (and buttons) of a message the bot sent."""
+        """Replace the text and buttons of a message the bot sent (empty text: the buttons)."""
         with _port_errors():
-            await self.bot.edit_message_text(
-                text=text,
-                chat_id=_chat(chat_id),
-                message_id=int(message_id),
-                reply_markup=_markup(choices),
+            if text:
+                await self.bot.edit_message_text(
+                    text=text,
+                    parse_mode="HTML",
+                    chat_id=_chat(chat_id),
+                    message_id=int(message_id),
+                    reply_markup=_markup(choices),
+                )
+            else:
+                await self.bot.edit_message_reply_markup(
+                    chat_id=_chat(chat_id),
+                    message_id=int(message_id),
+                    reply_markup=_markup(choices),
+                )
+
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
+        """Acknowledge a button press, with a toast or an alert when text is given."""
+        shown = callback_text(text)
+        with _port_errors():
+            await self.bot.answer_callback_query(
+                callback_query_id=callback_id,
+                text=shown,
+                show_alert=True if alert and shown else None,
             )
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
-        """Acknowledge a button press."""
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
+        """Show an activity in the chat (or its forum topic)."""
         with _port_errors():
-            await self.bot.answer_callback_query(callback_query_id=callback_id, text=text or None)
-
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
-        """Show an activity in the chat."""
-        with _port_errors():
-            await self.bot.send_chat_action(chat_id=_chat(chat_id), action=action)
+            await self.bot.send_chat_action(
+                chat_id=_chat(chat_id), action=action, message_thread_id=thread(thread_id)
+            )
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
         """Whether the user administers the group (getChatMember)."""
@@ -307,7 +352,13 @@ async def _poll(
     async def on_update(_event: object, event_update: Update) -> None:
         await bridge.process(translate_update(event_update, me))
 
-    for observer in (dispatcher.message, dispatcher.callback_query, dispatcher.my_chat_member):
+    observers = (
+        dispatcher.message,
+        dispatcher.edited_message,
+        dispatcher.callback_query,
+        dispatcher.my_chat_member,
+    )
+    for observer in observers:
         observer.register(on_update)
     with _port_errors():
         await client.bot.delete_webhook()  # getUpdates is refused while a webhook is set

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 from bot.bridge import Translated
+from core import markup
 from core.model import (
     Chat,
     ChatEvent,
@@ -33,12 +34,17 @@ from core.model import (
 
 PLATFORM = "telegram"
 MAX_CALLBACK_DATA = 64  # bytes, a Bot API limit
-# Update types the bot asks for (my_chat_member tells us when it is added or removed).
-ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+# Update types the bot asks for (my_chat_member tells us when it is added or removed; an
+# edited message is answered again where that is safe, see Router).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 # Group member statuses that may change a group's agency link.
 CHAT_ADMIN_STATUSES = frozenset({"creator", "administrator"})
 # Telegram's descriptions of a 400 that means the chat is out of reach for good.
 GONE_HINTS = ("chat not found", "bot was kicked", "bot was blocked", "user is deactivated")
+# Telegram's description of an edit that would change nothing.
+NOT_MODIFIED_HINT = "message is not modified"
+# What a callback answer's text may hold (Bot API: 0-200 characters).
+MAX_CALLBACK_TEXT = 200
 _GONE_STATUSES = frozenset({"left", "kicked"})
 
 Keyboard = list[list[tuple[str, str]]]  # rows of (label, callback_data)
@@ -56,11 +62,20 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def chat_of(data: Any) -> Chat:
-    """The neutral chat of a Telegram Chat object."""
+def chat_of(data: Any, message: Any = None) -> Chat:
+    """The neutral chat of a Telegram Chat object (in the forum topic of message, if any)."""
     private = _plain(data.type) == "private"
     title = data.title if not private else _full_name(data) or None
-    return Chat(id=str(data.id), kind=ChatKind.PRIVATE if private else ChatKind.GROUP, title=title)
+    kind = ChatKind.PRIVATE if private else ChatKind.GROUP
+    return Chat(id=str(data.id), kind=kind, title=title, thread_id=topic_of(message))
+
+
+def topic_of(message: Any) -> str | None:
+    """The forum topic a message belongs to (message_thread_id of a topic message), or None."""
+    if message is None or not getattr(message, "is_topic_message", None):
+        return None
+    thread = getattr(message, "message_thread_id", None)
+    return str(thread) if thread is not None else None
 
 
 def user_of(data: Any) -> User:
@@ -96,13 +111,15 @@ def translate_update(update: Any, me: BotIdentity) -> Translated:
         return _membership(change, me)
     if (message := update.message) is not None:
         return _message(message, update_id, me)
+    if (message := getattr(update, "edited_message", None)) is not None:
+        return _message(message, update_id, me, edited=True)
     return Translated(ignored="update type not handled")
 
 
 def _callback(query: Any, update_id: str) -> Translated:
     message = query.message
     sender = user_of(query.from_user)
-    chat = chat_of(message.chat) if message is not None else Chat(id=sender.id)
+    chat = chat_of(message.chat, message) if message is not None else Chat(id=sender.id)
     if not query.data:
         return Translated(callback_id=str(query.id), ignored="callback without data")
     incoming = Incoming(
@@ -114,9 +131,20 @@ def _callback(query: Any, update_id: str) -> Translated:
         update_id=update_id,
         addressed=True,
         choice_token=str(query.data),
+        choice_label=_button_text(message, str(query.data)),
         raw=query,
     )
     return Translated(incoming=incoming, callback_id=str(query.id))
+
+
+def _button_text(message: Any, data: str) -> str | None:
+    """The label of the pressed button, read from the message's keyboard."""
+    shown = getattr(message, "reply_markup", None) if message is not None else None
+    for row in getattr(shown, "inline_keyboard", None) or ():
+        for button in row:
+            if getattr(button, "callback_data", None) == data:
+                return str(button.text)
+    return None
 
 
 def _membership(change: Any, me: BotIdentity) -> Translated:
@@ -136,8 +164,8 @@ def _membership(change: Any, me: BotIdentity) -> Translated:
     return Translated(events=(ChatEvent(platform=PLATFORM, chat=chat, kind=kind, user=actor),))
 
 
-def _message(message: Any, update_id: str, me: BotIdentity) -> Translated:
-    chat = chat_of(message.chat)
+def _message(message: Any, update_id: str, me: BotIdentity, *, edited: bool = False) -> Translated:
+    chat = chat_of(message.chat, message)
     if (new_id := getattr(message, "migrate_to_chat_id", None)) is not None:
         event = ChatEvent(
             platform=PLATFORM, chat=chat, kind=ChatEventKind.MIGRATED, new_chat_id=str(new_id)
@@ -169,6 +197,7 @@ def _message(message: Any, update_id: str, me: BotIdentity) -> Translated:
         update_id=update_id,
         addressed=addressed,
         file_ref=file_ref,
+        edited=edited,
         raw=message,
     )
     return Translated(incoming=incoming)
@@ -210,6 +239,19 @@ def keyboard(choices: Sequence[Choice]) -> Keyboard | None:
             continue
         rows.append([(_button_label(choice.label), token)])
     return rows or None
+
+
+def callback_text(text: str) -> str | None:
+    """A callback answer's text (plain: no markup there) within Telegram's limit, or None."""
+    text = " ".join(markup.plain(text).split())
+    if len(text) > MAX_CALLBACK_TEXT:
+        text = text[: MAX_CALLBACK_TEXT - 1].rstrip() + "…"
+    return text or None
+
+
+def thread(thread_id: str | None) -> int | None:
+    """message_thread_id for a send (None: the chat itself, or General)."""
+    return int(thread_id) if thread_id and thread_id.isdigit() else None
 
 
 def _button_label(label: str) -> str:

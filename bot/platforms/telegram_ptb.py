@@ -23,10 +23,13 @@ from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
     CHAT_ADMIN_STATUSES,
     GONE_HINTS,
+    NOT_MODIFIED_HINT,
     PLATFORM,
     BotIdentity,
+    callback_text,
     command_menu,
     keyboard,
+    thread,
     translate_update,
 )
 from core import chat_client as port
@@ -68,6 +71,8 @@ def _port_errors() -> Iterator[None]:
     except ptb.BadRequest as exc:  # a NetworkError subclass, but final
         if any(hint in str(exc).lower() for hint in GONE_HINTS):
             raise port.ChatGone(str(exc)) from exc
+        if NOT_MODIFIED_HINT in str(exc).lower():
+            raise port.NotModified(str(exc)) from exc
         raise port.BadRequest(str(exc)) from exc
     except ptb.NetworkError as exc:  # timeouts, connection errors, 5xx
         raise port.Transient(str(exc)) from exc
@@ -107,20 +112,42 @@ class PtbClient:
         self.bot: PtbBot = application.bot
         self.identity = identity
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
-        """Send a text message; its message id."""
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
+    ) -> str:
+        """Send a text message (into a forum topic when thread_id is set); its message id."""
         with _port_errors():
             message = await self.bot.send_message(
-                _chat(chat_id), text, reply_markup=_markup(choices)
+                _chat(chat_id),
+                text,
+                parse_mode="HTML",
+                reply_markup=_markup(choices),
+                message_thread_id=thread(thread_id),
             )
         return str(message.message_id)
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,
     ) -> str:
         """Send a document (a photo for images); its message id."""
         upload = InputFile(file.content, filename=file.filename)
-        options: dict[str, Any] = {"caption": caption or None, "reply_markup": _markup(choices)}
+        options: dict[str, Any] = {
+            "caption": caption or None,
+            "parse_mode": "HTML" if caption else None,
+            "reply_markup": _markup(choices),
+            "message_thread_id": thread(thread_id),
+        }
         with _port_errors():
             if file.mime_type in PHOTO_TYPES:
                 message = await self.bot.send_photo(_chat(chat_id), upload, **options)
@@ -131,21 +158,39 @@ class PtbClient:
     async def edit(
         self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
     ) -> None:
-        """Replace the text (and buttons) of a message the bot sent."""
+        """Replace the text and buttons of a message the bot sent (empty text: the buttons)."""
         with _port_errors():
-            await self.bot.edit_message_text(
-                text, _chat(chat_id), int(message_id), reply_markup=_markup(choices)
+            if text:
+                await self.bot.edit_message_text(
+                    text,
+                    _chat(chat_id),
+                    int(message_id),
+                    parse_mode="HTML",
+                    reply_markup=_markup(choices),
+                )
+            else:
+                await self.bot.edit_message_reply_markup(
+                    _chat(chat_id), int(message_id), reply_markup=_markup(choices)
+                )
+
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
+        """Acknowledge a button press, with a toast or an alert when text is given."""
+        shown = callback_text(text)
+        with _port_errors():
+            await self.bot.answer_callback_query(
+                callback_id, shown, show_alert=True if alert and shown else None
             )
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
-        """Acknowledge a button press."""
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
+        """Show an activity in the chat (or its forum topic)."""
         with _port_errors():
-            await self.bot.answer_callback_query(callback_id, text or None)
-
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
-        """Show an activity in the chat."""
-        with _port_errors():
-            await self.bot.send_chat_action(_chat(chat_id), action)
+            await self.bot.send_chat_action(
+                _chat(chat_id), action, message_thread_id=thread(thread_id)
+            )
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
         """Whether the user administers the group (getChatMember)."""

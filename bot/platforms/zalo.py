@@ -53,6 +53,7 @@ EVENT_UNSUPPORTED = "message.unsupported.received"
 DEFAULT_LISTEN = "127.0.0.1:8081"
 _MAX_KEY = 64  # processed_update.update_id column width
 _PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+_ACTIONS = frozenset({"typing", "upload_photo"})  # the chat actions Zalo knows
 # Descriptions of a refusal that mean the bot can no longer reach the chat at all.
 # "@Some Bot Name /lenh …": a mention we could not match by name, followed by a command.
 _LEADING_MENTION_COMMAND = re.compile(r"^@[^\n/]*?\s(?=/\S)")
@@ -156,12 +157,25 @@ class ZaloChatClient:
         self.limits = ZALO_WITH_LINKS if self.files is not None else ZALO
         self._zone = ZoneInfo(timezone)
 
-    async def send_text(self, chat_id: str, text: str, choices: Sequence[Choice] = ()) -> str:
+    async def send_text(
+        self,
+        chat_id: str,
+        text: str,
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,  # no topics here
+    ) -> str:
         """Send text (choices were already numbered into it); its message id."""
         return (await self.client.send_message(chat_id, text, retry=False)).message_id
 
     async def send_file(
-        self, chat_id: str, file: Attachment, caption: str = "", choices: Sequence[Choice] = ()
+        self,
+        chat_id: str,
+        file: Attachment,
+        caption: str = "",
+        choices: Sequence[Choice] = (),
+        *,
+        thread_id: str | None = None,  # no topics here
     ) -> str:
         """Send the caption with a download link (and the photo itself for images)."""
         if self.files is None:
@@ -184,12 +198,16 @@ class ZaloChatClient:
         """Zalo cannot edit a message: send the new text instead."""
         await self.send_text(chat_id, text)
 
-    async def answer_callback(self, callback_id: str, text: str = "") -> None:
+    async def answer_callback(
+        self, callback_id: str, text: str = "", *, alert: bool = False
+    ) -> None:
         """Zalo has no buttons: nothing to acknowledge."""
 
-    async def chat_action(self, chat_id: str, action: str = "typing") -> None:
-        """Show "typing…" in the chat for a few seconds."""
-        await self.client.send_chat_action(chat_id, action)
+    async def chat_action(
+        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
+    ) -> None:
+        """Show "typing…" (or a photo upload) in the chat for a few seconds."""
+        await self.client.send_chat_action(chat_id, action if action in _ACTIONS else "typing")
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
         """Zalo cannot tell who administers a group."""

@@ -33,17 +33,28 @@ def upsert_seen(
     return record
 
 
-def link_agency(session: Session, record: ChatRecord, agency_id: int, now: datetime) -> None:
-    """Link a chat to an agency (reminders and reports for it go there)."""
+def link_agency(
+    session: Session,
+    record: ChatRecord,
+    agency_id: int,
+    now: datetime,
+    thread_id: str | None = None,
+) -> None:
+    """Link a chat (in a forum, one topic of it; None: General) to an agency.
+
+    Reminders and reports for the agency go there.
+    """
     record.agency_id = agency_id
     record.linked_at = now
+    record.thread_id = thread_id
     session.flush()
 
 
 def unlink_agency(session: Session, record: ChatRecord) -> None:
-    """Remove a chat's agency link."""
+    """Remove a chat's agency link (and its topic)."""
     record.agency_id = None
     record.linked_at = None
+    record.thread_id = None
     session.flush()
 
 
@@ -74,11 +85,13 @@ def migrate(
     if new.agency_id is None and old.agency_id is not None:
         new.agency_id = old.agency_id
         new.linked_at = old.linked_at
+        new.thread_id = old.thread_id
     new.title = new.title or old.title
     new.active = True
     old.active = False
     old.agency_id = None
     old.linked_at = None
+    old.thread_id = None
     session.flush()
     return new
 
@@ -95,8 +108,10 @@ def record_change(
     by_role: str,
     by_chat_admin: bool | None,
     now: datetime,
+    thread_before: str | None = None,
+    thread_after: str | None = None,
 ) -> ChatLinkChange:
-    """Write down one change of a chat's agency link (the audit trail; never edited)."""
+    """Write down one change of a chat's agency link or topic (the audit trail; never edited)."""
     change = ChatLinkChange(
         platform=record.platform,
         chat_id=record.chat_id,
@@ -108,6 +123,8 @@ def record_change(
         by_person_id=by_person_id,
         by_role=by_role,
         by_chat_admin=by_chat_admin,
+        thread_before=thread_before,
+        thread_after=thread_after,
         changed_at=now,
     )
     session.add(change)

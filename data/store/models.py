@@ -247,6 +247,7 @@ class ChatRecord(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     linked_at: Mapped[datetime | None]
+    thread_id: Mapped[str | None] = mapped_column(String(64))  # forum topic linked; None: General
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -419,6 +420,7 @@ class ReminderOutbox(Base):
     )
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))  # the forum topic to post in
     due_at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
@@ -453,6 +455,8 @@ class ChatLinkChange(Base):
     by_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     by_role: Mapped[str] = mapped_column(String(16))  # "admin" or "focal"
     by_chat_admin: Mapped[bool | None] = mapped_column(Boolean)  # None: platform cannot tell
+    thread_before: Mapped[str | None] = mapped_column(String(64))  # linked forum topics
+    thread_after: Mapped[str | None] = mapped_column(String(64))
     changed_at: Mapped[datetime]
 
     agency_before: Mapped[Agency | None] = relationship(foreign_keys=[agency_before_id])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -145,3 +146,33 @@ def display_name(agency: Agency) -> str:
     if current is agency:
         return agency.name
     return f"{agency.name} — nay là {current.name}"
+
+
+def _short_basis(basis: str) -> str:
+    """The basis without its explanations in brackets, on one short line."""
+    text = re.sub(r"\s*\([^()]*\)", "", basis).strip().rstrip(".")
+    text = " ".join(text.split())
+    source, colon, _rest = text.partition(":")
+    if colon and len(source) <= 40:  # "Theo báo chí: …": the source is the basis
+        text = source
+    return text if len(text) <= 90 else text[:89].rsplit(" ", 1)[0] + "…"
+
+
+def succession_line(
+    successor: str,
+    effective_on: date | None,
+    basis: str | None,
+    confirmed: bool,
+    *,
+    for_admin: bool,
+) -> str:
+    """One short line on who took over and on what basis; "" for an unconfirmed one unless
+    the reader is an admin (who sees it marked as unconfirmed)."""
+    if not confirmed and not for_admin:
+        return ""
+    line = f"Từ {effective_on:%d/%m/%Y}" if effective_on is not None else "Hiện nay"
+    line += f" chuyển về {successor}"
+    short = _short_basis(basis or "")
+    if not confirmed:
+        return line + (f" — chưa xác nhận ({short})." if short else " — chưa xác nhận.")
+    return line + (f" (căn cứ: {short})." if short else ".")

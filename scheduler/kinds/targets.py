@@ -82,7 +82,8 @@ def in_chat(rule: ReminderRule, plan: Plan, directory: Directory) -> list[Occurr
     agency: AgencyRef | None = None
     destinations: list[Destination] = []
     if rule.platform and rule.chat_id and (rule.platform, rule.chat_id) not in directory.inactive:
-        destinations.append(Destination(rule.platform, rule.chat_id, "chat"))
+        topic = directory.topics.get((rule.platform, rule.chat_id))
+        destinations.append(Destination(rule.platform, rule.chat_id, "chat", topic))
     if rule.agency_id is not None and rule.agency_id in directory.agencies:
         home = directory.current.get(rule.agency_id, rule.agency_id)
         agency = directory.ref(home, [directory.agencies[rule.agency_id].name])

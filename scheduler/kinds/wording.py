@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from core.labels import TASK_ROLE
+from core.markup import code
 from core.render import shorten
 from scheduler.calendar import WorkCalendar
 from scheduler.directory import TaskRef
@@ -22,7 +23,7 @@ def role(task: TaskRef) -> str:
 
 def task_lines(tasks: Sequence[TaskRef]) -> list[str]:
     """ "• 2.4 (chủ trì): <title>" per task."""
-    return [f"• {t.code} ({role(t)}): {shorten(t.title, MAX_TITLE)}" for t in tasks]
+    return [f"• {code(t.code)} ({role(t)}): {shorten(t.title, MAX_TITLE)}" for t in tasks]
 
 
 def addressee(occ: Occurrence) -> tuple[str, str, str]:

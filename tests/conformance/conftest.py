@@ -87,6 +87,7 @@ class TelegramDriver(ChatQueries):
         self.group = ft.group_chat(-4001, "Nhóm Sở Y tế")
         self.bot_username = str(fake.me["username"])
         self._seen: dict[str, int] = {}
+        self._notices = 0
         self.adapter: AdapterThread | None = None
         self.set_member_status(self.group, self.user, "creator")
 
@@ -99,16 +100,26 @@ class TelegramDriver(ChatQueries):
     def press(
         self, chat: dict[str, Any], button: dict[str, Any], *, sender: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """A user presses an inline button of one of the bot's messages."""
+        """A user presses an inline button of the bot's message that shows it."""
         return self.fake.push_callback(chat, str(button["callback_data"]), sender=sender)
 
     def expect(self, chat: dict[str, Any], count: int = 1, timeout: float = 10) -> list[SentCall]:
-        """The next count messages the bot sent into chat (waits for them)."""
+        """The next count texts the bot showed in chat: new messages, and messages it edited
+        (the answer to a button press replaces the pressed message); waits for them."""
         key = str(chat["id"])
         start = self._seen.get(key, 0)
-        sent = self.fake.wait_for_message(key, timeout, count=start + count)
+        sent = self.fake.wait_for_sent(
+            lambda call: _shown_in(call, key), timeout, count=start + count
+        )
         self._seen[key] = len(sent)
         return sent[start:]
+
+    def expect_notice(self, timeout: float = 10) -> SentCall:
+        """The next answer to a button press that carries a text (a toast or an alert)."""
+        start = self._notices
+        answers = self.fake.wait_for_sent(_is_notice, timeout, count=start + 1)
+        self._notices = start + 1
+        return answers[start]
 
     def expect_text(self, chat: dict[str, Any], timeout: float = 10) -> str:
         """The text of the next message the bot sent into chat."""
@@ -122,6 +133,17 @@ class TelegramDriver(ChatQueries):
     def set_member_status(self, chat: dict[str, Any], person: dict[str, Any], status: str) -> None:
         """What getChatMember answers for person in chat ("creator", "member", …)."""
         self.fake.set_member_status(chat["id"], person["id"], status)
+
+
+def _shown_in(call: SentCall, chat_id: str) -> bool:
+    """A message sent into the chat, or a text edit of one."""
+    method = call.method.lower()
+    shown = method in ("sendmessage", "senddocument", "sendphoto", "editmessagetext")
+    return shown and call.chat_id == chat_id
+
+
+def _is_notice(call: SentCall) -> bool:
+    return call.method.lower() == "answercallbackquery" and bool(call.params.get("text"))
 
 
 def make_settings(fake: FakeTelegram, library: str, **overrides: Any) -> Settings:

@@ -14,7 +14,7 @@ from data.importing.agency_names import default_table
 from data.search.facts import FactDoc, FactSpec, fact_specs, render_answer
 from data.search.types import AgencyDoc, TaskDoc
 from data.store.models import Agency, AliasKind, Programme, Task, TaskPartner
-from data.store.succession import current_agency, display_name
+from data.store.succession import current_agency, display_name, short_basis
 
 
 def task_documents(session: Session) -> list[TaskDoc]:
@@ -98,16 +98,15 @@ def agency_documents(session: Session) -> list[AgencyDoc]:
 
 
 def _succession_note(agency: Agency) -> str:
+    """When and on what basis, in one short line; an unconfirmed basis is for admins' cards only."""
     if agency.successor is None:
         return ""
     parts = []
     if agency.successor_effective_on is not None:
         parts.append(f"từ {agency.successor_effective_on:%d/%m/%Y}")
-    if agency.successor_basis:
-        parts.append(agency.successor_basis.rstrip("."))
-    if not agency.successor_confirmed:
-        parts.append("chưa được xác nhận chính thức")
-    return "; ".join(parts)
+    if agency.successor_basis and agency.successor_confirmed:
+        parts.append(f"căn cứ: {short_basis(agency.successor_basis)}")
+    return ", ".join(parts)
 
 
 def answer_name(agency: Agency) -> str:

@@ -148,7 +148,7 @@ def display_name(agency: Agency) -> str:
     return f"{agency.name} — nay là {current.name}"
 
 
-def _short_basis(basis: str) -> str:
+def short_basis(basis: str) -> str:
     """The basis without its explanations in brackets, on one short line."""
     text = re.sub(r"\s*\([^()]*\)", "", basis).strip().rstrip(".")
     text = " ".join(text.split())
@@ -172,7 +172,7 @@ def succession_line(
         return ""
     line = f"Từ {effective_on:%d/%m/%Y}" if effective_on is not None else "Hiện nay"
     line += f" chuyển về {successor}"
-    short = _short_basis(basis or "")
+    short = short_basis(basis or "")
     if not confirmed:
         return line + (f" — chưa xác nhận ({short})." if short else " — chưa xác nhận.")
     return line + (f" (căn cứ: {short})." if short else ".")

@@ -13,6 +13,7 @@ import re
 BOLD_OPEN, BOLD_CLOSE = "\ue000", "\ue001"
 CODE_OPEN, CODE_CLOSE = "\ue002", "\ue003"
 _SENTINELS = re.compile("[\ue000-\ue00f]")
+_SENTINEL_SPLIT = re.compile("([\ue000-\ue00f])")
 _OPENERS = {BOLD_OPEN: "b", CODE_OPEN: "code"}
 _CLOSERS = {BOLD_CLOSE: BOLD_OPEN, CODE_CLOSE: CODE_OPEN}
 _HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -48,7 +49,8 @@ def is_sentinel(char: str) -> bool:
 def open_after(text: str, already: tuple[str, ...] = ()) -> tuple[str, ...]:
     """The spans (opening sentinels) still open at the end of text, given those open before."""
     stack = list(already)
-    for char in text:
+    for match in _SENTINELS.finditer(text):  # only the sentinels, not every character
+        char = match.group()
         if char in _OPENERS and char not in stack:
             stack.append(char)
         elif char in _CLOSERS and _CLOSERS[char] in stack:
@@ -65,19 +67,22 @@ def balanced(text: str, opened: tuple[str, ...]) -> str:
 
 def to_html(text: str) -> str:
     """Telegram HTML: &, < and > escaped, spans as <b>/<code>, every tag closed and none nested."""
+    escaped = text.translate(_HTML_ESCAPES)
+    if _SENTINELS.search(escaped) is None:  # most text carries no span: one pass
+        return escaped
     out: list[str] = []
     current: str | None = None  # one span at a time: Telegram's code may not hold other tags
-    for char in text:
-        if char in _OPENERS:
+    for part in _SENTINEL_SPLIT.split(escaped):
+        if part in _OPENERS:
             if current is None:
-                current = char
-                out.append(f"<{_OPENERS[char]}>")
-        elif char in _CLOSERS:
-            if current == _CLOSERS[char]:
+                current = part
+                out.append(f"<{_OPENERS[part]}>")
+        elif part in _CLOSERS:
+            if current == _CLOSERS[part]:
                 out.append(f"</{_OPENERS[current]}>")
                 current = None
-        elif not is_sentinel(char):
-            out.append(char.translate(_HTML_ESCAPES))
+        elif not (len(part) == 1 and is_sentinel(part)):
+            out.append(part)
     if current is not None:
         out.append(f"</{_OPENERS[current]}>")
     return "".join(out)

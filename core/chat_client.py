@@ -56,6 +56,10 @@ class NotModified(BadRequest):
     """An edit asked for the content the message already has: nothing to do."""
 
 
+class TopicGone(BadRequest):
+    """The forum topic was deleted or closed: the group itself can still be written to."""
+
+
 class ChatClient(Protocol):
     """Sends into one platform's chats; every method raises only `SendError` subclasses.
 

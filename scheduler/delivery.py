@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter
+from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, TopicGone
 from core.limits import RateLimits
 from core.pacing import PlatformLimiter
 from core.render import pieces, text_length
@@ -42,8 +42,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SEPARATOR = "\n\n"
 _MAX_MIGRATIONS = 2
-# Telegram's refusals of a message_thread_id: the topic was deleted or closed.
-_TOPIC_ERRORS = ("thread not found", "topic_deleted", "topic_closed", "topic_id_invalid")
 
 
 @dataclass
@@ -307,17 +305,18 @@ class Delivery:
         A forum topic that is gone or closed does not lose the reminder: it goes to General.
         """
         ids: list[str] = []
-        for number, piece in enumerate(pieces(text, chat.client.limits)):
+        client = chat.client
+        for number, piece in enumerate(pieces(text, client.limits)):
             if number:  # the first piece was paced by the chat loop
                 await self._limiter(chat.platform).acquire(chat.current)
             try:
-                ids.append(await _send_text(chat.client, chat.current, piece, thread_id))
-            except BadRequest as exc:
-                if thread_id is None or not any(e in str(exc).lower() for e in _TOPIC_ERRORS):
+                ids.append(await client.send_text(chat.current, piece, thread_id=thread_id))
+            except TopicGone as exc:
+                if thread_id is None:
                     raise
                 log.warning("topic %s of %s unusable (%s)", thread_id, chat.current, exc)
                 thread_id = None
-                ids.append(await _send_text(chat.client, chat.current, piece, None))
+                ids.append(await client.send_text(chat.current, piece))
         return ids
 
     async def _attempt(
@@ -477,13 +476,6 @@ class Delivery:
                 )
                 if outbox.insert(session, [row], now):
                     break
-
-
-async def _send_text(client: ChatClient, chat_id: str, text: str, thread_id: str | None) -> str:
-    """client.send_text, naming the topic only when there is one (any client works without)."""
-    if thread_id is None:
-        return await client.send_text(chat_id, text)
-    return await client.send_text(chat_id, text, thread_id=thread_id)
 
 
 def _chat_label(session: Session, platform: str, chat_id: str) -> str:

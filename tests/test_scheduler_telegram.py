@@ -239,3 +239,20 @@ def test_killed_mid_fan_out_then_restarted_sends_every_row_once(
         rows = session.scalars(select(ReminderOutbox).where(ReminderOutbox.rule_id == rule.id))
         assert {row.status for row in rows} == {OutboxStatus.SENT.value}
     database.engine.dispose()
+
+
+@pytest.mark.parametrize("library", ["ptb", "aiogram"])
+def test_a_topic_that_is_gone_gets_its_reminder_in_general(
+    db: Database, fake: FakeTelegram, library: str
+) -> None:
+    # The library's "message thread not found" reaches delivery as the port's TopicGone.
+    now = datetime.now(UTC)
+    with db.unit_of_work() as session:
+        rule = plain_rule(session, now)
+        row = outbox.NewRow(rule.id, "telegram", "-1", now, "once", "x", {}, "77")
+        outbox.insert(session, [row], now)
+    settings = replace(_settings(fake), telegram_library=library)
+    report = _deliver(db, settings, FAST)
+    [sent] = fake.messages_to("-1")
+    assert "message_thread_id" not in sent.params and report.messages == 1
+    assert _statuses(db) == {"-1": OutboxStatus.SENT.value}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from core.chat_client import BadRequest
+from core.chat_client import TopicGone
 from core.limits import RateLimits
 from core.model import Chat, ChatKind, Incoming, Reply, User
 from core.settings import Settings
@@ -251,7 +251,7 @@ def test_a_topic_that_is_gone_gets_its_reminder_in_general(db: Database) -> None
         outbox.insert(session, [NewRow(rule.id, "telegram", "-1", NOW, "once", "x", {}, "7")], NOW)
     clock = FakeClock(NOW)
     sender = ScriptedClient(clock=clock)
-    sender.fail("-1", BadRequest("Bad Request: message thread not found"))
+    sender.fail("-1", TopicGone("Bad Request: message thread not found"))
     _deliver(db, sender, clock)
     assert [(s.chat_id, s.thread_id, s.text) for s in sender.sent] == [("-1", None, "x")]
     with db.session() as session:

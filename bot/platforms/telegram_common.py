@@ -43,6 +43,8 @@ CHAT_ADMIN_STATUSES = frozenset({"creator", "administrator"})
 GONE_HINTS = ("chat not found", "bot was kicked", "bot was blocked", "user is deactivated")
 # Telegram's description of an edit that would change nothing.
 NOT_MODIFIED_HINT = "message is not modified"
+# Refusals of a message_thread_id: the forum topic was deleted or closed.
+TOPIC_HINTS = ("thread not found", "topic_deleted", "topic_closed", "topic_id_invalid")
 # What a callback answer's text may hold (Bot API: 0-200 characters).
 MAX_CALLBACK_TEXT = 200
 _GONE_STATUSES = frozenset({"left", "kicked"})

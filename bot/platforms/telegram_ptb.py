@@ -25,6 +25,7 @@ from bot.platforms.telegram_common import (
     GONE_HINTS,
     NOT_MODIFIED_HINT,
     PLATFORM,
+    TOPIC_HINTS,
     BotIdentity,
     callback_text,
     command_menu,
@@ -73,6 +74,8 @@ def _port_errors() -> Iterator[None]:
             raise port.ChatGone(str(exc)) from exc
         if NOT_MODIFIED_HINT in str(exc).lower():
             raise port.NotModified(str(exc)) from exc
+        if any(hint in str(exc).lower() for hint in TOPIC_HINTS):
+            raise port.TopicGone(str(exc)) from exc
         raise port.BadRequest(str(exc)) from exc
     except ptb.NetworkError as exc:  # timeouts, connection errors, 5xx
         raise port.Transient(str(exc)) from exc

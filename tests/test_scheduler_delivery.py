@@ -108,11 +108,13 @@ def test_a_failed_part_does_not_resend_the_parts_already_sent(
     original = sender.send_text
     calls = {"n": 0}
 
-    async def flaky(chat_id: str, text: str, choices: object = ()) -> str:
+    async def flaky(
+        chat_id: str, text: str, choices: object = (), *, thread_id: str | None = None
+    ) -> str:
         calls["n"] += 1
         if calls["n"] == 2:
             raise Transient("502 Bad Gateway")
-        return await original(chat_id, text)
+        return await original(chat_id, text, thread_id=thread_id)
 
     sender.send_text = flaky  # type: ignore[method-assign]
     asyncio.run(_pass(_delivery(db, sender, clock)))

@@ -12,7 +12,7 @@ import asyncio
 import importlib
 import logging
 import signal
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import AsyncExitStack, suppress
 from datetime import datetime
 from types import ModuleType
@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import commands
 from bot.bridge import AdapterOptions, ChatBridge, Connection, SeenLog
+from bot.freshness import DataWatch, interval_from
 from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
@@ -136,8 +137,12 @@ async def run_platforms(
     *,
     database: Database | None = None,
     stop: asyncio.Event | None = None,
+    reload: Callable[[], None] | None = None,
 ) -> int:
     """Serve the platforms (and tick reminders when a database is given) until stopped.
+
+    `reload` rebuilds the catalog and the search index; given with the database, it runs
+    whenever another process (an import, another instance) changed the data.
 
     All platforms ending (the console at end of input) stops the rest; a refused token stops
     everything with one error line and 1.
@@ -177,6 +182,9 @@ async def run_platforms(
         group.create_task(_stop_when_done(tasks, stop))
         if database is not None:
             group.create_task(_reminders(settings, database, clients, pacers, stop))
+            if reload is not None:
+                watch = DataWatch(database, reload, interval_from(settings))
+                group.create_task(watch.run(stop))
     return 1 if refused else 0
 
 
@@ -205,9 +213,15 @@ async def _reminders(
         service.shutdown()
 
 
-def run(settings: Settings, core: MessageHandler, names: Sequence[str], database: Database) -> int:
+def run(
+    settings: Settings,
+    core: MessageHandler,
+    names: Sequence[str],
+    database: Database,
+    reload: Callable[[], None] | None = None,
+) -> int:
     """`daumoi run`: serve until SIGINT or SIGTERM; 1 when a token is refused."""
-    return asyncio.run(run_platforms(settings, core, names, database=database))
+    return asyncio.run(run_platforms(settings, core, names, database=database, reload=reload))
 
 
 async def remind_once(

@@ -387,8 +387,8 @@ def _watch(engine: Engine) -> _WriteWatch:
 class CatalogCache:
     """The current catalog of one database, reloaded after a committed write to its tables.
 
-    Writes made through this process's engine are noticed; another process (a CLI import)
-    is not, just as the search index is not: rebuild both with refresh() / App.rebuild_search.
+    Writes made through this process's engine are noticed; another process's (a CLI import) are
+    found by bot/freshness.py's DataWatch, which rebuilds both with App.rebuild_search.
     """
 
     def __init__(self, database: Database) -> None:

@@ -1,0 +1,63 @@
+"""An import by another process reaches a running bot's search within seconds (issue 14, item 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.app import build_app
+from bot.freshness import DataWatch, interval_from
+from core.settings import Settings
+from data.importing.importer import SEED_FILE, import_text
+from data.store.db import Database
+
+NEW_DECISION = "9999/QĐ-UBND"
+NEW_WORDS = "cáp treo Thiên Ấn"  # in no task of the seed decision
+
+
+def _another_process_imports(url: str) -> None:
+    """What `daumoi import` in another process does: its own engine, its own transaction."""
+    text = SEED_FILE.read_text(encoding="utf-8").replace("1731/QĐ-UBND", NEW_DECISION)
+    text = text.replace("sân bay Chu Lai", f"sân bay Chu Lai và {NEW_WORDS}", 1)
+    other = Database.connect(url, migrate=False)
+    try:
+        with other.unit_of_work() as session:
+            import_text(session, text, "qd_9999.txt", decision_number=NEW_DECISION)
+    finally:
+        other.engine.dispose()
+
+
+def _finds_new_words(app: object) -> bool:
+    outcome = app.router.search.search("cap treo thien an")  # type: ignore[attr-defined]
+    return any(hit.programme == NEW_DECISION for hit in outcome.hits)
+
+
+def test_an_import_elsewhere_is_searchable_within_seconds(seeded_db: Database) -> None:
+    url = seeded_db.engine.url.render_as_string(hide_password=False)
+    app = build_app(Settings(database_url=url))
+    try:
+        assert not _finds_new_words(app)
+
+        async def scenario() -> float:
+            stop = asyncio.Event()
+            watch = DataWatch(app.database, app.rebuild_search, interval=0.1)
+            watching = asyncio.create_task(watch.run(stop))
+            await asyncio.sleep(0.3)  # the watch has seen the version before the import
+            await asyncio.to_thread(_another_process_imports, url)
+            began = time.monotonic()
+            while not _finds_new_words(app):
+                assert time.monotonic() - began < 5, "the import was not picked up in 5 s"
+                await asyncio.sleep(0.05)
+            stop.set()
+            await watching
+            return time.monotonic() - began
+
+        assert asyncio.run(scenario()) < 5
+    finally:
+        app.close()
+
+
+def test_the_interval_is_a_setting() -> None:
+    assert interval_from(Settings(extra={"DAUMOI_DATA_REFRESH_SECONDS": "0.5"})) == 0.5
+    assert interval_from(Settings(extra={"DAUMOI_DATA_REFRESH_SECONDS": "soon"})) == 2.0
+    assert interval_from(Settings()) == 2.0

@@ -59,8 +59,7 @@ class Compile(RuleKind):
 
     def describe(self, rule: ReminderRule, calendar: WorkCalendar) -> str:
         """ "Nhắc đơn vị tổng hợp báo cáo năm gửi UBND tỉnh trước 31/12 (Quyết định …)"."""
-        programme = rule.programme
-        decision = f" (Quyết định {programme.decision_number})" if programme is not None else ""
+        decision = wording.decision_of(rule)
         return f"Nhắc đơn vị tổng hợp báo cáo năm gửi UBND tỉnh trước 31/12{decision}"
 
     def render(self, occ: Occurrence, today: date, calendar: WorkCalendar) -> str:

@@ -18,6 +18,7 @@ from scheduler.calendar import WorkCalendar, as_utc, parse_clock
 from scheduler.config import ReminderConfig, parse_weekday
 from scheduler.digest import WEEK, digest_text
 from scheduler.directory import Directory
+from scheduler.kinds import wording
 from scheduler.kinds.base import Kind, Occurrence, Plan, RuleKind
 from scheduler.kinds.targets import coordinator_reached
 
@@ -87,8 +88,7 @@ class Digest(RuleKind):
 
     def describe(self, rule: ReminderRule, calendar: WorkCalendar) -> str:
         """ "Bản tin tuần gửi đơn vị tổng hợp (…) (Quyết định …)"."""
-        programme = rule.programme
-        decision = f" (Quyết định {programme.decision_number})" if programme is not None else ""
+        decision = wording.decision_of(rule)
         return f"Bản tin tuần gửi đơn vị tổng hợp (thay đổi, đơn vị chưa báo cáo){decision}"
 
     def render(self, occ: Occurrence, today: date, calendar: WorkCalendar) -> str:

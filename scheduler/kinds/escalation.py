@@ -66,8 +66,7 @@ class Escalation(RuleKind):
 
     def describe(self, rule: ReminderRule, calendar: WorkCalendar) -> str:
         """ "Danh sách đơn vị chưa báo cáo, gửi đơn vị tổng hợp sau hạn (Quyết định …)"."""
-        programme = rule.programme
-        decision = f" (Quyết định {programme.decision_number})" if programme is not None else ""
+        decision = wording.decision_of(rule)
         return f"Danh sách đơn vị chưa báo cáo, gửi đơn vị tổng hợp sau hạn{decision}"
 
     def render(self, occ: Occurrence, today: date, calendar: WorkCalendar) -> str:

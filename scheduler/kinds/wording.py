@@ -8,6 +8,7 @@ from datetime import date
 from core.labels import TASK_ROLE
 from core.markup import code
 from core.render import shorten
+from data.store.models import ReminderRule
 from scheduler.calendar import WorkCalendar
 from scheduler.directory import TaskRef
 from scheduler.kinds.base import Occurrence
@@ -32,6 +33,12 @@ def addressee(occ: Occurrence) -> tuple[str, str, str]:
     decision = f" theo Quyết định {occ.programme}" if occ.programme else ""
     via = f" qua {occ.coordinator}" if occ.coordinator and occ.coordinator != name else ""
     return name, decision, via
+
+
+def decision_of(rule: ReminderRule) -> str:
+    """ " (Quyết định 1731/QĐ-UBND)" for a rule of one decision, "" for a rule of every decision."""
+    programme = rule.programme
+    return f" (Quyết định {programme.decision_number})" if programme is not None else ""
 
 
 def when(deadline: date, today: date, calendar: WorkCalendar, what: str) -> str:

@@ -39,12 +39,6 @@ def configured(settings: Settings) -> bool:
     return bool(settings.telegram_token)
 
 
-def quiet_http_logs() -> None:
-    """Keep HTTP client request logs out of INFO: their URLs contain the bot token."""
-    for name in ("httpx", "httpcore", "aiohttp.access"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 @asynccontextmanager
 async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[Connection]:
     """getMe on the configured library; the connection until the block ends."""

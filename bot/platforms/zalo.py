@@ -226,12 +226,6 @@ def configured(settings: Settings) -> bool:
     return bool(settings.zalo_token)
 
 
-def quiet_http_logs() -> None:
-    """Keep per-request HTTP client logs out of INFO."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 async def identify(client: ZaloClient) -> BotInfo:
     """getMe: TokenRejected for a refused token (401, or 404: no such bot), PlatformUnreachable
     for a network failure, a timeout or a 5xx."""

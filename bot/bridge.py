@@ -28,7 +28,7 @@ from core.chat_client import (
     Transient,
 )
 from core.model import Chat, ChatEvent, ChatEventKind, ChatKind, Incoming, Notice, Reply
-from core.pacing import PlatformLimiter
+from core.pacing import Pacer
 from core.ports import MessageHandler
 from core.render import render
 from core.settings import Settings
@@ -142,7 +142,7 @@ class ChatBridge:
         core: MessageHandler,
         client: ChatClient,
         *,
-        pacer: PlatformLimiter | None = None,
+        pacer: Pacer | None = None,
         options: AdapterOptions | None = None,
         seen: SeenLog | None = None,
         typing: bool = False,

@@ -26,7 +26,7 @@ from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
 from core.limits import RateLimits
-from core.pacing import PlatformLimiter
+from core.pacing import Pacer, PlatformLimiter
 from core.ports import MessageHandler
 from core.settings import Settings
 from data.store import people
@@ -63,7 +63,7 @@ async def serve(
     stop: asyncio.Event,
     *,
     options: AdapterOptions | None = None,
-    pacer: PlatformLimiter | None = None,
+    pacer: Pacer | None = None,
     seen: SeenLog | None = None,
     clients: MutableMapping[str, ChatClient] | None = None,
     database: Database | None = None,
@@ -197,7 +197,7 @@ async def _reminders(
     settings: Settings,
     database: Database,
     clients: Mapping[str, ChatClient],
-    pacers: Mapping[str, PlatformLimiter],
+    pacers: Mapping[str, Pacer],
     stop: asyncio.Event,
 ) -> None:
     """Tick reminders until stop (DAUMOI_REMINDERS=0 turns them off)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
@@ -36,6 +37,20 @@ def _forget_idle(limiters: dict[str, AsyncLimiter]) -> None:
         for key, idle in list(limiters.items()):
             if idle.has_capacity(idle.max_rate):
                 del limiters[key]
+
+
+class Pacer(Protocol):
+    """Paces one platform's sends: in this process (PlatformLimiter) or across instances."""
+
+    limits: RateLimits
+
+    async def acquire(self, chat_id: str, *, reply: bool = False) -> None:
+        """Wait until a message to chat_id may go out (reply=True: an answer to a user)."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send of this platform for seconds (after flood control answered 429)."""
+        ...
 
 
 class PlatformLimiter:

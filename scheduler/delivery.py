@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, TopicGone
 from core.limits import RateLimits
-from core.pacing import PlatformLimiter
+from core.pacing import Pacer, PlatformLimiter
 from core.render import pieces, text_length
 from core.settings import Settings
 from data.store import chats
@@ -137,21 +137,21 @@ class Delivery:
         config: ReminderConfig,
         settings: Settings | None = None,
         *,
-        pacers: Mapping[str, PlatformLimiter] | None = None,
+        pacers: Mapping[str, Pacer] | None = None,
         clock: Callable[[], datetime],
         sleep: Callable[[float], Any] = asyncio.sleep,
         instance: str | None = None,
     ) -> None:
         self.database = database
         self.clients = clients
-        self.pacers: Mapping[str, PlatformLimiter] = pacers if pacers is not None else {}
+        self.pacers: Mapping[str, Pacer] = pacers if pacers is not None else {}
         self.config = config
         self.settings = settings
         self.clock = clock
         self._sleep = sleep
         self.instance = instance or instance_id()
         self._claims = itertools.count(1)
-        self._limiters: dict[str, PlatformLimiter] = {}
+        self._limiters: dict[str, Pacer] = {}
         self._db = ThreadPoolExecutor(1, thread_name_prefix="daumoi-outbox")
 
     def close(self) -> None:
@@ -171,7 +171,7 @@ class Delivery:
 
     # -- passes ---------------------------------------------------------------------------
 
-    def _limiter(self, platform: str) -> PlatformLimiter:
+    def _limiter(self, platform: str) -> Pacer:
         shared = self.pacers.get(platform)
         if shared is not None:
             return shared

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core.chat_client import ChatClient
-from core.pacing import PlatformLimiter
+from core.pacing import Pacer
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import ReminderRule
@@ -127,7 +127,7 @@ class ReminderService:
         settings: Settings,
         clients: Mapping[str, ChatClient],
         *,
-        pacers: Mapping[str, PlatformLimiter] | None = None,
+        pacers: Mapping[str, Pacer] | None = None,
         config: ReminderConfig | None = None,
         clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Any] = asyncio.sleep,

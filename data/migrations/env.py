@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from data.store import shared_state  # noqa: F401  (registers its tables on Base)
 from data.store.models import Base
 
 config = context.config

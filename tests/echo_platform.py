@@ -84,6 +84,11 @@ def configured(settings: Settings) -> bool:
     return bool(settings.extra.get(TOKEN_VARIABLE))
 
 
+def polls(settings: Settings) -> bool:
+    """Echo pushes its updates itself: nothing to share between instances."""
+    return False
+
+
 @asynccontextmanager
 async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[Connection]:
     """Nothing to dial: the client is ready."""

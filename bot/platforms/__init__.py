@@ -6,6 +6,8 @@ Each adapter is one module with the same small surface, and one line in ADAPTERS
   LIMITS (core.limits.PlatformLimits: sizes, what it renders, flood rates) and RETRY_ON (the
   errors of an unreachable API, retried with backoff at start);
 - configured(settings) -> bool: whether its token (or whatever it needs) is set;
+- polls(settings) -> bool: whether it fetches updates by polling, which only one instance
+  of several may do at a time (a webhook is served by every instance);
 - connect(settings, options): an async context yielding a bot.bridge.Connection (its
   core.chat_client.ChatClient, the bot's identity, how the bridge behaves there);
 - receive(settings, connection, bridge, stop, options): poll or serve a webhook, handing

@@ -151,6 +151,11 @@ def configured(settings: Settings) -> bool:
     return True
 
 
+def polls(settings: Settings) -> bool:
+    """The console reads this process's own terminal: every instance has its own."""
+    return False
+
+
 @asynccontextmanager
 async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[Connection]:
     """The console is always there."""

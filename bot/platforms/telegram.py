@@ -39,6 +39,11 @@ def configured(settings: Settings) -> bool:
     return bool(settings.telegram_token)
 
 
+def polls(settings: Settings) -> bool:
+    """Whether updates are fetched by long polling (one instance at a time), not by webhook."""
+    return not settings.webhook_url
+
+
 @asynccontextmanager
 async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[Connection]:
     """getMe on the configured library; the connection until the block ends."""

@@ -226,6 +226,11 @@ def configured(settings: Settings) -> bool:
     return bool(settings.zalo_token)
 
 
+def polls(settings: Settings) -> bool:
+    """Whether updates are fetched by long polling (one instance at a time), not by webhook."""
+    return not settings.extra.get("DAUMOI_ZALO_WEBHOOK_URL", "").strip()
+
+
 async def identify(client: ZaloClient) -> BotInfo:
     """getMe: TokenRejected for a refused token (401, or 404: no such bot), PlatformUnreachable
     for a network failure, a timeout or a 5xx."""

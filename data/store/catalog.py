@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.textnorm import fold
 from data.importing.agency_names import agency_key
 from data.store.db import Database
+from data.store.freshness import CATALOG_TABLES, written_table
 from data.store.models import (
     Agency,
     AgencyAlias,
@@ -27,11 +27,6 @@ from data.store.models import (
     TaskPartner,
 )
 from data.store.succession import today_ids
-
-# Writes to these tables make a loaded catalog stale.
-CATALOG_TABLES = frozenset(
-    {"programme", "sector", "task", "task_partner", "measure", "agency", "agency_alias"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,10 +327,6 @@ def _agencies(
 
 # --- keeping a loaded catalog fresh -------------------------------------------------------------
 
-_WRITE_RE = re.compile(
-    r"\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:\"?\w+\"?\.)?\"?(\w+)",
-    re.IGNORECASE,
-)
 _DIRTY = "daumoi.catalog_dirty"  # a write to a catalog table in the open transaction
 _COMMITTED = "daumoi.catalog_committed"  # such a write was committed
 
@@ -354,10 +345,8 @@ class _WriteWatch:
         event.listen(engine.pool, "checkin", self._checked_in)
 
     def _executed(self, conn: Any, _c: Any, statement: str, *_rest: Any) -> None:
-        if statement[:1] in "IUDiud ":
-            match = _WRITE_RE.match(statement)
-            if match is not None and match.group(1).lower() in CATALOG_TABLES:
-                conn.info[_DIRTY] = True
+        if written_table(statement) in CATALOG_TABLES:
+            conn.info[_DIRTY] = True
 
     def _committed(self, conn: Any) -> None:
         if conn.info.pop(_DIRTY, False):

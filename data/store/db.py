@@ -11,6 +11,8 @@ from sqlalchemy import URL, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from data.store.freshness import track_changes
+
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 # Key of the PostgreSQL advisory lock held while a process migrates or seeds the database.
 STARTUP_LOCK_KEY = 0x6461756D6F69  # "daumoi"
@@ -138,6 +140,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        track_changes(engine, self._sessions)
 
     @classmethod
     def connect(cls, url: str, *, migrate: bool = True) -> Database:

@@ -6,6 +6,7 @@ Create Date: 2026-12-01 08:10:00.000000
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -34,12 +35,16 @@ def upgrade() -> None:
         sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('token', name=op.f('pk_shared_file')),
     )
-    op.create_table(
+    data_version = op.create_table(
         'data_version',
         sa.Column('name', sa.String(length=32), nullable=False),
         sa.Column('version', sa.Integer(), nullable=False),
         sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('name', name=op.f('pk_data_version')),
+    )
+    op.bulk_insert(
+        data_version,
+        [{'name': 'catalog', 'version': 0, 'changed_at': datetime(2026, 12, 1, tzinfo=UTC)}],
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, inspect, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, inspect, or_, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from scheduler.calendar import as_utc
 log = logging.getLogger(__name__)
 _KEY = ("rule_id", "platform", "chat_id", "due_at")
 _CLAIM_ROUNDS = 5
+CLAIM_LOCK_SPACE = 0x6F757462  # "outb": advisory-lock namespace of per-chat claims
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def claim(
     expires = now + lease
     ids: list[int] = []
     for _ in range(_CLAIM_ROUNDS):
-        wanted = [tuple(row) for row in session.execute(chats)]
+        wanted = _chats_to_claim(session, [(row[0], row[1]) for row in session.execute(chats)])
         if not wanted:
             return []
         candidates = (
@@ -193,6 +194,24 @@ def claim(
         )
         for row in rows
     ]
+
+
+def _chats_to_claim(session: Session, wanted: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The wanted chats no other claim is taking right now (PostgreSQL: a per-chat advisory
+    lock held until this transaction ends), so one chat's rows never split between instances
+    and its reminders go out in order."""
+    if not wanted or session.get_bind().dialect.name != "postgresql":
+        return wanted
+    keys = [f"{platform}:{chat_id}" for platform, chat_id in wanted]
+    locked = session.execute(
+        text(
+            "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+            "WHERE pg_try_advisory_xact_lock(:space, hashtext(k))"
+        ),
+        {"keys": keys, "space": CLAIM_LOCK_SPACE},
+    ).scalars()
+    taken = set(locked)
+    return [chat for chat, key in zip(wanted, keys, strict=True) if key in taken]
 
 
 def _owned(ids: Sequence[int], owner: str) -> ColumnElement[bool]:

@@ -167,7 +167,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     app = _build(settings)
     try:
-        return run(settings, app.router, names, app.database, app.rebuild_search)
+        return run(settings, app.router, names, app.database, app.rebuild_search, app.tasks_loaded)
     finally:
         app.close()
 

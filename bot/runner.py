@@ -14,6 +14,7 @@ import logging
 import signal
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import AsyncExitStack, suppress
+from dataclasses import replace
 from datetime import datetime
 from types import ModuleType
 
@@ -22,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import commands
 from bot.bridge import AdapterOptions, ChatBridge, Connection, SeenLog
 from bot.freshness import DataWatch, interval_from
-from bot.platforms import ADAPTERS, startup
+from bot.health import ReadinessProbe
+from bot.platforms import ADAPTERS, health_http, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
 from core.limits import RateLimits
@@ -32,6 +34,7 @@ from core.settings import Settings
 from data.store import people
 from data.store.db import Database
 from data.store.processed import ProcessedLog
+from data.store.shared_files import SharedFiles
 from handlers.context import START_LINKS
 from scheduler.config import ReminderConfig
 from scheduler.service import ReminderService, TickReport, run_once
@@ -138,6 +141,7 @@ async def run_platforms(
     database: Database | None = None,
     stop: asyncio.Event | None = None,
     reload: Callable[[], None] | None = None,
+    tasks_loaded: Callable[[], int] | None = None,
 ) -> int:
     """Serve the platforms (and tick reminders when a database is given) until stopped.
 
@@ -158,6 +162,8 @@ async def run_platforms(
     clients: dict[str, ChatClient] = {"console": ConsoleClient()}
     seen = ProcessedLog(database) if database is not None else None
     refused: list[str] = []
+    probe = ReadinessProbe(database, tasks_loaded=tasks_loaded) if database is not None else None
+    files = SharedFiles(database) if database is not None else None
 
     async def platform(name: str) -> None:
         try:
@@ -166,6 +172,9 @@ async def run_platforms(
                 settings,
                 core,
                 stop,
+                options=replace(
+                    AdapterOptions.from_settings(settings, name), readiness=probe, file_store=files
+                ),
                 pacer=pacers[name],
                 seen=seen,
                 clients=clients,
@@ -178,6 +187,8 @@ async def run_platforms(
             stop.set()
 
     async with asyncio.TaskGroup() as group:
+        if listen := settings.extra.get(health_http.LISTEN_VARIABLE, "").strip():
+            group.create_task(_health(listen, probe, stop, refused))
         tasks = [group.create_task(platform(name)) for name in names]
         group.create_task(_stop_when_done(tasks, stop))
         if database is not None:
@@ -186,6 +197,18 @@ async def run_platforms(
                 watch = DataWatch(database, reload, interval_from(settings))
                 group.create_task(watch.run(stop))
     return 1 if refused else 0
+
+
+async def _health(
+    listen: str, probe: ReadinessProbe | None, stop: asyncio.Event, failed: list[str]
+) -> None:
+    """Serve /healthz and /readyz on DAUMOI_HEALTH_LISTEN; one error line and stop if it cannot."""
+    try:
+        await health_http.serve_health(listen, probe, stop)
+    except health_http.ListenFailed as exc:
+        log.error("%s", exc)
+        failed.append(health_http.LISTEN_VARIABLE)
+        stop.set()
 
 
 async def _stop_when_done(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
@@ -219,9 +242,14 @@ def run(
     names: Sequence[str],
     database: Database,
     reload: Callable[[], None] | None = None,
+    tasks_loaded: Callable[[], int] | None = None,
 ) -> int:
     """`daumoi run`: serve until SIGINT or SIGTERM; 1 when a token is refused."""
-    return asyncio.run(run_platforms(settings, core, names, database=database, reload=reload))
+    return asyncio.run(
+        run_platforms(
+            settings, core, names, database=database, reload=reload, tasks_loaded=tasks_loaded
+        )
+    )
 
 
 async def remind_once(
@@ -234,7 +262,11 @@ async def remind_once(
             module = adapter(name)
             if name == "console" or not module.configured(settings):
                 continue
-            options = AdapterOptions.from_settings(settings, name)
+            options = replace(  # links kept in the database: the running instances serve them
+                AdapterOptions.from_settings(settings, name),
+                file_store=SharedFiles(database),
+                serve_http=False,
+            )
             try:
                 connection = await stack.enter_async_context(module.connect(settings, options))
             except (startup.TokenRejected, *module.RETRY_ON) as exc:

@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.report_cli import add_parser as add_report_parser
 
     add_report_parser(sub)
+    from bot.config_cli import add_parser as add_config_parser
+
+    add_config_parser(sub)
     return parser
 
 
@@ -83,10 +86,19 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    from core.config import ConfigError
     from core.settings import Settings
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:  # the operator's setting: one line naming it, no traceback
+        _error(str(exc))
+        return EXIT_USAGE
     _configure_logging(settings, args)
+    from bot.config_cli import run as _config
+    from bot.config_cli import warn_unknown
+
+    warn_unknown(settings)
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "chat": _chat,
         "run": _run,
@@ -96,6 +108,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "remind": _remind,
         "admin": _admin,
         "report": _report,
+        "config": _config,
     }
     from data.store.db import DatabaseUnavailable
 

@@ -340,9 +340,9 @@ def test_daumoi_run_with_a_bad_listen_value_says_so_in_one_line(
 ) -> None:
     done = _run_console(db_url, "khong-phai-dia-chi", tmp_path)
     lines = done.stderr.strip().splitlines()
-    assert done.returncode == 1
+    assert done.returncode == 2  # a bad setting: refused by the configuration, before starting
     assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert "DAUMOI_HEALTH_LISTEN='khong-phai-dia-chi' không hợp lệ" in lines[0]
+    assert "DAUMOI_HEALTH_LISTEN='khong-phai-dia-chi' không dùng được" in lines[0]
 
 
 def test_daumoi_run_on_a_port_in_use_says_so_in_one_line(db_url: str, tmp_path: Path) -> None:

@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="truy vấn; bỏ trống để đọc từ stdin")
     export = sub.add_parser("export", help="xuất dữ liệu chương trình")
     export.add_argument("--json", action="store_true", help="xuất dạng JSON (mặc định)")
+    from bot.backup_cli import add_export_options
+    from bot.backup_cli import add_parser as add_backup_parser
+
+    add_export_options(export)
+    add_backup_parser(sub)
     from bot.remind_cli import add_parser as add_remind_parser
 
     add_remind_parser(sub)
@@ -109,6 +114,8 @@ def _main(argv: Sequence[str] | None) -> int:
         "admin": _admin,
         "report": _report,
         "config": _config,
+        "backup": _backup,
+        "restore": _restore,
     }
     from data.store.db import DatabaseUnavailable
 
@@ -201,6 +208,18 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.report_cli import run
 
     return run(settings, args)
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup_cli import run_backup
+
+    return run_backup(settings, args)
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup_cli import run_restore
+
+    return run_restore(settings, args)
 
 
 def _platform_names(option: str | None, settings: Settings) -> list[str]:
@@ -323,6 +342,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from data.importing.importer import ensure_seed
     from data.reports.export import export_programmes
 
+    if args.people or args.history:
+        from bot.backup_cli import export_records
+
+        return export_records(settings, args)
     database = connect_database(settings.database_url)
     try:
         ensure_seed(database)

@@ -72,14 +72,10 @@ class AdapterOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, platform: str) -> AdapterOptions:
-        """Read DAUMOI_<PLATFORM>_TIMEOUT and DAUMOI_ZALO_FILE_TTL_HOURS."""
-        extra = settings.extra
-        options = cls()
-        if value := extra.get(f"DAUMOI_{platform.upper()}_TIMEOUT", "").strip():
-            options = replace(options, request_timeout=float(value))
-        if value := extra.get("DAUMOI_ZALO_FILE_TTL_HOURS", "").strip():
-            options = replace(options, file_ttl=float(value) * 3600)
-        return options
+        """The platform's DAUMOI_<PLATFORM>_TIMEOUT and DAUMOI_ZALO_FILE_TTL_HOURS."""
+        config = settings.config
+        timeout = getattr(config, f"{platform}_timeout", cls.request_timeout)
+        return cls(request_timeout=float(timeout), file_ttl=config.zalo_file_ttl_hours * 3600)
 
 
 @dataclass(frozen=True)

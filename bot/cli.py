@@ -133,11 +133,8 @@ def _configure_logging(settings: Settings, args: argparse.Namespace) -> None:
     serving = args.command == "run" and any(
         name != "console" for name in _platform_names(getattr(args, "platform", None), settings)
     )
-    import logging
 
-    level = settings.extra.get("DAUMOI_LOG_LEVEL", "").strip().upper()
-    if not isinstance(logging.getLevelName(level), int):  # unset or not a level name
-        level = "INFO" if serving else "WARNING"
+    level = settings.config.log_level or ("INFO" if serving else "WARNING")
     logsafe.configure(settings, level)
 
 

@@ -27,11 +27,7 @@ DEFAULT_INTERVAL = 2.0  # seconds: an import anywhere is answered within a few s
 
 def interval_from(settings: Settings) -> float:
     """DAUMOI_DATA_REFRESH_SECONDS (default 2; 0 or less turns the check off)."""
-    value = settings.extra.get("DAUMOI_DATA_REFRESH_SECONDS", "").strip()
-    try:
-        return float(value) if value else DEFAULT_INTERVAL
-    except ValueError:
-        return DEFAULT_INTERVAL
+    return settings.config.data_refresh_seconds
 
 
 class DataWatch:

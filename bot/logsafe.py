@@ -21,12 +21,11 @@ log = logging.getLogger("daumoi")
 def secrets_of(settings: Settings) -> list[str]:
     """The values that must never be shown: tokens (whole and their secret part), secrets."""
     found: set[str] = set()
-    extra = settings.extra
     values = [
         settings.telegram_token,
         settings.zalo_token,
         settings.webhook_secret,
-        extra.get("DAUMOI_ZALO_WEBHOOK_SECRET", ""),
+        settings.config.zalo_webhook_secret,
     ]
     for value in (v.strip() for v in values):
         if not value:

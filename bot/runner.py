@@ -217,7 +217,7 @@ async def run_platforms(
             stop.set()
 
     async with asyncio.TaskGroup() as group:
-        if listen := settings.extra.get(health_http.LISTEN_VARIABLE, "").strip():
+        if listen := settings.config.health_listen:
             group.create_task(_health(listen, probe, stop, refused))
         tasks = [group.create_task(platform(name)) for name in names]
         group.create_task(_stop_when_done(tasks, stop))

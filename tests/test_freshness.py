@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.app import build_app
 from bot.freshness import DataWatch, interval_from
+from core.config import ConfigError
 from core.settings import Settings
 from data.importing.importer import SEED_FILE, import_text
 from data.store.db import Database
@@ -67,7 +68,8 @@ def test_an_import_elsewhere_is_searchable_within_seconds(seeded_db: Database) -
 
 def test_the_interval_is_a_setting() -> None:
     assert interval_from(Settings(extra={"DAUMOI_DATA_REFRESH_SECONDS": "0.5"})) == 0.5
-    assert interval_from(Settings(extra={"DAUMOI_DATA_REFRESH_SECONDS": "soon"})) == 2.0
+    with pytest.raises(ConfigError, match="DAUMOI_DATA_REFRESH_SECONDS"):
+        interval_from(Settings(extra={"DAUMOI_DATA_REFRESH_SECONDS": "soon"}))
     assert interval_from(Settings()) == 2.0
 
 

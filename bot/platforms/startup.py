@@ -31,10 +31,11 @@ class Backoff:
     @classmethod
     def from_settings(cls, settings: Settings) -> Backoff:
         """DAUMOI_CONNECT_RETRY_FIRST and DAUMOI_CONNECT_RETRY_MAX (seconds), else 1 and 60."""
-        extra = settings.extra
-        first = _seconds(extra.get("DAUMOI_CONNECT_RETRY_FIRST", ""), cls.first)
-        cap = _seconds(extra.get("DAUMOI_CONNECT_RETRY_MAX", ""), cls.cap)
-        return cls(first=first, cap=max(cap, first))
+        config = settings.config
+        return cls(
+            first=config.connect_retry_first,
+            cap=max(config.connect_retry_max, config.connect_retry_first),
+        )
 
     def delays(self) -> Callable[[], float]:
         """A function returning the next delay each time it is called: first, 2×, 4× … cap."""
@@ -46,14 +47,6 @@ class Backoff:
             return delay
 
         return next_delay
-
-
-def _seconds(value: str, default: float) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        return default
-    return seconds if seconds > 0 else default
 
 
 def rejected_message(platform: str, variable: str) -> str:

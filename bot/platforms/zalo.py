@@ -230,7 +230,7 @@ def configured(settings: Settings) -> bool:
 
 def polls(settings: Settings) -> bool:
     """Whether updates are fetched by long polling (one instance at a time), not by webhook."""
-    return not settings.extra.get("DAUMOI_ZALO_WEBHOOK_URL", "").strip()
+    return not settings.config.zalo_webhook_url.strip()
 
 
 async def identify(client: ZaloClient) -> BotInfo:
@@ -293,10 +293,10 @@ def _file_links(settings: Settings, options: AdapterOptions) -> zalo_webhook.Fil
 
 def _webhook_settings(settings: Settings) -> tuple[str, str, str]:
     """(webhook URL or '', secret, listen address) from DAUMOI_ZALO_* variables."""
-    extra = settings.extra
-    url = extra.get("DAUMOI_ZALO_WEBHOOK_URL", "").strip()
-    secret = extra.get("DAUMOI_ZALO_WEBHOOK_SECRET", "").strip() or secrets.token_urlsafe(32)
-    listen = extra.get("DAUMOI_ZALO_LISTEN", "").strip() or DEFAULT_LISTEN
+    config = settings.config
+    url = config.zalo_webhook_url.strip()
+    secret = config.zalo_webhook_secret.strip() or secrets.token_urlsafe(32)
+    listen = config.zalo_listen or DEFAULT_LISTEN
     return url, secret, listen
 
 

@@ -40,7 +40,6 @@ SECRET = "two-instances-shared-secret"
 WEBHOOK_URL = "https://daumoi.invalid/telegram/webhook"  # the load balancer's public address
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-DUPLICATE_NOTICE = "đã được xử lý trước đó"
 
 
 # -- the fake Bot API -----------------------------------------------------------------------------

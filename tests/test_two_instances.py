@@ -274,11 +274,11 @@ async def _scenario(
         reader.close()
 
 
-def _first_found(probes: list[Posted], texts: dict[str, list[str]], name: str) -> float | None:
-    """Seconds after the import of the first question to instance name that found the task."""
-    for probe in probes:
+def _first_found(story: Story, texts: dict[str, list[str]], name: str) -> float | None:
+    """Seconds from the import to the first question to instance name that found its task."""
+    for probe in story.probes:
         if probe.acked_by == name and any(NEW_DECISION in t for t in texts.get(probe.chat_id, [])):
-            return probe.posted_at
+            return round(probe.posted_at - story.import_done, 2)
     return None
 
 
@@ -316,7 +316,7 @@ def test_two_instances_share_limits_data_and_work(
     counts = _reminder_counts(fake, reminder_chats)
     twice = {chat for chat, count in counts.items() if count > 1}
     answers = check_answers(balancer.posted, texts)
-    found = {name: _first_found(story.probes, texts, name) for name in instances}
+    found = {name: _first_found(story, texts, name) for name in instances}
     late = [p for p in story.probes if p.posted_at - story.import_done >= FRESH_WITHIN]
     stale = [p for p in late if not any(NEW_DECISION in t for t in texts.get(p.chat_id, []))]
     print(
@@ -324,8 +324,7 @@ def test_two_instances_share_limits_data_and_work(
         f"429s {len(fake.too_many)}, victim {story.victim}, leases {story.leases_at_kill}, "
         f"pending at kill "
         f"{story.pending_at_kill}, in window {sorted(story.in_window)}, twice {sorted(twice)}, "
-        "found after "
-        + str({n: None if t is None else round(t - story.import_done, 2) for n, t in found.items()})
+        f"found after {found}"
     )
 
     problems = []

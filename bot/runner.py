@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import commands
 from bot.bridge import AdapterOptions, ChatBridge, Connection, SeenLog
 from bot.freshness import DataWatch, interval_from
+from bot.pacers import pacers_for
 from bot.platforms import ADAPTERS, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
@@ -154,7 +155,7 @@ async def run_platforms(
             loop.add_signal_handler(sig, stop.set)
     quiet_http_logs()
     rates = rate_limits(settings, names)
-    pacers = {name: PlatformLimiter(limits) for name, limits in rates.items()}
+    pacers = pacers_for(settings, database, rates)
     clients: dict[str, ChatClient] = {"console": ConsoleClient()}
     seen = ProcessedLog(database) if database is not None else None
     refused: list[str] = []

@@ -38,6 +38,10 @@ class App:
         self.router.search = build_search(self.database)
         self.router.catalog.refresh()
 
+    def tasks_loaded(self) -> int:
+        """How many tasks the catalog holds (for the readiness probe)."""
+        return len(self.router.catalog.get().tasks)
+
     def close(self) -> None:
         """Release database connections."""
         self.database.engine.dispose()

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bot.hints import expected_action, needs_chat_admin_check, upload_action
 from bot.keyed_locks import KeyedLocks
@@ -32,6 +32,10 @@ from core.pacing import Pacer
 from core.ports import MessageHandler
 from core.render import render
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.health import Readiness
+    from data.store.shared_files import SharedFiles
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,9 @@ class AdapterOptions:
     error_backoff: float = 1.0  # first wait after a failed poll
     max_error_backoff: float = 30.0
     file_ttl: float = 24 * 3600  # seconds a served file link stays valid
+    file_store: SharedFiles | None = None  # files in the database: any instance serves links
+    readiness: Readiness | None = None  # what /readyz asks (None: liveness only)
+    serve_http: bool = True  # a polling adapter's own server (file links, health); off: one-shot
 
     @classmethod
     def from_settings(cls, settings: Settings, platform: str) -> AdapterOptions:

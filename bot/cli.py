@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="truy vấn; bỏ trống để đọc từ stdin")
     export = sub.add_parser("export", help="xuất dữ liệu chương trình")
     export.add_argument("--json", action="store_true", help="xuất dạng JSON (mặc định)")
+    from bot.backup_cli import add_export_options
+    from bot.backup_cli import add_parser as add_backup_parser
+
+    add_export_options(export)
+    add_backup_parser(sub)
     from bot.remind_cli import add_parser as add_remind_parser
 
     add_remind_parser(sub)
@@ -47,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     from bot.report_cli import add_parser as add_report_parser
 
     add_report_parser(sub)
+    from bot.config_cli import add_parser as add_config_parser
+
+    add_config_parser(sub)
     return parser
 
 
@@ -83,10 +91,19 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
+    from core.config import ConfigError
     from core.settings import Settings
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:  # the operator's setting: one line naming it, no traceback
+        _error(str(exc))
+        return EXIT_USAGE
     _configure_logging(settings, args)
+    from bot.config_cli import run as _config
+    from bot.config_cli import warn_unknown
+
+    warn_unknown(settings)
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "chat": _chat,
         "run": _run,
@@ -96,6 +113,9 @@ def _main(argv: Sequence[str] | None) -> int:
         "remind": _remind,
         "admin": _admin,
         "report": _report,
+        "config": _config,
+        "backup": _backup,
+        "restore": _restore,
     }
     from data.store.db import DatabaseUnavailable
 
@@ -167,7 +187,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     app = _build(settings)
     try:
-        return run(settings, app.router, names, app.database, app.rebuild_search)
+        return run(settings, app.router, names, app.database, app.rebuild_search, app.tasks_loaded)
     finally:
         app.close()
 
@@ -188,6 +208,18 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     from bot.report_cli import run
 
     return run(settings, args)
+
+
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup_cli import run_backup
+
+    return run_backup(settings, args)
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup_cli import run_restore
+
+    return run_restore(settings, args)
 
 
 def _platform_names(option: str | None, settings: Settings) -> list[str]:
@@ -310,6 +342,10 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     from data.importing.importer import ensure_seed
     from data.reports.export import export_programmes
 
+    if args.people or args.history:
+        from bot.backup_cli import export_records
+
+        return export_records(settings, args)
     database = connect_database(settings.database_url)
     try:
         ensure_seed(database)

@@ -4,6 +4,10 @@ Each platform connects (retrying an unreachable API with backoff), then receives
 or SIGTERM; once connected, its ChatClient joins the clients the reminder service sends
 through, so an unreachable API at start only delays reminders (they wait in the outbox).
 Replies and reminders of one platform share its PlatformLimiter.
+
+With a database, several instances may run at once: each polling platform is polled by one
+instance at a time and the reminder ticker runs in one (bot/leadership.py); the others stand
+by (still connected, so a standby can send) and take over when the leader goes away.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import signal
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from contextlib import AsyncExitStack, suppress
+from dataclasses import replace
 from datetime import datetime
 from types import ModuleType
 
@@ -22,7 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import commands
 from bot.bridge import AdapterOptions, ChatBridge, Connection, SeenLog
 from bot.freshness import DataWatch, interval_from
-from bot.platforms import ADAPTERS, startup
+from bot.health import ReadinessProbe
+from bot.leadership import Leadership, Role
+from bot.platforms import ADAPTERS, health_http, startup
 from bot.platforms.console import ConsoleClient
 from core.chat_client import ChatClient
 from core.limits import RateLimits
@@ -32,6 +39,7 @@ from core.settings import Settings
 from data.store import people
 from data.store.db import Database
 from data.store.processed import ProcessedLog
+from data.store.shared_files import SharedFiles
 from handlers.context import START_LINKS
 from scheduler.config import ReminderConfig
 from scheduler.service import ReminderService, TickReport, run_once
@@ -67,16 +75,25 @@ async def serve(
     seen: SeenLog | None = None,
     clients: MutableMapping[str, ChatClient] | None = None,
     database: Database | None = None,
+    leadership: Leadership | None = None,
 ) -> None:
     """Connect one platform (with backoff while unreachable) and receive until stop is set.
 
     While connected, handlers know its deep-link base and its menus its admins' private chats
-    (read from database when given).
+    (read from database when given). A polling platform receives only while this process leads
+    its polling role (when leadership, or a database to build it on, is given); a standby stays
+    connected, so its client still sends reminders.
     """
     module = adapter(name)
     options = options or AdapterOptions.from_settings(settings, name)
     pacer = pacer or PlatformLimiter(module.LIMITS.rates)
     admins = _admin_chats(database, settings, name) if database is not None else None
+    role: Role | None = None
+    if module.polls(settings) and (leadership is not None or database is not None):
+        if leadership is None:
+            assert database is not None
+            leadership = Leadership.from_settings(database, settings)
+        role = leadership.polling(name, module.TITLE)
 
     async def once() -> None:
         async with AsyncExitStack() as known:
@@ -95,7 +112,13 @@ async def serve(
             if clients is not None:
                 clients[name] = connection.client
             try:
-                await module.receive(settings, connection, bridge, stop, options)
+                if role is None:
+                    await module.receive(settings, connection, bridge, stop, options)
+                else:
+                    await role.run(
+                        stop,
+                        lambda until: module.receive(settings, connection, bridge, until, options),
+                    )
             finally:
                 if clients is not None and clients.get(name) is connection.client:
                     del clients[name]
@@ -138,8 +161,13 @@ async def run_platforms(
     database: Database | None = None,
     stop: asyncio.Event | None = None,
     reload: Callable[[], None] | None = None,
+    tasks_loaded: Callable[[], int] | None = None,
+    leadership: Leadership | None = None,
 ) -> int:
     """Serve the platforms (and tick reminders when a database is given) until stopped.
+
+    With a database, polling and the reminder ticker run only while this process leads them
+    (leadership: built on the database when not given; its roles() tells readiness).
 
     `reload` rebuilds the catalog and the search index; given with the database, it runs
     whenever another process (an import, another instance) changed the data.
@@ -157,7 +185,14 @@ async def run_platforms(
     pacers = {name: PlatformLimiter(limits) for name, limits in rates.items()}
     clients: dict[str, ChatClient] = {"console": ConsoleClient()}
     seen = ProcessedLog(database) if database is not None else None
+    if leadership is None and database is not None:
+        leadership = Leadership.from_settings(database, settings)
     refused: list[str] = []
+    probe = None
+    if database is not None:
+        roles = leadership.roles if leadership is not None else None
+        probe = ReadinessProbe(database, tasks_loaded=tasks_loaded, roles=roles)
+    files = SharedFiles(database) if database is not None else None
 
     async def platform(name: str) -> None:
         try:
@@ -166,10 +201,14 @@ async def run_platforms(
                 settings,
                 core,
                 stop,
+                options=replace(
+                    AdapterOptions.from_settings(settings, name), readiness=probe, file_store=files
+                ),
                 pacer=pacers[name],
                 seen=seen,
                 clients=clients,
                 database=database,
+                leadership=leadership,
             )
         except startup.TokenRejected:
             module = adapter(name)
@@ -178,14 +217,28 @@ async def run_platforms(
             stop.set()
 
     async with asyncio.TaskGroup() as group:
+        if listen := settings.extra.get(health_http.LISTEN_VARIABLE, "").strip():
+            group.create_task(_health(listen, probe, stop, refused))
         tasks = [group.create_task(platform(name)) for name in names]
         group.create_task(_stop_when_done(tasks, stop))
         if database is not None:
-            group.create_task(_reminders(settings, database, clients, pacers, stop))
+            group.create_task(_reminders(settings, database, clients, pacers, stop, leadership))
             if reload is not None:
                 watch = DataWatch(database, reload, interval_from(settings))
                 group.create_task(watch.run(stop))
     return 1 if refused else 0
+
+
+async def _health(
+    listen: str, probe: ReadinessProbe | None, stop: asyncio.Event, failed: list[str]
+) -> None:
+    """Serve /healthz and /readyz on DAUMOI_HEALTH_LISTEN; one error line and stop if it cannot."""
+    try:
+        await health_http.serve_health(listen, probe, stop)
+    except health_http.ListenFailed as exc:
+        log.error("%s", exc)
+        failed.append(health_http.LISTEN_VARIABLE)
+        stop.set()
 
 
 async def _stop_when_done(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
@@ -199,18 +252,27 @@ async def _reminders(
     clients: Mapping[str, ChatClient],
     pacers: Mapping[str, Pacer],
     stop: asyncio.Event,
+    leadership: Leadership | None = None,
 ) -> None:
-    """Tick reminders until stop (DAUMOI_REMINDERS=0 turns them off)."""
+    """Tick reminders until stop, while this process leads the ticker when leadership is given
+    (DAUMOI_REMINDERS=0 turns them off)."""
     config = ReminderConfig.from_settings(settings)
     if not config.enabled:
         return
-    service = ReminderService(database, settings, clients, pacers=pacers)
-    service.start()
-    log.info("reminders: ticking every %ss", config.tick_seconds)
-    try:
-        await stop.wait()
-    finally:
-        service.shutdown()
+
+    async def tick(until: asyncio.Event) -> None:
+        service = ReminderService(database, settings, clients, pacers=pacers)
+        service.start()
+        log.info("reminders: ticking every %ss", config.tick_seconds)
+        try:
+            await until.wait()
+        finally:
+            service.shutdown()
+
+    if leadership is None:
+        await tick(stop)
+    else:
+        await leadership.reminders().run(stop, tick)
 
 
 def run(
@@ -219,9 +281,21 @@ def run(
     names: Sequence[str],
     database: Database,
     reload: Callable[[], None] | None = None,
+    tasks_loaded: Callable[[], int] | None = None,
+    leadership: Leadership | None = None,
 ) -> int:
     """`daumoi run`: serve until SIGINT or SIGTERM; 1 when a token is refused."""
-    return asyncio.run(run_platforms(settings, core, names, database=database, reload=reload))
+    return asyncio.run(
+        run_platforms(
+            settings,
+            core,
+            names,
+            database=database,
+            reload=reload,
+            tasks_loaded=tasks_loaded,
+            leadership=leadership,
+        )
+    )
 
 
 async def remind_once(
@@ -234,7 +308,11 @@ async def remind_once(
             module = adapter(name)
             if name == "console" or not module.configured(settings):
                 continue
-            options = AdapterOptions.from_settings(settings, name)
+            options = replace(  # links kept in the database: the running instances serve them
+                AdapterOptions.from_settings(settings, name),
+                file_store=SharedFiles(database),
+                serve_http=False,
+            )
             try:
                 connection = await stack.enter_async_context(module.connect(settings, options))
             except (startup.TokenRejected, *module.RETRY_ON) as exc:

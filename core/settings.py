@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-DEFAULT_DATABASE_URL = "sqlite:///daumoi.sqlite3"
+from core.config import DEFAULT_DATABASE_URL, Config
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -34,41 +35,51 @@ class Settings:
     require_services: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def config(self) -> Config:
+        """Every DAUMOI_* setting, typed (from `extra`; ConfigError for a bad value)."""
+        return Config.from_mapping(self.extra)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from DAUMOI_* variables, loading ./.env first when present."""
+        """Build settings from DAUMOI_* variables, loading ./.env first when present.
+
+        Raises core.config.ConfigError (one Vietnamese line) when a variable has a bad value.
+        """
         if environ is None:
             _load_dotenv()
             environ = os.environ
-        get = environ.get
-        telegram_token = get("DAUMOI_TELEGRAM_TOKEN", "")
-        zalo_token = get("DAUMOI_ZALO_TOKEN", "")
-        platforms = _split(get("DAUMOI_PLATFORMS", ""))
+        extra = {k: v for k, v in environ.items() if k.upper().startswith("DAUMOI_")}
+        config = Config.from_mapping(extra)
+        platforms = _split(config.platforms)
         if not platforms:
             platforms = tuple(
                 name
-                for name, token in (("telegram", telegram_token), ("zalo", zalo_token))
+                for name, token in (
+                    ("telegram", config.telegram_token),
+                    ("zalo", config.zalo_token),
+                )
                 if token
             )
-        return cls(
-            database_url=get("DAUMOI_DATABASE_URL", DEFAULT_DATABASE_URL),
+        settings = cls(
+            database_url=config.database_url,
             platforms=platforms,
-            telegram_token=telegram_token,
-            telegram_library=get("DAUMOI_TELEGRAM_LIBRARY", "ptb"),
-            telegram_api_url=get("DAUMOI_TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/"),
-            webhook_url=get("DAUMOI_WEBHOOK_URL", ""),
-            webhook_secret=get("DAUMOI_WEBHOOK_SECRET", ""),
-            webhook_listen=get("DAUMOI_WEBHOOK_LISTEN", "127.0.0.1:8080"),
-            zalo_token=zalo_token,
-            zalo_api_url=get("DAUMOI_ZALO_API_URL", "https://bot-api.zaloplatforms.com").rstrip(
-                "/"
-            ),
-            public_url=get("DAUMOI_PUBLIC_URL", ""),
-            admins=_split(get("DAUMOI_ADMINS", "")),
-            timezone=get("DAUMOI_TIMEZONE", "Asia/Ho_Chi_Minh"),
-            require_services=get("DAUMOI_REQUIRE_SERVICES", "") not in ("", "0", "false"),
-            extra={k: v for k, v in environ.items() if k.startswith("DAUMOI_")},
+            telegram_token=config.telegram_token,
+            telegram_library=config.telegram_library,
+            telegram_api_url=config.telegram_api_url.rstrip("/"),
+            webhook_url=config.webhook_url,
+            webhook_secret=config.webhook_secret,
+            webhook_listen=config.webhook_listen,
+            zalo_token=config.zalo_token,
+            zalo_api_url=config.zalo_api_url.rstrip("/"),
+            public_url=config.public_url,
+            admins=_split(config.admins),
+            timezone=config.timezone,
+            require_services=config.require_services,
+            extra=extra,
         )
+        settings.__dict__["config"] = config  # already validated: no second parse
+        return settings
 
 
 def _load_dotenv() -> None:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 
+from core.config import parse_weekday
 from core.limits import LIMITS, RateLimits
 from core.settings import Settings
-from core.textnorm import fold
 from scheduler.calendar import DEFAULT_TIMEZONE, WorkCalendar, WorkingHours, parse_clock
 
 
@@ -61,78 +61,41 @@ class ReminderConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReminderConfig:
-        """Read DAUMOI_REMINDER_* / DAUMOI_WORKING_* variables, defaulting the rest."""
-        env = settings.extra
+        """The DAUMOI_REMINDER_* / DAUMOI_WORKING_* / rate settings, defaulting the rest."""
+        config = settings.config
         base = cls(timezone=settings.timezone or DEFAULT_TIMEZONE)
-        hours = base.hours
-        if env.get("DAUMOI_WORKING_HOURS") or env.get("DAUMOI_WORKING_DAYS"):
-            hours = WorkingHours.parse(
-                env.get("DAUMOI_WORKING_HOURS", "08:00-17:00"), env.get("DAUMOI_WORKING_DAYS", "")
-            )
         rates = base.limits["telegram"]
         telegram = replace(
             rates,
-            overall_per_second=_rate(
-                env, "DAUMOI_TELEGRAM_RATE_PER_SECOND", rates.overall_per_second
-            ),
-            group_per_minute=_rate(env, "DAUMOI_TELEGRAM_GROUP_PER_MINUTE", rates.group_per_minute),
-            chat_per_second=_rate(env, "DAUMOI_TELEGRAM_CHAT_PER_SECOND", rates.chat_per_second),
+            overall_per_second=config.telegram_rate_per_second or rates.overall_per_second,
+            group_per_minute=config.telegram_group_per_minute or rates.group_per_minute,
+            chat_per_second=config.telegram_chat_per_second or rates.chat_per_second,
         )
         return replace(
             base,
-            enabled=env.get("DAUMOI_REMINDERS", "1").strip().lower() not in ("0", "false", "no"),
-            hours=hours,
+            enabled=config.reminders,
+            hours=WorkingHours.parse(config.working_hours, config.working_days),
             extra_holidays=frozenset(
-                date.fromisoformat(part) for part in _parts(env.get("DAUMOI_EXTRA_HOLIDAYS", ""))
+                date.fromisoformat(part) for part in _parts(config.extra_holidays)
             ),
-            reminder_time=parse_clock(env.get("DAUMOI_REMINDER_TIME", "08:30")),
-            digest_weekday=parse_weekday(env.get("DAUMOI_DIGEST_DAY", "thu2")),
-            digest_time=parse_clock(env.get("DAUMOI_DIGEST_TIME", "08:00")),
-            days_before=_ints(env, "DAUMOI_REMINDER_DAYS_BEFORE", base.days_before),
-            overdue_every=int(_float(env, "DAUMOI_REMINDER_OVERDUE_EVERY", base.overdue_every)),
-            catch_up=timedelta(hours=_float(env, "DAUMOI_REMINDER_CATCH_UP_HOURS", 12)),
-            tick_seconds=_float(env, "DAUMOI_REMINDER_TICK_SECONDS", base.tick_seconds),
-            lease=timedelta(seconds=_float(env, "DAUMOI_REMINDER_LEASE_SECONDS", 120)),
-            lease_margin=timedelta(seconds=_float(env, "DAUMOI_REMINDER_LEASE_MARGIN", 15)),
-            concurrency=int(_float(env, "DAUMOI_REMINDER_CONCURRENCY", base.concurrency)),
-            max_attempts=int(_float(env, "DAUMOI_REMINDER_MAX_ATTEMPTS", base.max_attempts)),
-            backoff_base=_float(env, "DAUMOI_REMINDER_BACKOFF_SECONDS", base.backoff_base),
-            max_wait=_float(env, "DAUMOI_REMINDER_MAX_WAIT_SECONDS", base.max_wait),
+            reminder_time=parse_clock(config.reminder_time),
+            digest_weekday=parse_weekday(config.digest_day),
+            digest_time=parse_clock(config.digest_time),
+            days_before=tuple(
+                sorted({int(part) for part in _parts(config.reminder_days_before)}, reverse=True)
+            ),
+            overdue_every=config.reminder_overdue_every,
+            catch_up=timedelta(hours=config.reminder_catch_up_hours),
+            tick_seconds=config.reminder_tick_seconds,
+            lease=timedelta(seconds=config.reminder_lease_seconds),
+            lease_margin=timedelta(seconds=config.reminder_lease_margin),
+            concurrency=config.reminder_concurrency,
+            max_attempts=config.reminder_max_attempts,
+            backoff_base=config.reminder_backoff_seconds,
+            max_wait=config.reminder_max_wait_seconds,
             limits={**base.limits, "telegram": telegram},
         )
 
 
-_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6, "cn": 6}
-_WEEKDAYS |= {f"thu{n}": n - 2 for n in range(2, 8)} | {f"t{n}": n - 2 for n in range(2, 8)}
-_WEEKDAYS |= {f"thu{name}": n for n, name in enumerate(("hai", "ba", "tu", "nam", "sau", "bay"))}
-_WEEKDAYS |= {"chunhat": 6}
-
-
-def parse_weekday(text: str) -> int:
-    """ "thu2"/"thứ hai"/"mon"/"monday" → 0 … "cn"/"chủ nhật"/"sun" → 6 (else ValueError)."""
-    key = "".join(fold(text).split())
-    found = _WEEKDAYS.get(key, _WEEKDAYS.get(key[:3]))
-    if found is None:
-        raise ValueError(f"unknown weekday: {text!r} (thu2…thu7, cn or mon…sun)")
-    return found
-
-
 def _parts(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name, "").strip()
-    return float(value) if value else float(default)
-
-
-def _rate(env: Mapping[str, str], name: str, default: float | None) -> float | None:
-    value = env.get(name, "").strip()
-    return float(value) if value else default
-
-
-def _ints(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    return tuple(sorted({int(part) for part in _parts(value)}, reverse=True))

@@ -7,6 +7,7 @@ inspect what the bot sent, inject faults, and optionally enforce Telegram's floo
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import json
 import math
@@ -79,6 +80,11 @@ NOT_MODIFIED = (
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 THREAD_NOT_FOUND = "Bad Request: message thread not found"
 FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "403", "migrate", "400"})
+POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+_REQUEST: contextvars.ContextVar[web.Request] = contextvars.ContextVar("request")
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,20 @@ class Limits:
     group_per_minute: int | None = 20
     chat_per_second: int | None = None
     group_window: float = 60.0  # seconds group_per_minute is counted over
+
+
+@dataclass
+class _Poll:
+    """A getUpdates request in flight."""
+
+    request: web.Request | None
+    terminated: bool = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether its client still waits for the answer (else the handler is an orphan)."""
+        transport = self.request.transport if self.request is not None else None
+        return transport is not None and not transport.is_closing()
 
 
 @dataclass
@@ -241,6 +261,11 @@ class FakeTelegram(FakeBotApi):
         self._topics: set[tuple[str, int]] = set()  # (chat id, message_thread_id) that exist
         self._messages: dict[tuple[str, int], dict[str, Any]] = {}  # the bot's, as they are now
         self._queries: dict[str, bool] = {}  # callback query id -> answered
+        # Like Telegram, a getUpdates arriving while another waits ends the older one with 409:
+        # each such overlap (two instances polling one token) is counted here.
+        self.poll_conflicts = 0
+        self.poll_count = 0  # getUpdates requests answered or waiting
+        self._polls: list[_Poll] = []
 
     # -- hooks: forum topics and the bot's messages --------------------------------------------
 
@@ -469,7 +494,28 @@ class FakeTelegram(FakeBotApi):
                     self._windows[key].append(now)
         return None
 
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        _REQUEST.set(request)  # the handler's own task: getUpdates sees who is asking
+        return await super()._dispatch(request)
+
     async def _get_updates(self, params: Mapping[str, Any]) -> web.Response:
+        poll = _Poll(_REQUEST.get(None))
+        with self._lock:
+            self.poll_count += 1
+            for other in self._polls:
+                if other.connected:
+                    self.poll_conflicts += 1
+                other.terminated = True  # an orphan (client gone) just ends quietly
+            self._polls.append(poll)
+        assert self._new_update is not None
+        self._new_update.set()
+        try:
+            return await self._answer_poll(params, poll)
+        finally:
+            with self._lock:
+                self._polls.remove(poll)
+
+    async def _answer_poll(self, params: Mapping[str, Any], poll: _Poll) -> web.Response:
         with self._lock:
             if self._bot.webhook_url:
                 return _error(
@@ -492,6 +538,8 @@ class FakeTelegram(FakeBotApi):
                 allowed = self._bot.allowed_updates
                 ready = [u for u in self._bot.updates if self._wanted(u, allowed)][:limit]
             remaining = deadline - time.monotonic()
+            if poll.terminated:
+                return _error(409, POLL_CONFLICT)
             if ready or remaining <= 0 or self._closing:
                 return _ok(ready)
             with suppress(TimeoutError):

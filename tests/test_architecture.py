@@ -17,7 +17,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("core", "data", "scheduler", "handlers", "bot")
 LAYERS = ("core", "data", "scheduler", "handlers", "bot", "bot.platforms", "composition root")
 COMPOSITION_ROOT = frozenset(
-    {"bot.cli", "bot.app", "bot.admin_cli", "bot.report_cli", "bot.remind_cli", "bot.runner"}
+    {
+        "bot.cli",
+        "bot.app",
+        "bot.admin_cli",
+        "bot.backup_cli",
+        "bot.config_cli",
+        "bot.report_cli",
+        "bot.remind_cli",
+        "bot.runner",
+    }
 )
 # Chat-platform libraries and HTTP clients (our Zalo client is built on httpx).
 CHAT_LIBRARIES = frozenset({"telegram", "aiogram", "httpx", "aiohttp", "zalo", "zalo_bot"})

@@ -82,7 +82,7 @@ def pyproject() -> dict[str, Any]:
 
 
 def variables_in_code() -> set[str]:
-    """Every DAUMOI_* variable the application reads (literal names and DAUMOI_{platform}_X)."""
+    """Every DAUMOI_* name the application's source mentions (literal, or DAUMOI_{platform}_X)."""
     from bot.platforms import ADAPTERS
 
     platforms = [name.upper() for name in ADAPTERS if name != "console"]
@@ -93,19 +93,26 @@ def variables_in_code() -> set[str]:
             names.update(re.findall(r"\bDAUMOI_[A-Z0-9_]*[A-Z0-9]\b(?!_)", text))
             for suffix in re.findall(r"DAUMOI_\{platform\.upper\(\)\}_([A-Z0-9_]+)", text):
                 names.update(f"DAUMOI_{p}_{suffix}" for p in platforms)
-    # Prefixes named in docstrings ("DAUMOI_REMINDER_*") are families, not variables.
-    return {name for name in names if not name.endswith("_")}
+    # Families in docstrings ("DAUMOI_REMINDER_*") and the placeholder DAUMOI_X are not variables.
+    return {name for name in names if not name.endswith("_") and len(name) > len("DAUMOI_X")}
 
 
-def env_example() -> dict[str, str]:
-    """name -> value of every variable .env.example sets or shows commented out."""
-    found: dict[str, str] = {}
+def env_example() -> dict[str, tuple[str, bool]]:
+    """name -> (value, commented out) of every variable .env.example sets or shows."""
+    found: dict[str, tuple[str, bool]] = {}
     for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=(.*)$", line.strip())
+        match = re.match(r"^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$", line.strip())
         if match:
-            assert match[1] not in found, f"{match[1]} is listed twice in .env.example"
-            found[match[1]] = match[2]
+            assert match[2] not in found, f"{match[2]} is listed twice in .env.example"
+            found[match[2]] = (match[3], bool(match[1]))
     return found
+
+
+def _same_value(shown: str, default: str) -> bool:
+    try:
+        return float(shown) == float(default)
+    except ValueError:
+        return shown == default
 
 
 # -- Dockerfile -----------------------------------------------------------------------------------
@@ -227,28 +234,54 @@ def test_systemd_unit() -> None:
 # -- .env.example ---------------------------------------------------------------------------------
 
 
-def test_env_example_lists_every_variable_the_code_reads() -> None:
+def test_env_example_lists_every_declared_variable() -> None:
+    from core.config import Config
+
     listed = {name for name in env_example() if name.startswith("DAUMOI_")}
-    read = variables_in_code()
-    missing, unknown = sorted(read - listed), sorted(listed - read)
+    declared = set(Config.variables())
+    missing, unknown = sorted(declared - listed), sorted(listed - declared)
     assert not missing, f"add to .env.example, with a comment: {missing}"
-    assert not unknown, f".env.example lists variables no code reads: {unknown}"
+    assert not unknown, f".env.example lists variables core/config.py does not declare: {unknown}"
 
 
-def test_env_example_leaves_secrets_blank_and_others_are_for_compose() -> None:
-    values = env_example()
-    for name, value in values.items():
-        if any(word in name for word in ("TOKEN", "SECRET", "PASSWORD")):
-            assert value == "", f"{name} must be blank in .env.example"
-    others = {name for name in values if not name.startswith("DAUMOI_")}
+def test_every_variable_the_code_mentions_is_declared() -> None:
+    from core.config import NOT_SETTINGS, Config
+
+    undeclared = variables_in_code() - set(Config.variables()) - NOT_SETTINGS
+    assert not undeclared, f"declare in core/config.py and list in .env.example: {undeclared}"
+
+
+def test_env_example_shows_the_defaults_and_blank_secrets() -> None:
+    from core.config import Config
+
+    defaults = dict(Config().shown())
+    secrets = {
+        name
+        for name, info in Config.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("secret")
+    }
+    for name, (value, commented) in env_example().items():
+        if not name.startswith("DAUMOI_"):
+            continue
+        if commented:  # shows the default: uncommenting it unchanged changes nothing
+            assert _same_value(value, defaults[name]), (name, value, defaults[name])
+        else:  # set on purpose, blank: must mean the same as unset
+            assert value == "" and defaults[name] in ("", "***"), (name, value)
+    for field in secrets:
+        assert env_example()[f"DAUMOI_{field.upper()}"] == ("", False), field
+
+
+def test_env_example_others_are_for_compose() -> None:
+    others = {name for name in env_example() if not name.startswith("DAUMOI_")}
     compose_text = (ROOT / "compose.yaml").read_text(encoding="utf-8")
-    assert all(f"${{{name}" in compose_text for name in others), others
+    assert others and all(f"${{{name}" in compose_text for name in others), others
+    assert all(env_example()[name] == ("", False) for name in others)  # passwords start blank
 
 
 def test_variables_in_code_finds_literal_and_per_platform_names() -> None:
     read = variables_in_code()
     assert {"DAUMOI_DATABASE_URL", "DAUMOI_TELEGRAM_TIMEOUT", "DAUMOI_ZALO_TIMEOUT"} <= read
-    assert not any(name.endswith("_") for name in read)
+    assert not any(name.endswith("_") for name in read) and "DAUMOI_X" not in read
 
 
 # -- locks and floors -----------------------------------------------------------------------------

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.config import parse_weekday
 from core.limits import RateLimits
 from core.settings import Settings
 from data.store.db import Database
 from data.store.models import Programme, ReminderKind, ReminderRule, RuleStatus
-from scheduler.config import ReminderConfig, parse_weekday
+from scheduler.config import ReminderConfig
 from scheduler.digest import digest_text
 from scheduler.kinds.digest import weekly_plans
 from scheduler.rules import ensure_defaults

@@ -341,7 +341,7 @@ async def receive(
                 Update.model_validate(body, context={"bot": bot}), client.identity
             )
 
-        await webhook.serve(settings, bridge, parse, set_webhook, stop)
+        await webhook.serve(settings, bridge, parse, set_webhook, stop, options.readiness)
     else:
         await _poll(client, bridge, stop, options)
 

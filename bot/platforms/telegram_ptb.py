@@ -328,6 +328,6 @@ async def receive(
             def parse(body: dict[str, Any]) -> Any:
                 return translate_update(Update.de_json(body, client.bot), me)
 
-            await webhook.serve(settings, bridge, parse, set_webhook, stop)
+            await webhook.serve(settings, bridge, parse, set_webhook, stop, options.readiness)
     finally:
         await application.stop()

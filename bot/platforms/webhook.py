@@ -1,4 +1,4 @@
-"""Webhook server (aiohttp) shared by the Telegram libraries, with a /healthz endpoint.
+"""Webhook server (aiohttp) shared by the Telegram libraries, with /healthz and /readyz.
 
 Every request must carry the secret token given to setWebhook; an update is acknowledged
 (HTTP 200) only after the core has handled it and its database transaction has committed.
@@ -18,12 +18,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot.bridge import ChatBridge, Translated
+from bot.health import Readiness
+from bot.platforms.health_http import add_health_routes
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-HEALTH_PATH = "/healthz"
 
 
 SetWebhook = Callable[[str, str], Awaitable[None]]
@@ -42,8 +43,14 @@ def webhook_path(url: str) -> str:
     return urlsplit(url).path or "/"
 
 
-def make_app(bridge: ChatBridge, parse: Parse, path: str, secret: str) -> web.Application:
-    """The aiohttp application: POST <path> for updates, GET /healthz for probes."""
+def make_app(
+    bridge: ChatBridge,
+    parse: Parse,
+    path: str,
+    secret: str,
+    readiness: Readiness | None = None,
+) -> web.Application:
+    """The aiohttp application: POST <path> for updates, GET /healthz and /readyz for probes."""
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -65,12 +72,9 @@ def make_app(bridge: ChatBridge, parse: Parse, path: str, secret: str) -> web.Ap
             return web.Response(text="ok")
         return web.Response(status=500, text="retry")
 
-    async def health(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
     app = web.Application()
     app.router.add_post(path, receive)
-    app.router.add_get(HEALTH_PATH, health)
+    add_health_routes(app, readiness)
     return app
 
 
@@ -80,11 +84,13 @@ async def serve(
     parse: Parse,
     set_webhook: SetWebhook,
     stop: asyncio.Event,
+    readiness: Readiness | None = None,
 ) -> None:
     """Listen on settings.webhook_listen, register the webhook, serve until stop is set."""
     secret = settings.webhook_secret or secrets.token_urlsafe(32)
     host, port = listen_address(settings.webhook_listen)
-    runner = web.AppRunner(make_app(bridge, parse, webhook_path(settings.webhook_url), secret))
+    path = webhook_path(settings.webhook_url)
+    runner = web.AppRunner(make_app(bridge, parse, path, secret, readiness))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -3,7 +3,8 @@
 Zalo has no buttons, edits or documents, and text stops at 2,000 characters, so replies are
 rendered with core.limits.ZALO: choices become a numbered list answered by the number, long
 text is split on line boundaries, and a file becomes a link (when DAUMOI_PUBLIC_URL points at
-this process's HTTP server) or a one-line summary.
+the instances' HTTP servers; the file is kept in the database, so any instance serves it) or
+a one-line summary.
 
 In groups Zalo delivers only messages that mention the bot, so every group message that
 arrives is addressed to us; the mention is stripped before the command is parsed. Updates may
@@ -146,7 +147,7 @@ class ZaloChatClient:
         client: ZaloClient,
         me: BotInfo,
         *,
-        files: zalo_webhook.FileStore | None = None,
+        files: zalo_webhook.FileLinks | None = None,
         public_url: str = "",
         timezone: str = "Asia/Ho_Chi_Minh",
     ) -> None:
@@ -178,9 +179,10 @@ class ZaloChatClient:
         thread_id: str | None = None,  # no topics here
     ) -> str:
         """Send the caption with a download link (and the photo itself for images)."""
-        if self.files is None:
+        kept = await self.files.put(file) if self.files is not None else None
+        if kept is None:
             return await self.send_text(chat_id, _joined(caption, file_summary(file)))
-        path, expires_at = self.files.add(file)
+        path, expires_at = kept
         url = f"{self.public_url}{path}"
         until = datetime.fromtimestamp(expires_at, self._zone).strftime("%H:%M ngày %d/%m/%Y")
         line = f"{file_summary(file)}\nTải về: {url}\n(Liên kết có hiệu lực đến {until}.)"
@@ -259,16 +261,34 @@ async def connect(settings: Settings, options: AdapterOptions) -> AsyncIterator[
         timeout=options.request_timeout,
         retry=RetryPolicy(retry.attempts, retry.base_delay, retry.max_delay),
     )
+    server = None
     try:
         me = await identify(client)
         log.info("Zalo bot %s (%s) ready", me.name or "?", me.id)
-        files = zalo_webhook.FileStore(options.file_ttl) if settings.public_url else None
+        files = _file_links(settings, options)
         chat_client = ZaloChatClient(
             client, me, files=files, public_url=settings.public_url, timezone=settings.timezone
         )
+        if files is not None and options.serve_http and polls(settings):  # leader or not
+            app = zalo_webhook.make_app(files=files, readiness=options.readiness)
+            server = await zalo_webhook.start(app, _webhook_settings(settings)[2])
         yield Connection(chat_client, me.name or me.id, typing=True, chat_for_id=_as_group)
     finally:
+        if server is not None:
+            await server.cleanup()
         await client.aclose()
+
+
+def _file_links(settings: Settings, options: AdapterOptions) -> zalo_webhook.FileLinks | None:
+    """Where file links are kept: the database when the runner gave it, else memory; None
+    without DAUMOI_PUBLIC_URL (files then become a summary line)."""
+    if not settings.public_url:
+        return None
+    if options.file_store is not None:
+        return zalo_webhook.DatabaseFileStore(options.file_store, options.file_ttl)
+    if not options.serve_http:  # no server of this process would serve them
+        return None
+    return zalo_webhook.FileStore(options.file_ttl)
 
 
 def _webhook_settings(settings: Settings) -> tuple[str, str, str]:
@@ -287,21 +307,21 @@ async def receive(
     stop: asyncio.Event,
     options: AdapterOptions,
 ) -> None:
-    """Poll (or serve the webhook when DAUMOI_ZALO_WEBHOOK_URL is set) until stop; the HTTP
-    server also serves file links."""
+    """Poll (or serve the webhook when DAUMOI_ZALO_WEBHOOK_URL is set) until stop; the webhook
+    server also serves file links and health checks (when polling, connect serves those)."""
     chat_client = connection.client
     assert isinstance(chat_client, ZaloChatClient)
     client, me = chat_client.client, chat_client.me
     webhook_url, secret, listen = _webhook_settings(settings)
     runner = None
-    if webhook_url or chat_client.files is not None:
-        path = (urlsplit(webhook_url).path or "/") if webhook_url else ""
+    if webhook_url:
         app = zalo_webhook.make_app(
-            bridge=bridge if webhook_url else None,
+            bridge=bridge,
             parse=lambda update: translate(update, me),
-            path=path,
+            path=urlsplit(webhook_url).path or "/",
             secret=secret,
             files=chat_client.files,
+            readiness=options.readiness,
         )
         runner = await zalo_webhook.start(app, listen)
     try:

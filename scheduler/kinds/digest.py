@@ -12,10 +12,11 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 
+from core.config import parse_weekday
 from data.store import status as st
 from data.store.models import ReminderKind, ReminderRule
 from scheduler.calendar import WorkCalendar, as_utc, parse_clock
-from scheduler.config import ReminderConfig, parse_weekday
+from scheduler.config import ReminderConfig
 from scheduler.digest import WEEK, digest_text
 from scheduler.directory import Directory
 from scheduler.kinds import wording

@@ -280,7 +280,7 @@ def test_env_example_others_are_for_compose() -> None:
 
 def test_variables_in_code_finds_literal_and_per_platform_names() -> None:
     read = variables_in_code()
-    assert {"DAUMOI_DATABASE_URL", "DAUMOI_TELEGRAM_TIMEOUT", "DAUMOI_ZALO_TIMEOUT"} <= read
+    assert {"DAUMOI_DATABASE_URL", "DAUMOI_ZALO_WEBHOOK_URL"} <= read
     assert not any(name.endswith("_") for name in read) and "DAUMOI_X" not in read
 
 

@@ -19,6 +19,7 @@ BENCH_MODULES = (
     "bench.report_bench",
     "bench.reminder_bench",
     "bench.fuzz_bench",
+    "bench.web_bench",
 )
 
 

@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         help="danh sách nền tảng, cách nhau bởi dấu phẩy, ví dụ telegram,zalo "
         "(mặc định: DAUMOI_PLATFORMS hoặc console)",
     )
+    sub.add_parser("web", help="chỉ chạy trang theo dõi trên web (DAUMOI_WEB_LISTEN)")
     imp = sub.add_parser("import", help="nhập một quyết định (.txt, .md, .csv, .xlsx)")
     imp.add_argument("path", help="đường dẫn tới tệp")
     imp.add_argument("--decision", metavar="SỐ", help="số hiệu quyết định, ví dụ 1731/QĐ-UBND")
@@ -107,6 +108,7 @@ def _main(argv: Sequence[str] | None) -> int:
     commands: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "chat": _chat,
         "run": _run,
+        "web": _web,
         "import": _import,
         "search": _search,
         "export": _export,
@@ -180,11 +182,35 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         if problem:
             _error(problem)
             return EXIT_USAGE
-    from bot.runner import run
+    from bot.runner import run, web_service
+
+    app = _build(settings)
+    web = web_service(settings, app.router) if settings.config.web_listen else None
+    try:
+        return run(
+            settings,
+            app.router,
+            names,
+            app.database,
+            app.rebuild_search,
+            app.tasks_loaded,
+            web=web,
+        )
+    finally:
+        app.close()
+
+
+def _web(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.config.web_listen:
+        _error("Chưa đặt DAUMOI_WEB_LISTEN (máy:cổng của trang web), ví dụ 127.0.0.1:8090.")
+        return EXIT_USAGE
+    from bot.runner import run_web, web_service
 
     app = _build(settings)
     try:
-        return run(settings, app.router, names, app.database, app.rebuild_search, app.tasks_loaded)
+        return run_web(
+            settings, web_service(settings, app.router), app.database, app.rebuild_search
+        )
     finally:
         app.close()
 

@@ -22,6 +22,7 @@ from handlers import (
     status_mine,
     status_return,
     status_update,
+    web_link,
 )
 from handlers.basic import Audience, Where
 from handlers.context import Context
@@ -132,6 +133,15 @@ COMMANDS: tuple[Command, ...] = (
         reports.report,
         "Báo cáo năm: tóm tắt, Excel, Word, biểu đồ",
         "/baocao xlsx",
+    ),
+    Command(
+        "web",
+        ("trangweb",),
+        web_link.web,
+        "Mở trang theo dõi trên trình duyệt (đường dẫn một lần)",
+        "/web",
+        audience=Audience.REGISTERED,
+        where=Where.PRIVATE,
     ),
     Command(
         "huy",

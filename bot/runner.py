@@ -32,8 +32,11 @@ from bot.leadership import Leadership, Role
 from bot.pacers import pacers_for
 from bot.platforms import ADAPTERS, health_http, startup
 from bot.platforms.console import ConsoleClient
+from bot.router import Router
 from core.chat_client import ChatClient
 from core.limits import RateLimits
+from core.markup import for_platform
+from core.model import Reply
 from core.pacing import Pacer, PlatformLimiter
 from core.ports import MessageHandler
 from core.settings import Settings
@@ -42,6 +45,7 @@ from data.store.db import Database
 from data.store.processed import ProcessedLog
 from data.store.shared_files import SharedFiles
 from handlers.context import START_LINKS
+from handlers.web.service import WebService
 from scheduler.config import ReminderConfig
 from scheduler.service import ReminderService, TickReport, run_once
 
@@ -164,6 +168,7 @@ async def run_platforms(
     reload: Callable[[], None] | None = None,
     tasks_loaded: Callable[[], int] | None = None,
     leadership: Leadership | None = None,
+    web: WebService | None = None,
 ) -> int:
     """Serve the platforms (and tick reminders when a database is given) until stopped.
 
@@ -220,6 +225,8 @@ async def run_platforms(
     async with asyncio.TaskGroup() as group:
         if listen := settings.config.health_listen:
             group.create_task(_health(listen, probe, stop, refused))
+        if web is not None and (web_listen := settings.config.web_listen):
+            group.create_task(_web(web_listen, web, stop, refused, clients))
         tasks = [group.create_task(platform(name)) for name in names]
         group.create_task(_stop_when_done(tasks, stop))
         if database is not None:
@@ -240,6 +247,41 @@ async def _health(
         log.error("%s", exc)
         failed.append(health_http.LISTEN_VARIABLE)
         stop.set()
+
+
+async def _web(
+    listen: str,
+    service: WebService,
+    stop: asyncio.Event,
+    failed: list[str],
+    clients: Mapping[str, ChatClient],
+) -> None:
+    """Serve the web view on DAUMOI_WEB_LISTEN (its blocker notices go out through clients)."""
+    from bot.platforms.web import server
+
+    async def notify(platform: str, reply: Reply) -> None:
+        client = clients.get(platform)
+        if client is not None and reply.chat_id:
+            text = for_platform(reply.text, client.limits.markup)
+            await client.send_text(reply.chat_id, text, thread_id=reply.thread_id)
+
+    try:
+        await server.serve_web(listen, service, stop, notify)
+    except health_http.ListenFailed as exc:
+        log.error("%s", exc)
+        failed.append(server.LISTEN_VARIABLE)
+        stop.set()
+
+
+def web_service(settings: Settings, router: Router) -> WebService:
+    """The web view over the router's database, catalog and (current) search index."""
+    return WebService(
+        router.database,
+        settings,
+        catalog=router.catalog.get,
+        search=lambda: router.search,
+        now=router.now,
+    )
 
 
 async def _stop_when_done(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:
@@ -284,6 +326,7 @@ def run(
     reload: Callable[[], None] | None = None,
     tasks_loaded: Callable[[], int] | None = None,
     leadership: Leadership | None = None,
+    web: WebService | None = None,
 ) -> int:
     """`daumoi run`: serve until SIGINT or SIGTERM; 1 when a token is refused."""
     return asyncio.run(
@@ -295,8 +338,33 @@ def run(
             reload=reload,
             tasks_loaded=tasks_loaded,
             leadership=leadership,
+            web=web,
         )
     )
+
+
+def run_web(
+    settings: Settings,
+    service: WebService,
+    database: Database,
+    reload: Callable[[], None] | None = None,
+) -> int:
+    """`daumoi web`: only the web view on DAUMOI_WEB_LISTEN, until SIGINT or SIGTERM."""
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+        failed: list[str] = []
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_web(settings.config.web_listen, service, stop, failed, {}))
+            if reload is not None:
+                group.create_task(DataWatch(database, reload, interval_from(settings)).run(stop))
+        return 1 if failed else 0
+
+    return asyncio.run(main())
 
 
 async def remind_once(

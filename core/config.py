@@ -88,6 +88,14 @@ class Config(BaseSettings):
     )
     metrics_listen: str = Field("", description="host:port of /metrics alone (polling mode)")
 
+    # -- web view ------------------------------------------------------------------------------
+    web_listen: str = Field(
+        "", description="host:port of the web view (/web/…) for leaders and the coordinators"
+    )
+    web_url: str = Field(
+        "", description="public HTTPS address of the web view, e.g. https://…/web (links, Mini App)"
+    )
+
     # -- Telegram ------------------------------------------------------------------------------
     telegram_token: str = _secret("bot token from @BotFather")
     telegram_library: Literal["ptb", "aiogram"] = Field(
@@ -180,7 +188,12 @@ class Config(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator(
-        "webhook_listen", "zalo_listen", "health_listen", "metrics_listen", mode="after"
+        "webhook_listen",
+        "zalo_listen",
+        "health_listen",
+        "metrics_listen",
+        "web_listen",
+        mode="after",
     )
     @classmethod
     def _listen(cls, value: str) -> str:

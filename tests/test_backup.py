@@ -282,7 +282,7 @@ def test_round_trip_into_a_migrated_empty_database(
     backup = tmp_path / "daumoi.zip"
     code, _, err = cli(source, "backup", "-o", str(backup))
     assert code == 0, err
-    assert f"vào {backup}" in err and "lược đồ 0007" in err
+    assert f"vào {backup}" in err and "lược đồ 0008" in err
     raw = backup.read_bytes()
     assert secrets["code"].encode() not in raw  # only the hash is stored, as in the database
 
@@ -441,12 +441,12 @@ def test_older_backup_is_restored_then_migrated(
     source = database_url(seeded_db)
     backup, older = tmp_path / "now.zip", tmp_path / "older.zip"
     assert cli(source, "backup", "-o", str(backup))[0] == 0
-    added = {"rate_slot", "shared_file", "data_version"}
+    added = {"rate_slot", "shared_file", "data_version", "web_key", "web_once"}
     _rewrite(backup, older, lambda m: m.update(revision="0006") or added)
 
-    # A database already migrated to 0007 has another schema: refused, with what to do.
+    # A database already migrated to 0008 has another schema: refused, with what to do.
     code, _, err = cli(source, "restore", str(older), "--database", database_url(empty))
-    assert code == 1 and "phiên bản 0007" in err and "0006" in err
+    assert code == 1 and "phiên bản 0008" in err and "0006" in err
     one_line(err)
 
     target = f"sqlite:///{tmp_path / 'from-0006.sqlite3'}"

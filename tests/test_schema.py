@@ -12,7 +12,10 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from data.store import shared_state  # noqa: F401  (registers its tables on Base)
+from data.store import (
+    shared_state,  # noqa: F401  (registers its tables on Base)
+    web_state,  # noqa: F401  (registers its tables on Base)
+)
 from data.store.db import MIGRATIONS_DIR, Database, make_engine
 from data.store.models import Base
 from tests.databases import create_postgres, drop_postgres, postgres_admin, postgres_url

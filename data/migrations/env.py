@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from data.store import shared_state  # noqa: F401  (registers its tables on Base)
+from data.store import (
+    shared_state,  # noqa: F401  (registers its tables on Base)
+    web_state,  # noqa: F401  (registers its tables on Base)
+)
 from data.store.models import Base
 
 config = context.config

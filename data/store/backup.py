@@ -41,7 +41,10 @@ from sqlalchemy import (
     text,
 )
 
-from data.store import shared_state  # noqa: F401  (registers its tables on Base)
+from data.store import (
+    shared_state,  # noqa: F401  (registers its tables on Base)
+    web_state,  # noqa: F401  (registers its tables on Base)
+)
 from data.store.db import MIGRATIONS_DIR
 from data.store.models import Base
 

@@ -1,0 +1,1 @@
+"""The web view's HTTP side (aiohttp): routes, cookies and security headers."""

@@ -12,6 +12,7 @@ from pathlib import Path
 # Each module exposes run() -> str (a Markdown section); missing ones are skipped.
 BENCH_MODULES = (
     "bench.search_bench",
+    "bench.backend_bench",
     "bench.startup_bench",
     "bench.telegram_bench",
     "bench.delivery_bench",

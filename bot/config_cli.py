@@ -37,8 +37,8 @@ def reference_table() -> str:
     defaults = dict(Config.model_construct().shown())
     for name, info in Config.model_fields.items():
         variable = "DAUMOI_" + name.upper()
-        default = defaults[variable] or "—"
-        lines.append(f"| `{variable}` | `{default}` | {info.description or ''} |")
+        default = f"`{defaults[variable]}`" if defaults[variable] else "—"
+        lines.append(f"| `{variable}` | {default} | {info.description or ''} |")
     return "\n".join(lines)
 
 

@@ -39,6 +39,14 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 
 
+def migration_revisions() -> frozenset[str]:
+    """Every revision of data/migrations (one this code does not know came from newer code)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
+    return frozenset(script.revision for script in scripts.walk_revisions())
+
+
 class ReadinessProbe:
     """Database (SELECT 1), migrations (stored revision = scripts' head), catalog (tasks
     loaded > 0) and the roles this instance holds (informational, e.g. who polls)."""
@@ -51,6 +59,7 @@ class ReadinessProbe:
         roles: Callable[[], Mapping[str, str]] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         heads: Callable[[], frozenset[str]] = migration_heads,
+        revisions: Callable[[], frozenset[str]] = migration_revisions,
     ) -> None:
         self.database = database
         self.tasks_loaded = tasks_loaded
@@ -58,6 +67,8 @@ class ReadinessProbe:
         self.timeout = timeout
         self._heads_of = heads
         self._heads: frozenset[str] | None = None
+        self._revisions_of = revisions
+        self._known: frozenset[str] | None = None
         self._running: dict[str, asyncio.Task[Details]] = {}
 
     async def check(self) -> tuple[bool, Details]:
@@ -95,6 +106,7 @@ class ReadinessProbe:
         assert self.database is not None
         if self._heads is None:
             self._heads = self._heads_of()
+            self._known = self._revisions_of()
         try:
             with self.database.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
@@ -122,9 +134,13 @@ class ReadinessProbe:
         current = stored.get("revisions")
         if current is None:
             return {"ok": False, "detail": stored.get("error", "no revision"), "head": head}
-        ok = bool(head) and current == head
-        detail = "current" if ok else "behind or ahead of the scripts"
-        return {"ok": ok, "detail": detail, "current": current, "head": head}
+        if bool(head) and current == head:
+            return {"ok": True, "detail": "current", "current": current, "head": head}
+        # A revision this code does not know was written by newer code during a rolling
+        # upgrade: migrations only add, so this instance keeps serving until it is upgraded.
+        ahead = bool(current) and not set(current) & (self._known or frozenset())
+        detail = "ahead: migrated by newer code" if ahead else "behind the code"
+        return {"ok": ahead, "detail": detail, "current": current, "head": head}
 
     def _catalog(self) -> Details:
         assert self.tasks_loaded is not None

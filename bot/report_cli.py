@@ -49,6 +49,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     from data.store import status as st
     from data.store.repositories import programme_by_number
 
+    missing = FORMATS[args.format].unavailable()  # e.g. the chart without matplotlib
+    if missing is not None:
+        print(missing, file=sys.stderr)
+        return 1
     now = datetime.now(UTC)
     this_year = st.reporting_year(now, settings.timezone)
     year = this_year if args.year is None else args.year

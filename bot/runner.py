@@ -29,6 +29,7 @@ from bot.bridge import AdapterOptions, ChatBridge, Connection, SeenLog
 from bot.freshness import DataWatch, interval_from
 from bot.health import ReadinessProbe
 from bot.leadership import Leadership, Role
+from bot.pacers import pacers_for
 from bot.platforms import ADAPTERS, health_http, startup
 from bot.platforms.console import ConsoleClient
 from core import metrics
@@ -184,7 +185,7 @@ async def run_platforms(
             loop.add_signal_handler(sig, stop.set)
     quiet_http_logs()
     rates = rate_limits(settings, names)
-    pacers = {name: PlatformLimiter(limits) for name, limits in rates.items()}
+    pacers = pacers_for(settings, database, rates)
     clients: dict[str, ChatClient] = {"console": ConsoleClient()}
     seen = ProcessedLog(database) if database is not None else None
     if leadership is None and database is not None:

@@ -61,16 +61,20 @@ class Config(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="log lines as text, or one JSON object per line for collectors"
     )
-    succession_file: str = Field("", description="CSV of agency successions instead of shipped")
+    succession_file: str = Field(
+        "", description="CSV of agency successions instead of the shipped one"
+    )
     vocabulary_file: str = Field("", description="extra vocabulary CSV added to the shipped one")
-    facts_file: str = Field("", description="CSV of facts about the decision instead of shipped")
+    facts_file: str = Field(
+        "", description="CSV of facts about the decision instead of the shipped one"
+    )
     data_refresh_seconds: float = Field(
         2.0, description="how often the data version is checked (0: never)"
     )
     connect_retry_first: float = Field(
         1.0, gt=0, description="seconds before the 2nd attempt to reach a platform at start"
     )
-    connect_retry_max: float = Field(60.0, gt=0, description="longest wait between attempts")
+    connect_retry_max: float = Field(60.0, gt=0, description="longest wait between those attempts")
 
     # -- several instances ---------------------------------------------------------------------
     shared_limits: bool = Field(
@@ -118,28 +122,48 @@ class Config(BaseSettings):
 
     # -- reminders -----------------------------------------------------------------------------
     reminders: bool = Field(True, description="send reminders (0 turns them off)")
-    reminder_time: str = Field("08:30", pattern=rf"^\s*{_CLOCK}\s*$", description="HH:MM")
+    reminder_time: str = Field(
+        "08:30", pattern=rf"^\s*{_CLOCK}\s*$", description="time of day reminders go out (HH:MM)"
+    )
     reminder_days_before: str = Field(
         "30,14,7,3,1,0",
         pattern=r"^\s*\d+(?:\s*,\s*\d+)*\s*$",
         description="days before a deadline to remind (comma-separated)",
     )
-    reminder_overdue_every: int = Field(3, gt=0, description="working days between overdue ones")
-    reminder_catch_up_hours: float = Field(12.0, ge=0, description="missed reminders still sent")
+    reminder_overdue_every: int = Field(
+        3, gt=0, description="working days between overdue reminders"
+    )
+    reminder_catch_up_hours: float = Field(
+        12.0, ge=0, description="hours a missed reminder is still sent"
+    )
     reminder_tick_seconds: float = Field(30.0, gt=0, description="seconds between ticks")
-    reminder_lease_seconds: float = Field(120.0, gt=0, description="a claim's lease")
-    reminder_lease_margin: float = Field(15.0, ge=0, description="no send this close to expiry")
-    reminder_concurrency: int = Field(32, gt=0, description="chats sent to at once")
-    reminder_max_attempts: int = Field(6, gt=0, description="attempts before dead-lettering")
-    reminder_backoff_seconds: float = Field(30.0, gt=0, description="first retry wait")
-    reminder_max_wait_seconds: float = Field(120.0, ge=0, description="run-once waits for retries")
+    reminder_lease_seconds: float = Field(
+        120.0, gt=0, description="seconds a claimed reminder stays reserved"
+    )
+    reminder_lease_margin: float = Field(
+        15.0, ge=0, description="seconds before a lease ends that no send starts"
+    )
+    reminder_concurrency: int = Field(32, gt=0, description="chats reminders are sent to at once")
+    reminder_max_attempts: int = Field(
+        6, gt=0, description="attempts before a reminder is given up"
+    )
+    reminder_backoff_seconds: float = Field(
+        30.0, gt=0, description="seconds before the first retry, then doubled"
+    )
+    reminder_max_wait_seconds: float = Field(
+        120.0, ge=0, description="seconds `remind run-once` waits for retries"
+    )
     working_hours: str = Field(
-        "08:00-17:00", pattern=rf"^\s*{_CLOCK}\s*-\s*{_CLOCK}\s*$", description="office hours"
+        "08:00-17:00",
+        pattern=rf"^\s*{_CLOCK}\s*-\s*{_CLOCK}\s*$",
+        description="office hours reminders are sent in",
     )
     working_days: str = Field("", description="weekdays 0-6 (0 = Monday), e.g. 0-4")
     extra_holidays: str = Field("", description="extra days off, YYYY-MM-DD, comma-separated")
     digest_day: str = Field("thu2", description="weekday of the weekly digest (thu2 … cn)")
-    digest_time: str = Field("08:00", pattern=rf"^\s*{_CLOCK}\s*$", description="HH:MM")
+    digest_time: str = Field(
+        "08:00", pattern=rf"^\s*{_CLOCK}\s*$", description="time of the weekly digest (HH:MM)"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -104,6 +104,9 @@ def report(ctx: Context, msg: Incoming) -> list[Reply]:
         and not _group_may_see(ctx, msg, who)
     ):
         return [Reply(FILES_NOT_IN_THIS_GROUP)]
+    missing = formats.FORMATS[fmt].unavailable()  # e.g. the chart without matplotlib
+    if missing is not None:
+        return [Reply(missing)]
     content, summary = report_bytes(ctx.session, scope, fmt)
     return [_file_reply(fmt, content, summary)]
 

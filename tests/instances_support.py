@@ -165,10 +165,8 @@ def instance_env(database_url: str, fake: FakeTelegram) -> dict[str, str]:
             "DAUMOI_TELEGRAM_TOKEN": fake.token,
             "DAUMOI_TELEGRAM_API_URL": fake.base_url,
             "DAUMOI_TELEGRAM_TIMEOUT": "20",
-            # 70 % of Telegram's 30/s, as the suite's other fan-out tests pace: the fake server's
-            # thread, starved on a busy machine, reads requests late and sees them bunched in its
-            # sliding window. Two instances that do not share the allowance still send 42/s.
-            "DAUMOI_TELEGRAM_RATE_PER_SECOND": "21",
+            # Telegram's own rates (30/s, 20/min per group): the instances share them through
+            # PostgreSQL (bot/shared_pacing.py); two that did not would send up to 60/s.
             "DAUMOI_WEBHOOK_URL": WEBHOOK_URL,
             "DAUMOI_WEBHOOK_SECRET": SECRET,
             "DAUMOI_REMINDER_TICK_SECONDS": "1",

@@ -27,6 +27,9 @@ BONUS_SHARE = 0.08  # at most this much of a score comes from such nudges
 # A task matched only by words this common (share of tasks holding them) is no answer.
 GENERIC_SHARE = 0.25
 TITLE_REPEAT = 2  # title words count twice in BM25 (a cheap field boost)
+# How bm25s lays out its score matrix: numpy alone; scipy builds the very same arrays
+# (bench/backend_bench.py compares them) and is not a dependency.
+CSC_BACKEND = "numpy"
 # Function words whose pairs carry no phrase ("và", "các", "của", "về", "với", "là", "những").
 _PAIR_STOP = frozenset({"va", "cac", "cua", "ve", "voi", "la", "nhung"})
 
@@ -159,7 +162,7 @@ class TaskIndex:
         self.title = _Postings.from_pairs(title_words, len(self.word_ids))
         del pairs, title_words
         if self.n:
-            retriever = bm25s.BM25(k1=1.2, b=0.5, csc_backend="scipy")
+            retriever = bm25s.BM25(k1=1.2, b=0.5, csc_backend=CSC_BACKEND)
             views = body.views()
             retriever.index((views, self.word_ids), create_empty_token=False, show_progress=False)
             scores = retriever.scores

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
@@ -39,6 +40,19 @@ class ReportFormat:
     offer: str = ""  # how the usage line names it: "/baocao xlsx (bảng Excel)"
     note: str = ""  # a line added under the caption when the file is sent
     detailed: bool = False  # names every agency's gaps: sent only in the agency's own group
+    # A library the writer needs that is an optional extra, and the line said when it is absent.
+    requires: str = ""
+    missing: str = ""
+
+    def unavailable(self) -> str | None:
+        """The line to say instead of the file when the writer's library is not installed."""
+        if not self.requires:
+            return None
+        try:
+            importlib.import_module(self.requires)
+        except ImportError:
+            return self.missing or f"Xin lỗi, định dạng {self.name} chưa được cài trên máy chủ này."
+        return None
 
     def filename(self, year: int) -> str:
         """ "bao_cao_2026.xlsx"."""

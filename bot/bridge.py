@@ -16,8 +16,10 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from bot import observe
 from bot.hints import expected_action, needs_chat_admin_check, upload_action
 from bot.keyed_locks import KeyedLocks
+from core import metrics
 from core.chat_client import (
     BadRequest,
     ChatClient,
@@ -180,8 +182,9 @@ class ChatBridge:
 
     async def process(self, update: Translated) -> None:
         """Handle one update completely (core, then sending); never raises."""
+        started = observe.received(self.platform, update.incoming, len(update.events))
         try:
-            await self._deliver(await self._handle(update, apologise=True))
+            await self._deliver(await self._handle(update, apologise=True), started)
         except Exception:
             log.exception("%s update could not be processed", self.platform)
 
@@ -192,6 +195,7 @@ class ChatBridge:
         error and the platform delivers the update again; a second failure is acknowledged
         (with an apology in private chats) so that one bad update cannot block the queue.
         """
+        started = observe.received(self.platform, update.incoming, len(update.events))
         retried = key in self._failed_once
         try:
             outgoing = await self._handle(update, apologise=retried, reraise=not retried)
@@ -201,7 +205,7 @@ class ChatBridge:
                 del self._failed_once[next(iter(self._failed_once))]
             return False
         self._failed_once.pop(key, None)
-        self._spawn(self._deliver_logged(outgoing))
+        self._spawn(self._deliver_logged(outgoing, started))
         return True
 
     async def drain(self) -> None:
@@ -214,9 +218,9 @@ class ChatBridge:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _deliver_logged(self, outgoing: list[Outgoing]) -> None:
+    async def _deliver_logged(self, outgoing: list[Outgoing], started: float) -> None:
         try:
-            await self._deliver(outgoing)
+            await self._deliver(outgoing, started)
         except Exception:
             log.exception("%s delivery failed", self.platform)
 
@@ -342,7 +346,7 @@ class ChatBridge:
 
     # -- sending ------------------------------------------------------------------------------
 
-    async def _deliver(self, outgoing: list[Outgoing]) -> None:
+    async def _deliver(self, outgoing: list[Outgoing], started: float | None = None) -> None:
         for batch in outgoing:
             for reply in batch.replies:
                 chat = self._target(batch.chat, reply)
@@ -355,6 +359,7 @@ class ChatBridge:
                     await self.send(chat, reply)
                 except DeliveryFailed as exc:
                     log.warning("reply to %s:%s dropped: %s", self.platform, chat.id, exc)
+        observe.replied(self.platform, started, sum(len(batch.replies) for batch in outgoing))
 
     def _target(self, chat: Chat, reply: Reply) -> Chat:
         """Where a reply goes: the message's chat (and topic), or the chat (topic) it names."""
@@ -448,7 +453,7 @@ class ChatBridge:
             if self.pacer is not None:
                 await self.pacer.acquire(chat_id, reply=True)
             try:
-                return await call()
+                return await metrics.timed_send(self.platform, metrics.REPLY, chat_id, call)
             except RetryAfter as exc:
                 if attempt == policy.attempts or exc.seconds > policy.max_retry_after:
                     raise DeliveryFailed(f"flood control after {attempt} attempts") from exc

@@ -1,19 +1,29 @@
-"""Process-wide logging that never shows a secret: every record and traceback is redacted."""
+"""Process-wide logging that never shows a secret: every record and traceback is redacted.
+
+Configured once with `logging.config.dictConfig`: text lines "time level logger: message", or
+with DAUMOI_LOG_FORMAT=json one JSON object per line (time, level, logger, message, and
+exc_info / stack_info when there are) for log collectors.
+"""
 
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
 import threading
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote
+
+from pythonjsonlogger.json import JsonFormatter
 
 from core.settings import Settings
 
 MASK = "***"
 _MIN_SECRET = 6  # shorter parts (a bot id such as "999") are not secret and would mask noise
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = ("time", "level", "logger", "message", "exc_info", "stack_info")
 _CHATTY = ("apscheduler", "httpx", "httpcore", "aiohttp.access")
 log = logging.getLogger("daumoi")
 
@@ -73,15 +83,50 @@ class Redactor(logging.Filter):
         return True
 
 
+class JsonLines(JsonFormatter):
+    """One JSON object per record with only JSON_FIELDS: a library's `extra` attributes are
+    left out, so nothing reaches the line that the Redactor has not seen."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+            json_ensure_ascii=False,
+        )
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        """Keep the known fields, in a fixed order."""
+        return {key: log_data[key] for key in JSON_FIELDS if key in log_data}
+
+
+def logging_config(level: int | str, log_format: str = "text") -> dict[str, Any]:
+    """The dictConfig of one stderr handler at level, as text lines or JSON lines."""
+    formatter: dict[str, Any] = {"()": JsonLines} if log_format == "json" else {"format": FORMAT}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"daumoi": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": sys.stderr,
+                "formatter": "daumoi",
+                # Some libraries set their own loggers to DEBUG; the handler keeps the level.
+                "level": level,
+            }
+        },
+        "root": {"level": level, "handlers": ["stderr"]},
+    }
+
+
 def configure(settings: Settings, level: int | str) -> Redactor:
-    """Log to stderr at level, with secrets masked on every root handler; route uncaught
-    exceptions and warnings through logging so they are masked too."""
+    """Log to stderr at level in DAUMOI_LOG_FORMAT, with secrets masked on every root handler;
+    route uncaught exceptions and warnings through logging so they are masked too."""
     redactor = Redactor(secrets_of(settings))
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=level, format=FORMAT, stream=sys.stderr)
-        # Some libraries set their own loggers to DEBUG; the handler keeps the chosen level.
-        root.handlers[0].setLevel(level)
+        logging.config.dictConfig(logging_config(level, settings.config.log_format))
     else:
         root.setLevel(level)
     for handler in root.handlers:

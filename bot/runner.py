@@ -17,7 +17,7 @@ import importlib
 import logging
 import signal
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from contextlib import AsyncExitStack, suppress
+from contextlib import AsyncExitStack, nullcontext, suppress
 from dataclasses import replace
 from datetime import datetime
 from types import ModuleType
@@ -33,6 +33,7 @@ from bot.pacers import pacers_for
 from bot.platforms import ADAPTERS, health_http, startup
 from bot.platforms.console import ConsoleClient
 from bot.router import Router
+from core import metrics
 from core.chat_client import ChatClient
 from core.limits import RateLimits
 from core.markup import for_platform
@@ -47,6 +48,7 @@ from data.store.shared_files import SharedFiles
 from handlers.context import START_LINKS
 from handlers.web.service import WebService
 from scheduler.config import ReminderConfig
+from scheduler.outbox_gauges import OutboxCollector
 from scheduler.service import ReminderService, TickReport, run_once
 
 log = logging.getLogger(__name__)
@@ -227,6 +229,7 @@ async def run_platforms(
             group.create_task(_health(listen, probe, stop, refused))
         if web is not None and (web_listen := settings.config.web_listen):
             group.create_task(_web(web_listen, web, stop, refused, clients))
+        group.create_task(_metrics(settings.config.metrics_listen, database, stop, refused))
         tasks = [group.create_task(platform(name)) for name in names]
         group.create_task(_stop_when_done(tasks, stop))
         if database is not None:
@@ -282,6 +285,21 @@ def web_service(settings: Settings, router: Router) -> WebService:
         search=lambda: router.search,
         now=router.now,
     )
+
+
+async def _metrics(
+    listen: str, database: Database | None, stop: asyncio.Event, failed: list[str]
+) -> None:
+    """Outbox gauges on every /metrics while running; /metrics alone on DAUMOI_METRICS_LISTEN
+    (one error line and stop if it cannot listen)."""
+    gauges = OutboxCollector(database) if database is not None else None
+    with metrics.collecting(gauges) if gauges is not None else nullcontext():
+        try:
+            await (health_http.serve_metrics(listen, stop) if listen else stop.wait())
+        except health_http.ListenFailed as exc:
+            log.error("%s", exc)
+            failed.append(health_http.METRICS_VARIABLE)
+            stop.set()
 
 
 async def _stop_when_done(tasks: list[asyncio.Task[None]], stop: asyncio.Event) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from core import metrics
 from core.model import Choice, Incoming, Reply
 from core.render import shorten, text_length
 from core.textnorm import fold, nfc
@@ -128,6 +129,7 @@ def search_replies(
     reader: who asked (an admin's agency cards also show unconfirmed succession notes).
     """
     outcome = ctx.search.search(query, limit=5)
+    metrics.SEARCHES.labels(outcome.confidence.value).inc()
     hits = [hit for hit in outcome.hits if only is None or hit.kind is only]
     with_programme = _several_programmes(ctx)
     resolved = [(hit, target) for hit in hits if (target := _resolve(ctx, hit)) is not None]

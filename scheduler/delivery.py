@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.chat_client import BadRequest, ChatClient, ChatGone, RetryAfter, TopicGone
 from core.limits import RateLimits
 from core.pacing import Pacer, PlatformLimiter
@@ -201,6 +202,8 @@ class Delivery:
         total = DeliveryReport()
         for report in reports:
             total.add(report)
+        metrics.REMINDERS.labels("sent").inc(total.rows)
+        metrics.REMINDERS.labels("dead").inc(total.dead)
         return total
 
     async def drain(self, max_wait: float | None = None) -> DeliveryReport:
@@ -333,7 +336,8 @@ class Delivery:
         platform = chat.platform
         batch = batches[index][0]
         try:
-            message_ids = await self._send(chat, text, batch[0].thread_id)
+            send = partial(self._send, chat, text, batch[0].thread_id)
+            message_ids = await metrics.timed_send(platform, metrics.REMINDER, chat.current, send)
         except RetryAfter as exc:
             self._limiter(platform).pause(exc.seconds)
             report.rate_limited += 1

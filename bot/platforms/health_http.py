@@ -1,8 +1,9 @@
-"""/healthz and /readyz over HTTP (aiohttp): on the webhook servers, or standalone.
+"""/healthz, /readyz and /metrics over HTTP (aiohttp): on the webhook servers, or standalone.
 
 /healthz is liveness (the process answers: always 200); /readyz asks the readiness probe
-(bot.health) and answers 200 when ready, 503 with the failing checks otherwise, both JSON.
-Instances without a webhook server (polling, console) serve them on DAUMOI_HEALTH_LISTEN.
+(bot.health) and answers 200 when ready, 503 with the failing checks otherwise, both JSON;
+/metrics is the Prometheus text exposition of core.metrics. Instances without a webhook server
+(polling, console) serve all three on DAUMOI_HEALTH_LISTEN, or /metrics on DAUMOI_METRICS_LISTEN.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from typing import Any
 from aiohttp import web
 
 from bot.health import Readiness
+from core import metrics
 
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 LISTEN_VARIABLE = "DAUMOI_HEALTH_LISTEN"
+METRICS_VARIABLE = "DAUMOI_METRICS_LISTEN"
 
 
 class ListenFailed(Exception):
@@ -28,7 +32,7 @@ class ListenFailed(Exception):
 
 
 def add_health_routes(app: web.Application, probe: Readiness | None) -> None:
-    """GET /healthz (liveness) and GET /readyz (the probe; none: liveness only)."""
+    """GET /healthz (liveness), GET /readyz (the probe; none: liveness only), GET /metrics."""
 
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -42,6 +46,17 @@ def add_health_routes(app: web.Application, probe: Readiness | None) -> None:
 
     app.router.add_get(HEALTH_PATH, health)
     app.router.add_get(READY_PATH, ready)
+    add_metrics_route(app)
+
+
+def add_metrics_route(app: web.Application) -> None:
+    """GET /metrics: every metric, collected off the event loop (gauges may ask the database)."""
+
+    async def scrape(_request: web.Request) -> web.Response:
+        body = await asyncio.to_thread(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+    app.router.add_get(METRICS_PATH, scrape)
 
 
 def listen_address(listen: str, variable: str = LISTEN_VARIABLE) -> tuple[str, int]:
@@ -58,10 +73,31 @@ def listen_address(listen: str, variable: str = LISTEN_VARIABLE) -> tuple[str, i
 async def start_health(
     listen: str, probe: Readiness | None, variable: str = LISTEN_VARIABLE
 ) -> web.AppRunner:
-    """Serve /healthz and /readyz on listen; .cleanup() the result to stop."""
-    host, port = listen_address(listen, variable)
+    """Serve /healthz, /readyz and /metrics on listen; .cleanup() the result to stop."""
     app = web.Application()
     add_health_routes(app, probe)
+    runner = await _start(app, listen, variable, "kiểm tra tình trạng")
+    log.info("health checks on %s%s and %s", _base(listen), HEALTH_PATH, READY_PATH)
+    return runner
+
+
+async def start_metrics(listen: str) -> web.AppRunner:
+    """Serve /metrics alone on listen (DAUMOI_METRICS_LISTEN); .cleanup() the result to stop."""
+    app = web.Application()
+    add_metrics_route(app)
+    runner = await _start(app, listen, METRICS_VARIABLE, "số liệu theo dõi (metrics)")
+    log.info("metrics on %s%s", _base(listen), METRICS_PATH)
+    return runner
+
+
+def _base(listen: str) -> str:
+    host, port = listen_address(listen)
+    return f"http://{host}:{port}"
+
+
+async def _start(app: web.Application, listen: str, variable: str, what: str) -> web.AppRunner:
+    """Listen with app on listen; ListenFailed (one Vietnamese line) when it cannot."""
+    host, port = listen_address(listen, variable)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
@@ -74,19 +110,28 @@ async def start_health(
             else (exc.strerror or str(exc))
         )
         raise ListenFailed(
-            f"Không mở được cổng kiểm tra tình trạng {host}:{port} ({variable}): {reason}; "
+            f"Không mở được cổng {what} {host}:{port} ({variable}): {reason}; "
             "hãy chọn địa chỉ hoặc cổng khác rồi chạy lại."
         ) from None
     except BaseException:
         await runner.cleanup()
         raise
-    log.info("health checks on http://%s:%s%s and %s", host, port, HEALTH_PATH, READY_PATH)
     return runner
 
 
 async def serve_health(listen: str, probe: Readiness | None, stop: asyncio.Event) -> None:
-    """Serve /healthz and /readyz on listen until stop is set (ListenFailed when it cannot)."""
+    """Serve /healthz, /readyz and /metrics on listen until stop is set (ListenFailed when it
+    cannot)."""
     runner = await start_health(listen, probe)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def serve_metrics(listen: str, stop: asyncio.Event) -> None:
+    """Serve /metrics on listen until stop is set (ListenFailed when it cannot)."""
+    runner = await start_metrics(listen)
     try:
         await stop.wait()
     finally:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import metrics
 from core.render import shorten
 from core.textnorm import folded_key
 from data.importing.agency_names import (
@@ -149,17 +150,19 @@ def import_file(
     session: Session, path: Path | str, decision_number: str | None = None
 ) -> ImportReport:
     """Parse a file and upsert its programme; nothing is written if parsing fails."""
-    parsed = parse_file(path, decision_number)
-    return import_parsed(session, parsed, Path(path).name)
+    with metrics.counting_import():
+        parsed = parse_file(path, decision_number)
+        return import_parsed(session, parsed, Path(path).name)
 
 
 def import_text(
     session: Session, text: str, source_name: str = "", decision_number: str | None = None
 ) -> ImportReport:
     """Parse a decision text and upsert its programme."""
-    check_text_lines(source_name or "văn bản", text)
-    parsed = parse_decision(text, source_name, decision_number=decision_number)
-    return import_parsed(session, parsed, source_name)
+    with metrics.counting_import():
+        check_text_lines(source_name or "văn bản", text)
+        parsed = parse_decision(text, source_name, decision_number=decision_number)
+        return import_parsed(session, parsed, source_name)
 
 
 def ensure_seed(database: Database) -> ImportReport | None:

@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         help="danh sách nền tảng, cách nhau bởi dấu phẩy, ví dụ telegram,zalo "
         "(mặc định: DAUMOI_PLATFORMS hoặc console)",
     )
-    imp = sub.add_parser("import", help="nhập một quyết định (.txt, .md, .csv, .xlsx)")
+    imp = sub.add_parser("import", help="nhập một quyết định (.docx, .pdf, .txt, .md, .csv, .xlsx)")
     imp.add_argument("path", help="đường dẫn tới tệp")
     imp.add_argument("--decision", metavar="SỐ", help="số hiệu quyết định, ví dụ 1731/QĐ-UBND")
     search = sub.add_parser("search", help="tìm kiếm (mỗi dòng vào là một truy vấn)")

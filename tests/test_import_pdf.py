@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from data.importing import ocr, pdf_text
-from data.importing.decision_text import DecisionFormatError, ParsedDecision
+from data.importing.decision_text import DecisionFormatError
 from data.importing.documents import OCR_NOTE, ParsedDocument, parse_document_file
 from data.importing.importer import SEED_FILE, import_file, import_parsed, import_text, parse_file
 from data.store.db import Database
@@ -230,7 +230,3 @@ def test_fix_numbering_follows_the_sequence() -> None:
     ocr.fix_numbering(table)
     assert [row[0] for row in table.rows] == ["TT", "1", "1.1", "1.2", "2", "2.1"]
     assert len(table.notes) == 2 and "1.2" in table.notes[0] and "đã hiểu là 2" in table.notes[1]
-
-
-def test_parsed_decision_type() -> None:
-    assert ParsedDecision.__name__ == "ParsedDecision"

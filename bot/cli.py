@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         "(mặc định: DAUMOI_PLATFORMS hoặc console)",
     )
     sub.add_parser("web", help="chỉ chạy trang theo dõi trên web (DAUMOI_WEB_LISTEN)")
-    imp = sub.add_parser("import", help="nhập một quyết định (.txt, .md, .csv, .xlsx)")
+    imp = sub.add_parser("import", help="nhập một quyết định (.docx, .pdf, .txt, .md, .csv, .xlsx)")
     imp.add_argument("path", help="đường dẫn tới tệp")
     imp.add_argument("--decision", metavar="SỐ", help="số hiệu quyết định, ví dụ 1731/QĐ-UBND")
     search = sub.add_parser("search", help="tìm kiếm (mỗi dòng vào là một truy vấn)")

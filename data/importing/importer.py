@@ -21,7 +21,13 @@ from data.importing.agency_names import (
     default_table,
     is_collective,
 )
-from data.importing.decision_text import DecisionFormatError, ParsedDecision, parse_decision
+from data.importing.decision_text import ParsedDecision, parse_decision
+from data.importing.documents import (
+    TABLE_SUFFIXES,
+    TEXT_SUFFIXES,
+    decode_text,
+    parse_document_file,
+)
 from data.importing.lengths import SOURCE_NAME_CHARS, check_lengths
 from data.importing.limits import MAX_REPORT_ITEMS, check_text_lines, read_limited
 from data.search.facts import store_facts
@@ -39,8 +45,6 @@ from data.store.models import (
 from data.store.succession import apply_succession
 
 SEED_FILE = Path(__file__).parents[1] / "seed" / "qd_1731_2021.txt"
-TEXT_SUFFIXES = {".txt", ".md", ".text"}
-TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
 # Reports go through this agency when the text does not say otherwise.
 DEFAULT_COORDINATOR = "Sở Kế hoạch và Đầu tư"
 
@@ -107,29 +111,11 @@ def _bullets(items: list[str], noun: str) -> list[str]:
 
 def read_text_file(path: Path) -> str:
     """Read a text file as UTF-8 (with or without BOM, or UTF-16); reject binary content."""
-    data = read_limited(path)
-    if not data.strip():
-        raise DecisionFormatError(f"Tệp {path.name} rỗng, không có nội dung để nhập.")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if "\x00" not in text:  # PostgreSQL cannot store NUL; a text never holds one
-                return text
-    elif b"\x00" not in data:
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            pass
-    raise DecisionFormatError(
-        f"Tệp {path.name} không phải văn bản UTF-8 (có thể là tệp nhị phân hoặc bị hỏng)."
-    )
+    return decode_text(read_limited(path), path.name)
 
 
 def parse_file(path: Path | str, decision_number: str | None = None) -> ParsedDecision:
-    """Parse a decision from a .txt/.md text or a .csv/.xlsx task table."""
+    """Parse a decision from a .txt/.md text, a .docx/.pdf document or a .csv/.xlsx table."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:
@@ -140,10 +126,7 @@ def parse_file(path: Path | str, decision_number: str | None = None) -> ParsedDe
         from data.importing.table_file import parse_table
 
         return parse_table(path, decision_number=decision_number)
-    raise DecisionFormatError(
-        f"Không nhận dạng được loại tệp “{path.suffix or path.name}”. "
-        "Hãy dùng văn bản quyết định (.txt, .md) hoặc bảng nhiệm vụ (.csv, .xlsx)."
-    )
+    return parse_document_file(path, decision_number).parsed
 
 
 def import_file(

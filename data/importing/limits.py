@@ -27,6 +27,12 @@ MAX_TEXT_LINES = 50_000
 MAX_LINE_CHARS = 10_000  # one line of a decision text
 MAX_CELL_CHARS = 5_000  # one table cell (a task title is at most a few hundred characters)
 MAX_COLUMNS = 50  # columns read from a table; a task table needs five
+# A PDF decision: pages read from its text layer, and pages of a scan read by OCR (a few seconds
+# each); a scanned page is rendered at OCR_DPI but never larger than MAX_PAGE_PIXELS.
+MAX_PDF_PAGES = 300
+MAX_OCR_PAGES = 60
+OCR_DPI = 300
+MAX_PAGE_PIXELS = 40_000_000
 MAX_REPORT_ITEMS = 20  # per list in the import report (warnings, merges…); the rest are counted
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 from xml.parsers import expat
@@ -39,7 +40,7 @@ def check_xlsx(path: Path) -> None:
             with zipfile.ZipFile(handle) as archive:
                 members = archive.infolist()
                 check_members(path, members)
-                scan = _Scan(path)
+                scan = XmlScan(path)
                 for member in members:
                     if member.filename.endswith((".xml", ".rels")):
                         with archive.open(member) as source:
@@ -79,11 +80,12 @@ def check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:
             )
 
 
-class _Scan:
+class XmlScan:
     """Counts elements, cells per row and rows holding values with expat (no tree is built)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, broken: Callable[[Path], DecisionFormatError] = _broken) -> None:
         self.path = path
+        self.broken = broken
         self.elements = 0
         self.cells = 0
         self.rows = 0
@@ -101,7 +103,7 @@ class _Scan:
         try:
             parser.ParseFile(source)
         except expat.ExpatError as exc:
-            raise _broken(self.path) from exc
+            raise self.broken(self.path) from exc
 
     def _start(self, tag: str, attributes: object) -> None:
         self.elements += 1
@@ -129,4 +131,4 @@ class _Scan:
                 raise too_many_rows(self.path.name)
 
     def _doctype(self, *args: object) -> None:
-        raise _broken(self.path)
+        raise self.broken(self.path)

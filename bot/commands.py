@@ -13,6 +13,7 @@ from handlers import (
     basic,
     flows,
     groups,
+    imports,
     lookup,
     people,
     reminders,
@@ -179,6 +180,15 @@ COMMANDS: tuple[Command, ...] = (
         where=Where.PRIVATE,
     ),
     Command(
+        imports.COMMAND,
+        ("import",),
+        imports.command,
+        "Nhập quyết định mới từ tệp Word/PDF (quản trị)",
+        "/nhapqd",
+        audience=Audience.ADMIN,
+        where=Where.PRIVATE,
+    ),
+    Command(
         "tralai",
         ("return",),
         status_return.return_update,
@@ -245,7 +255,10 @@ COMMANDS: tuple[Command, ...] = (
 
 
 # Guided conversations by kind: free text goes to the user's open flow before search.
-FLOWS: dict[str, FlowHandler] = {status_flow.FLOW_KIND: status_flow.flow_text}
+FLOWS: dict[str, FlowHandler] = {
+    status_flow.FLOW_KIND: status_flow.flow_text,
+    imports.FLOW_KIND: imports.flow_text,
+}
 
 
 def _index(commands: tuple[Command, ...]) -> dict[str, Command]:

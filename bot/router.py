@@ -22,7 +22,7 @@ from core.textnorm import fold
 from data.store import processed
 from data.store.catalog import Catalog, CatalogCache
 from data.store.db import Database
-from handlers import flows, groups, lookup
+from handlers import flows, groups, imports, lookup
 from handlers.context import Context
 
 if TYPE_CHECKING:
@@ -141,6 +141,8 @@ class Router:
             if in_group and not command.in_groups:
                 return [Reply(f"Lệnh /{command.name} chỉ dùng trong chat riêng với bot.")]
             return command.handler(ctx, replace(incoming, command=command.name, args=args))
+        if incoming.document is not None and imports.takes(ctx, incoming):
+            return imports.receive(ctx, incoming)  # a decision file (or link) to preview
         text = incoming.text.strip()
         if in_group:
             text = _MENTION_RE.sub("", text).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -80,6 +81,32 @@ class User:
             object.__setattr__(self, "username", clean_text(self.username, MAX_NAME))
 
 
+class FileUnavailable(Exception):
+    """A document's content could not be fetched (gone, refused, timed out)."""
+
+
+class FileTooBig(FileUnavailable):
+    """A document is larger than the limit its reader asked for."""
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A document the user sent: its name, its size when known, and a lazy blocking fetch.
+
+    `fetch(limit)` returns the content (at most limit bytes, else FileTooBig) or raises
+    FileUnavailable; it is called from a worker thread, never from the event loop.
+    """
+
+    name: str
+    size: int | None = None
+    fetch: Callable[[int], bytes] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        name = clean_text(self.name, MAX_NAME).replace("/", " ").replace("\\", " ").strip()
+        if name != self.name:
+            object.__setattr__(self, "name", name)
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message (or button press) from a user, stripped of platform detail."""
@@ -98,6 +125,7 @@ class Incoming:
     file_ref: str | None = None  # the platform's id of an attached document or photo
     sender_is_chat_admin: bool | None = None  # group admin? None: the platform cannot tell
     edited: bool = False  # the user edited an earlier message into this text
+    document: IncomingFile | None = None  # a sent document (or a link to one) to read
     raw: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

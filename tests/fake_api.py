@@ -147,6 +147,7 @@ class FakeBotApi:
         self._webhook_queue = asyncio.Queue()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -160,6 +161,9 @@ class FakeBotApi:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
+
+    def _add_routes(self, app: web.Application) -> None:
+        """Routes a platform serves besides its methods (Telegram: file downloads)."""
 
     async def _shutdown(self) -> None:
         self._closing = True

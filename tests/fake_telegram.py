@@ -261,6 +261,8 @@ class FakeTelegram(FakeBotApi):
         self._topics: set[tuple[str, int]] = set()  # (chat id, message_thread_id) that exist
         self._messages: dict[tuple[str, int], dict[str, Any]] = {}  # the bot's, as they are now
         self._queries: dict[str, bool] = {}  # callback query id -> answered
+        self.files: dict[str, bytes] = {}  # file_id -> content of documents users sent
+        self.downloads: list[str] = []  # file paths fetched from /file/bot<token>/
         # Like Telegram, a getUpdates arriving while another waits ends the older one with 409:
         # each such overlap (two instances polling one token) is counted here.
         self.poll_conflicts = 0
@@ -359,6 +361,36 @@ class FakeTelegram(FakeBotApi):
             self.open_topic(chat, thread_id)
             extra = {"message_thread_id": thread_id, "is_topic_message": True}
         message = self.message(chat, text, sender=sender, reply_to_bot=reply_to_bot, **extra)
+        return self.push_update({"message": message})
+
+    def push_document(
+        self,
+        chat: Mapping[str, Any],
+        name: str,
+        content: bytes,
+        *,
+        sender: Mapping[str, Any] | None = None,
+        caption: str | None = None,
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """Push a document message; getFile and /file/bot<token>/<path> then serve content
+        (size: what the update claims, to test limits without a big file)."""
+        file_id = f"BQACAgIAAx-doc{next(self._message_counter)}"
+        with self._lock:
+            self.files[file_id] = content
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id[-8:],
+            "file_name": name,
+            "mime_type": "application/octet-stream",
+            "file_size": len(content) if size is None else size,
+        }
+        message = self.message(chat, caption or "", sender=sender, document=document)
+        if caption is None:
+            del message["text"]
+        else:
+            message["caption"] = message.pop("text")
+            message.pop("entities", None)
         return self.push_update({"message": message})
 
     def push_edit(self, message: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -833,6 +865,37 @@ class FakeTelegram(FakeBotApi):
 
     def _m_logout(self, params: Mapping[str, Any]) -> web.Response:
         return _ok(True)
+
+    def _m_getfile(self, params: Mapping[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id", ""))
+        with self._lock:
+            content = self.files.get(file_id)
+        if content is None:
+            return _error(400, "Bad Request: invalid file_id")
+        path = f"documents/{file_id}.bin"
+        return ok_response(
+            {
+                "file_id": file_id,
+                "file_unique_id": file_id[-8:],
+                "file_size": len(content),
+                "file_path": path,
+            }
+        )
+
+    def _add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        file_id = path.removeprefix("documents/").removesuffix(".bin")
+        with self._lock:
+            content = self.files.get(file_id)
+            self.downloads.append(path)
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     def _m_getchatmember(self, params: Mapping[str, Any]) -> web.Response:
         chat_id, user_id = str(params.get("chat_id", "")), str(params.get("user_id", ""))

@@ -30,6 +30,7 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
     GetChatMember,
+    GetFile,
     GetMe,
     GetUpdates,
     Response,
@@ -50,7 +51,7 @@ from aiogram.types import (
 )
 
 from bot.bridge import AdapterOptions, ChatBridge
-from bot.platforms import webhook
+from bot.platforms import downloads, webhook
 from bot.platforms.startup import PlatformUnreachable, TokenRejected
 from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
@@ -68,7 +69,7 @@ from bot.platforms.telegram_common import (
 )
 from core import chat_client as port
 from core.limits import TELEGRAM
-from core.model import Attachment, Choice
+from core.model import Attachment, Choice, FileTooBig
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ _RESPONSE_TYPES = tuple(
         EditMessageReplyMarkup,
         EditMessageText,
         GetChatMember,
+        GetFile,
         GetMe,
         GetUpdates,
         SendChatAction,
@@ -249,6 +251,20 @@ class AiogramClient:
             member = await self.bot.get_chat_member(chat_id=_chat(chat_id), user_id=int(user_id))
         return str(getattr(member.status, "value", member.status))
 
+    async def download(self, file_id: str, limit: int) -> bytes:
+        """A sent file's content (getFile, then the file URL); FileTooBig beyond limit bytes."""
+        with _port_errors():
+            found = await self.bot.get_file(file_id)
+            if found.file_size is not None and found.file_size > limit:
+                raise FileTooBig(f"{found.file_size} bytes")
+            if not found.file_path:
+                raise port.BadRequest("getFile gave no file_path")
+            buffer = await self.bot.download_file(found.file_path)
+        content = buffer.read() if buffer is not None else b""
+        if len(content) > limit:
+            raise FileTooBig(f"{len(content)} bytes")
+        return content
+
 
 def build_bot(settings: Settings, options: AdapterOptions) -> Bot:
     """An aiogram Bot pointed at settings.telegram_api_url."""
@@ -337,9 +353,10 @@ async def receive(
                 )
 
         def parse(body: dict[str, Any]) -> Any:
-            return translate_update(
+            translated = translate_update(
                 Update.model_validate(body, context={"bot": bot}), client.identity
             )
+            return downloads.attach(translated, client.download)
 
         await webhook.serve(settings, bridge, parse, set_webhook, stop, options.readiness)
     else:
@@ -353,7 +370,7 @@ async def _poll(
     me = client.identity
 
     async def on_update(_event: object, event_update: Update) -> None:
-        await bridge.process(translate_update(event_update, me))
+        await bridge.process(downloads.attach(translate_update(event_update, me), client.download))
 
     observers = (
         dispatcher.message,

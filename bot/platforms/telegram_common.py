@@ -28,6 +28,7 @@ from core.model import (
     ChatKind,
     Choice,
     Incoming,
+    IncomingFile,
     User,
     parse_command,
 )
@@ -200,6 +201,7 @@ def _message(message: Any, update_id: str, me: BotIdentity, *, edited: bool = Fa
         addressed=addressed,
         file_ref=file_ref,
         edited=edited,
+        document=_document(message),
         raw=message,
     )
     return Translated(incoming=incoming)
@@ -212,6 +214,15 @@ def _file_ref(message: Any) -> str | None:
         return str(document.file_id)
     sizes = getattr(message, "photo", None) or ()
     return str(sizes[-1].file_id) if sizes and sizes[-1].file_id else None
+
+
+def _document(message: Any) -> IncomingFile | None:
+    """The sent document's name and size (its content is fetched later, if wanted)."""
+    document = getattr(message, "document", None)
+    if document is None or not document.file_id:
+        return None
+    size = getattr(document, "file_size", None)
+    return IncomingFile(document.file_name or "tệp", int(size) if size is not None else None)
 
 
 def _addressing(

@@ -17,7 +17,7 @@ from telegram import error as ptb
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.bridge import AdapterOptions, ChatBridge
-from bot.platforms import webhook
+from bot.platforms import downloads, webhook
 from bot.platforms.startup import PlatformUnreachable, TokenRejected
 from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
@@ -35,7 +35,7 @@ from bot.platforms.telegram_common import (
 )
 from core import chat_client as port
 from core.limits import TELEGRAM
-from core.model import Attachment, Choice
+from core.model import Attachment, Choice, FileTooBig
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -205,6 +205,17 @@ class PtbClient:
             member = await self.bot.get_chat_member(_chat(chat_id), int(user_id))
         return str(getattr(member.status, "value", member.status))
 
+    async def download(self, file_id: str, limit: int) -> bytes:
+        """A sent file's content (getFile, then the file URL); FileTooBig beyond limit bytes."""
+        with _port_errors():
+            found = await self.bot.get_file(file_id)
+            if found.file_size is not None and found.file_size > limit:
+                raise FileTooBig(f"{found.file_size} bytes")
+            content = bytes(await found.download_as_bytearray())
+        if len(content) > limit:
+            raise FileTooBig(f"{len(content)} bytes")
+        return content
+
 
 def build_application(settings: Settings, options: AdapterOptions) -> Application:  # type: ignore[type-arg]
     """A PTB Application pointed at settings.telegram_api_url (polling unless a webhook)."""
@@ -299,7 +310,7 @@ async def receive(
     me = client.identity
 
     async def on_update(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        await bridge.process(translate_update(update, me))
+        await bridge.process(downloads.attach(translate_update(update, me), client.download))
 
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(_log_error)
@@ -326,7 +337,8 @@ async def receive(
                     )
 
             def parse(body: dict[str, Any]) -> Any:
-                return translate_update(Update.de_json(body, client.bot), me)
+                translated = translate_update(Update.de_json(body, client.bot), me)
+                return downloads.attach(translated, client.download)
 
             await webhook.serve(settings, bridge, parse, set_webhook, stop, options.readiness)
     finally:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.bridge import AdapterOptions, ChatBridge, Connection, Translated
-from bot.platforms import startup, zalo_webhook
+from bot.platforms import downloads, startup, zalo_webhook
 from bot.platforms.zalo_client import (
     BotInfo,
     RetryPolicy,
@@ -317,7 +317,7 @@ async def receive(
     if webhook_url:
         app = zalo_webhook.make_app(
             bridge=bridge,
-            parse=lambda update: translate(update, me),
+            parse=lambda update: downloads.attach_link(translate(update, me)),
             path=urlsplit(webhook_url).path or "/",
             secret=secret,
             files=chat_client.files,
@@ -376,6 +376,6 @@ async def poll(
                 continue
             delay = options.error_backoff
             for update in updates:
-                bridge.submit(translate(update, me))
+                bridge.submit(downloads.attach_link(translate(update, me)))
     finally:
         stopping.cancel()

@@ -24,7 +24,7 @@ MASK = "***"
 _MIN_SECRET = 6  # shorter parts (a bot id such as "999") are not secret and would mask noise
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 JSON_FIELDS = ("time", "level", "logger", "message", "exc_info", "stack_info")
-_CHATTY = ("apscheduler", "httpx", "httpcore", "aiohttp.access")
+_CHATTY = ("apscheduler", "httpx", "httpcore", "aiohttp.access", "alembic")
 log = logging.getLogger("daumoi")
 
 

@@ -22,6 +22,8 @@ PREFIX = "DAUMOI_"
 DEFAULT_DATABASE_URL = "sqlite:///daumoi.sqlite3"
 _CLOCK = r"\d{1,2}(?:[:h.]\d{2})?"
 _LISTEN = re.compile(r"^(?:[\w.\-]*|\[[0-9a-fA-F:]+\]):\d{1,5}$")
+_DATABASE_URL = re.compile(r"^(?:sqlite(?:\+\w+)?://(?:/.*)?|(?:postgres|postgresql)(?:\+\w+)?://\S+)$")
+_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 _DAYS = re.compile(r"^\s*[0-6](?:\s*-\s*[0-6])?(?:\s*,\s*[0-6](?:\s*-\s*[0-6])?)*\s*$")
 # Variables that are not settings of the bot: the test suite's and the benchmarks' own.
 NOT_SETTINGS = frozenset(
@@ -173,6 +175,15 @@ class Config(BaseSettings):
         "08:00", pattern=rf"^\s*{_CLOCK}\s*$", description="time of the weekly digest (HH:MM)"
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not _DATABASE_URL.match(value.strip()):
+            raise ValueError(
+                "sqlite:///đường/dẫn/tệp.sqlite3 hoặc postgresql://người_dùng@máy_chủ:cổng/tên"
+            )
+        return value.strip()
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -266,7 +277,9 @@ class Config(BaseSettings):
             text = "" if value is None else str(value)
             if isinstance(value, bool):
                 text = "1" if value else "0"
-            rows.append((variable(name), "***" if secret and text else text))
+            if secret and text:
+                text = "***"
+            rows.append((variable(name), _PASSWORD.sub(r"\1***@", text)))
         return rows
 
 
@@ -314,7 +327,8 @@ def _expected(error: Any) -> str:
     kind = error.get("type", "")
     context = error.get("ctx") or {}
     if kind in _TYPE_WORDS:
-        return _TYPE_WORDS[kind].format(**{k: str(v) for k, v in context.items()})
+        words = {k: str(v).replace(" or ", " hoặc ") for k, v in context.items()}
+        return _TYPE_WORDS[kind].format(**words)
     message = str(error.get("msg", "")).removeprefix("Value error, ")
     return message or "một giá trị khác"
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from sqlalchemy import select
 
 from bench.report_bench import NOW, TASKS, build
 from core.settings import Settings
-from data.store.catalog import CatalogCache
+from data.store import status as st
+from data.store.catalog import CatalogCache, TaskEntry
 from data.store.db import Database
+from data.store.models import Person, StatusUpdate, Task, TaskStatus
 from data.store.web_state import signing_key
 from handlers.web import auth
 from handlers.web.service import Page, WebService
@@ -75,7 +80,59 @@ def measure(url: str) -> list[tuple[str, float, float, int]]:
     for name, call in pages:
         median, worst, size = _time(call)
         rows.append((name, median, worst, size))
+    rows += _after_changes(database, service, cookie, catalog.get().tasks)
     database.engine.dispose()
+    return rows
+
+
+def _after_changes(
+    database: Database, service: WebService, cookie: str, tasks: Sequence[TaskEntry]
+) -> list[tuple[str, float, float, int]]:
+    """The first view after a status update, and after a return, each round another task."""
+    rng = random.Random(16)
+    year = st.reporting_year(NOW, service.settings.timezone)
+    returned: list[int] = []
+
+    def record() -> None:
+        with database.unit_of_work() as session:
+            task = session.get(Task, rng.choice(tasks).id)
+            assert task is not None and task.lead_agency is not None
+            author = session.scalars(select(Person).limit(1)).one()
+            report = st.Report(TaskStatus.IN_PROGRESS, rng.randint(1, 99), "Bench.", "Vướng.")
+            recorded = st.record(
+                session,
+                task=task,
+                agency=task.lead_agency,
+                year=year,
+                author=author,
+                report=report,
+                now=NOW,
+            )
+            returned.append(recorded.update.id)
+
+    def send_back() -> None:
+        with database.unit_of_work() as session:
+            update = session.get(StatusUpdate, returned.pop())
+            author = session.scalars(select(Person).limit(1)).one()
+            assert update is not None
+            st.return_for_rework(session, update, by=author, reason="Bench.", now=NOW)
+
+    rows = []
+    for name, change, page in (
+        ("overview, first view after a status update", record, "tongquan"),
+        ("task list, first view after a status update", record, "nhiemvu"),
+        ("overview, first view after an update returned", send_back, "tongquan"),
+    ):
+        times, size = [], 0
+        for _ in range(ROUNDS):
+            change()
+            start = time.perf_counter()
+            shown = service.page(cookie, page, {})
+            times.append((time.perf_counter() - start) * 1000)
+            assert shown.status == 200, shown.html[:300]
+            size = len(shown.html.encode())
+        rows.append((name, statistics.median(times), max(times), size))
+    assert service.snapshots.full_builds == 1, "a change rebuilt the whole snapshot"
     return rows
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot import choices, commands
 from core.limits import LIMITS, PlatformLimits, limits_for
-from core.model import ChatEvent, ChatKind, Choice, Incoming, Notice, Reply, parse_command
+from core.model import ChatEvent, ChatKind, Incoming, Notice, Reply, parse_command
 from core.settings import Settings
 from core.textnorm import fold
 from data.store import processed
@@ -246,7 +246,7 @@ class Router:
                 reply = replace(
                     reply,
                     choices=tuple(
-                        Choice(c.label, c.action, token)
+                        replace(c, token=token)
                         for c, token in zip(reply.choices, tokens, strict=True)
                     ),
                 )

@@ -25,6 +25,7 @@ class PlatformLimits:
     supports_buttons: bool = False
     supports_files: bool = False
     supports_edits: bool = False
+    supports_web_app: bool = False  # a button may open a page inside the app (Telegram Mini App)
     markup: str = "plain"  # how bold/code spans are sent: "html" (Telegram) or "plain"
     rates: RateLimits = field(default_factory=RateLimits)
 
@@ -38,6 +39,7 @@ TELEGRAM = PlatformLimits(
     supports_buttons=True,
     supports_files=True,
     supports_edits=True,
+    supports_web_app=True,
     markup="html",
     rates=TELEGRAM_RATES,
 )

@@ -152,11 +152,17 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Choice:
-    """One option offered to the user; `action` is the typed command it stands for."""
+    """One option offered to the user; `action` is the typed command it stands for.
+
+    `web_app_url`: the button opens this HTTPS page as a Telegram Mini App instead of sending
+    `action`. Platforms without Mini Apps (PlatformLimits.supports_web_app) never show such a
+    choice, so handlers put it last: the numbered choices before it keep their numbers.
+    """
 
     label: str
     action: str
     token: str = ""  # short server-side id (callback_data), set by the router
+    web_app_url: str = ""
 
 
 @dataclass(frozen=True)

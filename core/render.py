@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from core import markup
 from core.limits import PlatformLimits
-from core.model import Attachment, Choice, Reply
+from core.model import Attachment, Reply
 
 CHOOSE_BY_NUMBER = "Trả lời bằng số để chọn."
 # Don't end a hard-split piece between a character and what attaches to it.
@@ -23,7 +23,9 @@ def render(reply: Reply, capabilities: PlatformLimits) -> list[Reply]:
     """Turn one reply into messages the platform can send as they are, in its markup."""
     text = reply.text
     choices = tuple(
-        Choice(markup.plain(choice.label), choice.action, choice.token) for choice in reply.choices
+        replace(choice, label=markup.plain(choice.label))
+        for choice in reply.choices
+        if capabilities.supports_web_app or not choice.web_app_url  # never a number of its own
     )
     file = reply.file
     if choices and not capabilities.supports_buttons:

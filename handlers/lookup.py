@@ -15,6 +15,7 @@ from data.store.catalog import AgencyEntry, ProgrammeEntry, SectorEntry, TaskEnt
 from data.store.models import AgencyKind
 from handlers import cards, status_card
 from handlers.context import Context
+from handlers.web.button import web_app_choices
 
 CODE_RE = re.compile(r"(?<![\d.,])(\d{1,2})\s*[.,]\s*(\d{1,2})(?![\d.,/])")
 DECISION_RE = re.compile(r"\d+\s*/\s*[^\s,;]+")
@@ -144,7 +145,7 @@ def search_replies(
         reason = _reason_of(resolved[0][0], targets[0])
         lead = "\n".join(part for part in (answer, reason) if part)
         if isinstance(targets[0], TaskEntry):
-            return [_task_reply(ctx, targets[0], with_programme, lead)]
+            return [_task_reply(ctx, targets[0], with_programme, lead, reader)]
         return _prefixed(agency_replies(ctx, targets[0], reader=reader), lead)
     items = [
         _task_item(t, with_programme, _reason_of(hit, t))
@@ -203,8 +204,14 @@ def _one_agency(targets: list[TaskEntry | AgencyEntry]) -> bool:
     return len({a.current_id for a in agencies}) == 1
 
 
-def _task_reply(ctx: Context, task: TaskEntry, with_programme: bool, lead: str = "") -> Reply:
-    """The phone-sized card (after lead, if any), with "Xem thêm" when there is more."""
+def _task_reply(
+    ctx: Context,
+    task: TaskEntry,
+    with_programme: bool,
+    lead: str = "",
+    reader: Incoming | None = None,
+) -> Reply:
+    """The phone-sized card (after lead, if any), "Xem thêm" when there is more, the Mini App."""
     found = status_card.for_card(ctx, task)
     budget = _CARD_BUDGET - (text_length(lead) + 2 if lead else 0)
     card = cards.task_card(
@@ -216,7 +223,8 @@ def _task_reply(ctx: Context, task: TaskEntry, with_programme: bool, lead: str =
     )
     text = f"{lead}\n\n{card.text}" if lead else card.text
     more = f"{_task_action(task, with_programme)} {_MORE_WORD}"
-    return Reply(text, (Choice(cards.MORE_LABEL, more),) if card.more else ())
+    choices = (Choice(cards.MORE_LABEL, more),) if card.more else ()
+    return Reply(text, choices + web_app_choices(ctx, reader, f"nhiemvu/{task.id}"))
 
 
 def _task_details(ctx: Context, task: TaskEntry, with_programme: bool) -> Reply:
@@ -262,7 +270,7 @@ def task(ctx: Context, msg: Incoming) -> list[Reply]:
     if len(tasks) == 1:
         if _MORE_RE.search(fold(args[match.end() :])):
             return [_task_details(ctx, tasks[0], with_programme)]
-        return [_task_reply(ctx, tasks[0], with_programme)]
+        return [_task_reply(ctx, tasks[0], with_programme, reader=msg)]
     header = f"Mã {code} có trong {len(tasks)} quyết định. Anh/chị muốn xem nhiệm vụ nào?"
     return [listing(ctx, header, [_task_item(t, True) for t in tasks])]
 

@@ -28,6 +28,7 @@ from data.store import status as st
 from data.store.models import Agency, Programme
 from data.store.succession import current_agency
 from handlers.context import Context
+from handlers.web.button import web_app_choices
 
 MAX_AGENCIES = 25
 MAX_BLOCKERS = 8
@@ -95,7 +96,8 @@ def report(ctx: Context, msg: Incoming) -> list[Reply]:
         summary = summarise(iter_task_reports(ctx.session, scope), scope)
         if section is not None:
             return [Reply(section_text(summary, who, section))]
-        return [Reply(summary_text(summary, who), _detail_choices(who, year))]
+        web = web_app_choices(ctx, msg, f"?nam={year}" if year is not None else "")
+        return [Reply(summary_text(summary, who), _detail_choices(who, year) + web)]
     if who.role is None:
         return [Reply(FILES_FOR_REGISTERED)]
     if (

@@ -20,7 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.bot_api_rules import command_problem, scope_problem
+from tests.bot_api_rules import (
+    button_problem,
+    command_problem,
+    menu_button_problem,
+    scope_problem,
+)
 from tests.fake_api import FakeBotApi, Fault, error_response, ok_response
 from tests.fake_api import SentCall as SentCall
 from tests.telegram_html import parse_html
@@ -774,6 +779,8 @@ class FakeTelegram(FakeBotApi):
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode()) <= 64:
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
+                if problem := button_problem(button, params.get("chat_id")):
+                    return _error(400, f"Bad Request: {problem}")
         return None
 
     def _m_senddocument(self, params: dict[str, Any]) -> web.Response:
@@ -908,3 +915,7 @@ class FakeTelegram(FakeBotApi):
 
     def _m_getchat(self, params: Mapping[str, Any]) -> web.Response:
         return _ok(self._chat(params.get("chat_id")))
+
+    def _m_setchatmenubutton(self, params: Mapping[str, Any]) -> web.Response:
+        problem = menu_button_problem(params.get("menu_button"))
+        return _error(400, f"Bad Request: {problem}") if problem else _ok(True)

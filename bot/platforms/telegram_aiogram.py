@@ -46,8 +46,10 @@ from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MenuButtonWebApp,
     Message,
     Update,
+    WebAppInfo,
 )
 
 from bot.bridge import AdapterOptions, ChatBridge
@@ -57,6 +59,7 @@ from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
     CHAT_ADMIN_STATUSES,
     GONE_HINTS,
+    MENU_BUTTON_TEXT,
     NOT_MODIFIED_HINT,
     PLATFORM,
     TOPIC_HINTS,
@@ -64,8 +67,10 @@ from bot.platforms.telegram_common import (
     callback_text,
     command_menu,
     keyboard,
+    menu_button_url,
     thread,
     translate_update,
+    web_app_buttons,
 )
 from core import chat_client as port
 from core.limits import TELEGRAM
@@ -134,15 +139,16 @@ def _chat(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
-def _markup(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
-    rows = keyboard(choices)
-    if not rows:
-        return None
+def _markup(choices: Sequence[Choice], chat_id: str) -> InlineKeyboardMarkup | None:
     buttons = [
         [InlineKeyboardButton(text=label, callback_data=data) for label, data in row]
-        for row in rows
+        for row in keyboard(choices) or []
     ]
-    return InlineKeyboardMarkup(inline_keyboard=buttons)
+    buttons += [
+        [InlineKeyboardButton(text=label, web_app=WebAppInfo(url=url))]
+        for label, url in web_app_buttons(choices, chat_id)
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None
 
 
 class AiogramClient:
@@ -169,7 +175,7 @@ class AiogramClient:
                 chat_id=_chat(chat_id),
                 text=text,
                 parse_mode="HTML",
-                reply_markup=_markup(choices),
+                reply_markup=_markup(choices, chat_id),
                 message_thread_id=thread(thread_id),
             )
         return str(message.message_id)
@@ -189,7 +195,7 @@ class AiogramClient:
             "chat_id": _chat(chat_id),
             "caption": caption or None,
             "parse_mode": "HTML" if caption else None,
-            "reply_markup": _markup(choices),
+            "reply_markup": _markup(choices, chat_id),
             "message_thread_id": thread(thread_id),
         }
         message: Message
@@ -211,13 +217,13 @@ class AiogramClient:
                     parse_mode="HTML",
                     chat_id=_chat(chat_id),
                     message_id=int(message_id),
-                    reply_markup=_markup(choices),
+                    reply_markup=_markup(choices, chat_id),
                 )
             else:
                 await self.bot.edit_message_reply_markup(
                     chat_id=_chat(chat_id),
                     message_id=int(message_id),
-                    reply_markup=_markup(choices),
+                    reply_markup=_markup(choices, chat_id),
                 )
 
     async def answer_callback(
@@ -296,6 +302,18 @@ async def _register_commands(bot: Bot) -> None:
         log.warning("setMyDescription failed: %s", exc)
 
 
+async def _set_menu_button(bot: Bot, web_url: str) -> None:
+    """The chat menu button opens the web view as a Mini App (when it has an HTTPS address)."""
+    url = menu_button_url(web_url)
+    if url is None:
+        return
+    button = MenuButtonWebApp(text=MENU_BUTTON_TEXT, web_app=WebAppInfo(url=url))
+    try:
+        await bot.set_chat_menu_button(menu_button=button)
+    except AiogramError as exc:
+        log.warning("setChatMenuButton failed: %s", exc)
+
+
 def _scope(scope: str, chat_id: str | None) -> Any:
     """The BotCommandScope of a menu."""
     from aiogram.types import (
@@ -344,6 +362,7 @@ async def receive(
     """Poll (or serve the webhook when settings.webhook_url is set) until stop is set."""
     bot = client.bot
     await _register_commands(bot)
+    await _set_menu_button(bot, settings.config.web_url)
     if settings.webhook_url:
 
         async def set_webhook(url: str, secret: str) -> None:

@@ -248,10 +248,34 @@ def keyboard(choices: Sequence[Choice]) -> Keyboard | None:
     rows: Keyboard = []
     for choice in choices:
         token = choice.token
-        if not token or len(token.encode()) > MAX_CALLBACK_DATA:
+        if choice.web_app_url or not token or len(token.encode()) > MAX_CALLBACK_DATA:
             continue
         rows.append([(_button_label(choice.label), token)])
     return rows or None
+
+
+def web_app_buttons(choices: Sequence[Choice], chat_id: str) -> list[tuple[str, str]]:
+    """(label, URL) of the Mini App buttons: HTTPS only, and only in a private chat.
+
+    Telegram refuses a web_app button in a group (BUTTON_TYPE_INVALID); a private chat's id is
+    the user's, positive, a group's negative.
+    """
+    if not chat_id.isdigit():
+        return []
+    return [
+        (_button_label(choice.label), choice.web_app_url)
+        for choice in choices
+        if choice.web_app_url.startswith("https://")
+    ]
+
+
+MENU_BUTTON_TEXT = "Mở ứng dụng"
+
+
+def menu_button_url(web_url: str) -> str | None:
+    """The Mini App address for the chat menu button (the web view's /), or None: not HTTPS."""
+    base = web_url.strip().rstrip("/")
+    return f"{base}/" if base.startswith("https://") else None
 
 
 def callback_text(text: str) -> str | None:

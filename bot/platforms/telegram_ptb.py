@@ -12,7 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot as PtbBot
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    MenuButtonWebApp,
+    Update,
+    WebAppInfo,
+)
 from telegram import error as ptb
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -23,6 +31,7 @@ from bot.platforms.telegram_common import (
     ALLOWED_UPDATES,
     CHAT_ADMIN_STATUSES,
     GONE_HINTS,
+    MENU_BUTTON_TEXT,
     NOT_MODIFIED_HINT,
     PLATFORM,
     TOPIC_HINTS,
@@ -30,8 +39,10 @@ from bot.platforms.telegram_common import (
     callback_text,
     command_menu,
     keyboard,
+    menu_button_url,
     thread,
     translate_update,
+    web_app_buttons,
 )
 from core import chat_client as port
 from core.limits import TELEGRAM
@@ -94,14 +105,16 @@ def _chat(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
-def _markup(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
-    rows = keyboard(choices)
-    if not rows:
-        return None
+def _markup(choices: Sequence[Choice], chat_id: str) -> InlineKeyboardMarkup | None:
     buttons = [
-        [InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows
+        [InlineKeyboardButton(label, callback_data=data) for label, data in row]
+        for row in keyboard(choices) or []
     ]
-    return InlineKeyboardMarkup(buttons)
+    buttons += [
+        [InlineKeyboardButton(label, web_app=WebAppInfo(url))]
+        for label, url in web_app_buttons(choices, chat_id)
+    ]
+    return InlineKeyboardMarkup(buttons) if buttons else None
 
 
 class PtbClient:
@@ -129,7 +142,7 @@ class PtbClient:
                 _chat(chat_id),
                 text,
                 parse_mode="HTML",
-                reply_markup=_markup(choices),
+                reply_markup=_markup(choices, chat_id),
                 message_thread_id=thread(thread_id),
             )
         return str(message.message_id)
@@ -148,7 +161,7 @@ class PtbClient:
         options: dict[str, Any] = {
             "caption": caption or None,
             "parse_mode": "HTML" if caption else None,
-            "reply_markup": _markup(choices),
+            "reply_markup": _markup(choices, chat_id),
             "message_thread_id": thread(thread_id),
         }
         with _port_errors():
@@ -169,11 +182,11 @@ class PtbClient:
                     _chat(chat_id),
                     int(message_id),
                     parse_mode="HTML",
-                    reply_markup=_markup(choices),
+                    reply_markup=_markup(choices, chat_id),
                 )
             else:
                 await self.bot.edit_message_reply_markup(
-                    _chat(chat_id), int(message_id), reply_markup=_markup(choices)
+                    _chat(chat_id), int(message_id), reply_markup=_markup(choices, chat_id)
                 )
 
     async def answer_callback(
@@ -277,6 +290,19 @@ async def _register_commands(bot: PtbBot) -> None:
         log.warning("setMyDescription failed: %s", exc)
 
 
+async def _set_menu_button(bot: PtbBot, web_url: str) -> None:
+    """The chat menu button opens the web view as a Mini App (when it has an HTTPS address)."""
+    url = menu_button_url(web_url)
+    if url is None:
+        return
+    try:
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(MENU_BUTTON_TEXT, WebAppInfo(url))
+        )
+    except ptb.TelegramError as exc:
+        log.warning("setChatMenuButton failed: %s", exc)
+
+
 def _scope(scope: str, chat_id: str | None) -> Any:
     """The BotCommandScope of a menu."""
     from telegram import (
@@ -315,6 +341,7 @@ async def receive(
     application.add_handler(TypeHandler(Update, on_update))
     application.add_error_handler(_log_error)
     await _register_commands(application.bot)
+    await _set_menu_button(application.bot, settings.config.web_url)
     await application.start()
     try:
         if application.updater is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
@@ -344,8 +344,10 @@ def _task_report(
     )
 
 
-def iter_task_reports(session: Session, scope: Scope, batch: int = BATCH) -> Iterator[TaskReport]:
-    """Every task of the scope in table order (programme, sector, position), streamed.
+def iter_task_reports(
+    session: Session, scope: Scope, batch: int = BATCH, task_ids: Collection[int] | None = None
+) -> Iterator[TaskReport]:
+    """Every task of the scope (or only `task_ids`) in table order, streamed.
 
     Tasks come from one result read `batch` rows at a time (yield_per); each batch fetches its
     partners and status updates, so memory stays bounded by the batch, whatever the task count.
@@ -368,6 +370,8 @@ def iter_task_reports(session: Session, scope: Scope, batch: int = BATCH) -> Ite
     )
     if scope.programme_id is not None:
         query = query.where(Task.programme_id == scope.programme_id)
+    if task_ids is not None:
+        query = query.where(Task.id.in_(list(task_ids)))
     for tasks in session.execute(query).partitions():
         ids = [task.id for task in tasks]
         partners: dict[int, list[int]] = defaultdict(list)

@@ -33,6 +33,7 @@ from data.store.models import Task
 from data.store.web_state import signing_key, use_once
 from handlers.context import Context
 from handlers.permissions import NOT_REGISTERED, may_update
+from handlers.reports import year_outside
 from handlers.web import auth, pages
 from handlers.web.render import render
 from handlers.web.snapshot import SnapshotCache
@@ -199,16 +200,23 @@ class WebService:
                     return self._not_found(viewer)
                 data = pages.agency_page(snapshot, catalog.agency(int(item)))
                 return Page(html=render("agency.html", title=data["agency"].name, **common, **data))
+            outside = self._outside(session, params) if name == "taive" else ""
             if name == "taive" and not item:
+                this_year = st.reporting_year(self.now(), self.settings.timezone)
                 return Page(
-                    html=render(
+                    422 if outside else 200,
+                    render(
                         "downloads.html",
                         title="Tải báo cáo",
                         year=year,
+                        years=report_years(session, this_year),
+                        outside=outside,
                         formats=list(formats.FORMATS.values()),
                         **common,
-                    )
+                    ),
                 )
+            if name == "taive" and item in formats.FORMATS and outside:
+                return self._message("Không có báo cáo", outside, 404)
             if name == "taive" and item in formats.FORMATS:
                 fmt = formats.FORMATS[item]
                 scope = Scope(year, self.now(), self.settings.timezone)
@@ -320,6 +328,18 @@ class WebService:
             if int(wanted) in years:
                 return int(wanted)
         return this_year
+
+    def _outside(self, session: Session, params: Mapping[str, str]) -> str:
+        """What /baocao answers a year outside the programme's period ("" when none is asked)."""
+        wanted = params.get("nam", "").strip()
+        if not wanted:
+            return ""
+        this_year = st.reporting_year(self.now(), self.settings.timezone)
+        years = report_years(session, this_year)
+        if wanted.isdigit() and len(wanted) <= 4 and int(wanted) in years:
+            return ""
+        shown = int(wanted) if wanted.isdigit() and len(wanted) <= 4 else this_year
+        return year_outside(shown, years, this_year)
 
     def _message(self, title: str, text: str, status: int = 200, **extra: Any) -> Page:
         values = {"base": BASE, "viewer": None, "more": [], "login_script": False} | extra

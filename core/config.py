@@ -22,7 +22,9 @@ PREFIX = "DAUMOI_"
 DEFAULT_DATABASE_URL = "sqlite:///daumoi.sqlite3"
 _CLOCK = r"\d{1,2}(?:[:h.]\d{2})?"
 _LISTEN = re.compile(r"^(?:[\w.\-]*|\[[0-9a-fA-F:]+\]):\d{1,5}$")
-_DATABASE_URL = re.compile(r"^(?:sqlite(?:\+\w+)?://(?:/.*)?|(?:postgres|postgresql)(?:\+\w+)?://\S+)$")
+_DATABASE_URL = re.compile(
+    r"^(?:sqlite(?:\+\w+)?://(?:/.*)?|(?:postgres|postgresql)(?:\+\w+)?://\S+)$"
+)
 _PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 _DAYS = re.compile(r"^\s*[0-6](?:\s*-\s*[0-6])?(?:\s*,\s*[0-6](?:\s*-\s*[0-6])?)*\s*$")
 # Variables that are not settings of the bot: the test suite's and the benchmarks' own.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from typing import Any
@@ -167,3 +168,29 @@ def test_downloads_check_the_year_like_baocao(
     assert 'max="2100"' not in fine.html
     got = service.page(cookie, "taive", {"nam": this_year}, "json")
     assert got.status == 200 and got.file is not None
+
+
+def test_the_server_warms_the_year_before_the_first_request(
+    seeded_db: Database, search_engine: Any, clock: Clock, unused_tcp_port: int
+) -> None:
+    """The full build runs in the background at start, so no visitor waits for it."""
+    from bot.platforms.web import server
+
+    service, cookie = _service(seeded_db, search_engine, clock)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        serving = asyncio.create_task(
+            server.serve_web(f"127.0.0.1:{unused_tcp_port}", service, stop)
+        )
+        for _ in range(500):
+            if service.snapshots.full_builds:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await asyncio.wait_for(serving, 10)
+
+    asyncio.run(scenario())
+    assert service.snapshots.full_builds == 1
+    assert service.page(cookie, "tongquan", {}).status == 200
+    assert service.snapshots.full_builds == 1  # the request found it built

@@ -164,6 +164,13 @@ class WebService:
 
     # -- pages -----------------------------------------------------------------------------------
 
+    def warm(self) -> None:
+        """Bring this year's snapshot up to date now (the server calls it in the background, so
+        a full build after start, an import or midnight never falls on a visitor's request)."""
+        with self.database.unit_of_work() as session:
+            year = st.reporting_year(self.now(), self.settings.timezone)
+            self.snapshots.get(session, self.catalog(), year, self.now(), self.settings.timezone)
+
     def page(self, cookie: str, name: str, params: Mapping[str, str], item: str = "") -> Page:
         """GET a page: "tongquan", "nhiemvu" (list or item), "donvi" (item), "taive"."""
         with self.database.unit_of_work() as session:

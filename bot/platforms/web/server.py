@@ -9,6 +9,7 @@ check on every POST besides the CSRF token, and the static files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
@@ -182,12 +183,22 @@ async def start_web(
     return runner
 
 
+# Seconds between checks that this year's snapshot is current (a cheap count when it is).
+WARM_SECONDS = 2.0
+
+
 async def serve_web(
     listen: str, service: WebService, stop: asyncio.Event, notify: Notify | None = None
 ) -> None:
-    """Serve the web view until stop is set."""
+    """Serve the web view until stop is set, keeping this year's snapshot warm."""
     runner = await start_web(listen, service, notify)
     try:
-        await stop.wait()
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(service.warm)
+            except Exception as exc:  # a database hiccup: the next request builds it instead
+                log.warning("web view snapshot not warmed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WARM_SECONDS)
     finally:
         await runner.cleanup()

@@ -34,8 +34,9 @@ WORKDIR /var/lib/daumoi
 USER daumoi
 # Font cache of the chart, made once here instead of at the first /baocao bieudo.
 RUN python -c "import matplotlib.font_manager"
-# 8079: /healthz and /readyz; 8080: Telegram webhook; 8081: Zalo webhook and report links.
-EXPOSE 8079 8080 8081
+# 8079: /healthz, /readyz, /metrics; 8080: Telegram webhook; 8081: Zalo webhook and report links;
+# 8090: the web view when DAUMOI_WEB_LISTEN=0.0.0.0:8090 is set (off unless set).
+EXPOSE 8079 8080 8081 8090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "/opt/daumoi/healthcheck.py"]
 CMD ["daumoi", "run"]

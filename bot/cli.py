@@ -172,8 +172,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     names = _platform_names(args.platform, settings)
     unknown = [name for name in names if name not in ADAPTERS]
     if unknown or not names:
+        source = "--platform" if args.platform else "DAUMOI_PLATFORMS"
         _error(
-            f"Không hỗ trợ nền tảng: {', '.join(unknown) or '(trống)'}. "
+            f"Không hỗ trợ nền tảng: {', '.join(unknown) or '(trống)'} (trong {source}). "
             f"Các nền tảng có thể dùng: {', '.join(ADAPTERS)}."
         )
         return EXIT_USAGE

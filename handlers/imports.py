@@ -66,6 +66,10 @@ def receive(ctx: Context, msg: Incoming) -> list[Reply]:
         return [Reply(NOT_ADMIN)]
     if document.size is not None and document.size > MAX_FILE_BYTES:
         return [Reply(_too_big(document.name, document.size))]
+    # Downloading and reading the file (OCR of a scan takes a minute) must not keep this unit of
+    # work's transaction open: on SQLite it would hold the one write lock and every other chat's
+    # update would wait. What is written so far (the update's claim) is committed first.
+    ctx.session.commit()
     try:
         content = _fetch(document)
         read = parse_document(content, document.name)

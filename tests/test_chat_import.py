@@ -4,11 +4,13 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import build_search
 from bot.router import Router
@@ -235,3 +237,41 @@ def test_a_download_that_fails_is_one_line(seeded_db: Database, settings: Settin
 def test_parsed_decision_survives_json(tmp_path: Path) -> None:
     parsed = parse_document(SEED_FILE.read_bytes(), "seed.txt").parsed
     assert from_json(to_json(parsed)) == parsed
+
+
+def test_reading_a_file_does_not_keep_the_database_busy(
+    seeded_db: Database, settings: Settings, backend: str
+) -> None:
+    """While the file downloads (or OCR reads it), other chats' updates can still be written."""
+    router = _router(seeded_db, settings)
+    admin = Chatter(router)
+    url = seeded_db.engine.url
+    content = b"not a decision"
+    busy: list[str] = []
+
+    def slow_fetch(limit: int) -> bytes:
+        if backend == "sqlite":
+            other = sqlite3.connect(str(url.database), timeout=1)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # "database is locked" if a writer holds it
+                other.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                busy.append(str(exc))
+            finally:
+                other.close()
+        else:
+            with seeded_db.engine.connect() as connection:
+                busy.extend(
+                    connection.execute(
+                        text(
+                            "SELECT state FROM pg_stat_activity WHERE datname = current_database() "
+                            "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
+                        )
+                    ).scalars()
+                )
+        return content
+
+    document = IncomingFile("ghichu.txt", len(content), slow_fetch)
+    [reply] = router.handle(admin._incoming(file_ref="x", document=document))
+    assert reply.text.startswith("Không nhập được tệp ghichu.txt")
+    assert busy == []

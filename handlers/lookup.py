@@ -231,7 +231,10 @@ def _task_details(ctx: Context, task: TaskEntry, with_programme: bool) -> Reply:
     """What "Xem thêm" opens: all measures and the full status, with the history a tap away."""
     found = status_card.for_card(ctx, task)
     text = cards.task_details(task, with_programme=with_programme, status=found.lines)
-    return Reply(text, (Choice("Lịch sử cập nhật", f"/lichsu {task.code}"),))
+    history = f"/lichsu {task.code}"
+    if with_programme:
+        history += f" {task.programme.decision_number}"
+    return Reply(text, (Choice("Lịch sử cập nhật", history),))
 
 
 def _not_found(ctx: Context, query: str, only: HitKind | None) -> Reply:

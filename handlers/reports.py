@@ -181,7 +181,7 @@ def summary_text(summary: Summary, who: people.Actor) -> str:
     own = who.agency if registered else None
     if own is not None:
         mine = summary.agencies.get(own.id)
-        lines += ["", *_own_lines(mine, own.name)]
+        lines += ["", *_own_lines(summary, mine, own.name)]
     lines += ["", *_overall_lines(summary)]
     if not registered:
         lines += [
@@ -247,7 +247,7 @@ def section_text(summary: Summary, who: people.Actor, section: str) -> str:
     return "\n".join([title, *_blocker_lines(summary)])
 
 
-def _own_lines(mine: AgencyTally | None, name: str) -> list[str]:
+def _own_lines(summary: Summary, mine: AgencyTally | None, name: str) -> list[str]:
     if mine is None:
         return [f"Đơn vị của anh/chị ({name}) không có nhiệm vụ trong năm này."]
     lines = [
@@ -256,7 +256,8 @@ def _own_lines(mine: AgencyTally | None, name: str) -> list[str]:
         f"{mine.done}, quá hạn {mine.overdue}, vướng mắc {mine.blockers}."
     ]
     if mine.missing:
-        lines.append(f"Còn thiếu báo cáo: {', '.join(mine.missing)}. Gõ /cuatoi để cập nhật.")
+        missing = summary.missing_text(mine)
+        lines.append(f"Còn thiếu báo cáo: {missing}. Gõ /cuatoi để cập nhật.")
     else:
         lines.append("Đơn vị đã báo cáo đủ các nhiệm vụ. Xin cảm ơn!")
     return lines
@@ -308,7 +309,7 @@ def _agency_lines(summary: Summary, own_id: int | None) -> list[str]:
     if partly:
         lines.append(f"Đơn vị báo cáo chưa đủ ({len(partly)}):")
         lines += [
-            f"• {a.label}: còn {len(a.missing)}/{a.total} ({shorten(', '.join(a.missing), 40)})"
+            f"• {a.label}: còn {len(a.missing)}/{a.total} ({shorten(summary.missing_text(a), 40)})"
             for a in partly[:MAX_AGENCIES]
         ]
     hidden = max(0, len(never) - MAX_AGENCIES) + max(0, len(partly) - MAX_AGENCIES)
@@ -323,7 +324,8 @@ def _blocker_lines(summary: Summary) -> list[str]:
         return ["Không có vướng mắc nào đang mở."]
     lines = [f"Vướng mắc đang mở ({len(blockers)}):"]
     lines += [
-        f"• {code(note.code)} — {note.agency}: {shorten(note.text, MAX_TEXT)}"
+        f"• {code(summary.task_label(note.programme, note.code))} — {note.agency}: "
+        f"{shorten(note.text, MAX_TEXT)}"
         for note in blockers[:MAX_BLOCKERS]
     ]
     if len(blockers) > MAX_BLOCKERS:

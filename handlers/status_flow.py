@@ -19,8 +19,11 @@ from handlers.status_card import summary
 from handlers.status_common import (
     TITLE_WIDTH,
     actor,
+    decision_choices,
     file_fields,
+    only_decision,
     pick,
+    qualifier,
     split_code,
     tasks,
     unknown_task,
@@ -116,7 +119,7 @@ def _answers(step: str, text: str) -> bool:
         return True
     if step == Step.TASK:
         split = split_code(text)
-        return split is not None and not split[1].strip()
+        return split is not None and only_decision(split[1])
     if step == Step.STATUS:
         return parse_status(text) is not None
     if step == Step.PROGRESS:
@@ -216,15 +219,18 @@ def _choose_task(
     ctx: Context, msg: Incoming, who: people.Actor, flow: Flow, value: str
 ) -> list[Reply]:
     split = split_code(value)
-    if split is None or split[1].strip():
+    programme_id, rest = qualifier(ctx, split[1]) if split is not None else (None, "")
+    if split is None or rest.strip():
         return [
             Reply("Anh/chị chọn một nhiệm vụ trong danh sách, hoặc gõ mã nhiệm vụ, ví dụ: 2.4"),
             _prompt(ctx, msg, who, flow),
         ]
-    found = tasks(ctx, split[0])
+    found = tasks(ctx, split[0], programme_id)
     if not found:
         return [unknown_task(split[0])]
     task = pick(who, found)
+    if task is None:
+        return [decision_choices(split[0], found, f"/{COMMAND}")]
     if may_update(who, task) is None:
         return [Reply(update_refusal(who, task))]
     return _go(ctx, msg, who, flow, Step.STATUS, {"task_id": task.id})
@@ -265,6 +271,8 @@ def _prompt(ctx: Context, msg: Incoming, who: people.Actor, flow: Flow) -> Reply
     if task is None:
         return Reply(ENDED)
     heading = f"Nhiệm vụ {task.code} — {shorten(task.title, TITLE_WIDTH)}"
+    if ctx.catalog.several_programmes:
+        heading += f" (Quyết định {task.programme.decision_number})"
     if flow.step == Step.STATUS:
         choices = tuple(
             Choice(label, _action(flow, fold(label))) for label in labels.TASK_STATUS.values()
@@ -306,16 +314,18 @@ def _task_prompt(ctx: Context, who: people.Actor, flow: Flow) -> Reply:
     reporting = year(ctx)
     missing = {t.id for t in st.missing_tasks(ctx.session, agency, reporting)}
     items = []
+    several = ctx.catalog.several_programmes
     for task, role in st.agency_tasks(ctx.session, agency):
         state = "chưa báo cáo" if task.id in missing else "đã báo cáo"
         title = shorten(task.title, TITLE_WIDTH)
-        line = f"{task.code} — {title} ({labels.TASK_ROLE[role]}, {state} năm {reporting})"
+        named = f"{task.code} {task.programme.decision_number}" if several else task.code
+        line = f"{named} — {title} ({labels.TASK_ROLE[role]}, {state} năm {reporting})"
         items.append(
             Item(
                 f"• {line}",
                 line,
                 f"{task.code} — {shorten(task.title, 36)}",
-                _action(flow, task.code),
+                _action(flow, named),
             )
         )
     if not items:

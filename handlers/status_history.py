@@ -10,7 +10,14 @@ from data.store import status as st
 from handlers.context import Context
 from handlers.permissions import NOT_REGISTERED, may_read
 from handlers.status_card import history_entry
-from handlers.status_common import actor, split_code, tasks, unknown_task
+from handlers.status_common import (
+    actor,
+    decision_choices,
+    qualifier,
+    split_code,
+    tasks,
+    unknown_task,
+)
 from handlers.status_text import clean
 
 _YEAR_RE = re.compile(r"(?:nam\s*)?(20\d\d)")
@@ -30,11 +37,14 @@ def history(ctx: Context, msg: Incoming) -> list[Reply]:
             )
         ]
     code, rest = split
+    programme_id, rest = qualifier(ctx, rest)
     year_match = _YEAR_RE.search(fold(rest))
     year = int(year_match.group(1)) if year_match else None
-    found = tasks(ctx, code)
+    found = tasks(ctx, code, programme_id)
     if not found:
         return [unknown_task(code)]
+    if len(found) > 1:
+        return [decision_choices(code, found, "/lichsu", rest)]
     task = found[0]
     updates = st.history(ctx.session, task.id, year)
     scope = f" năm {year}" if year else ""

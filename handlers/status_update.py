@@ -6,7 +6,16 @@ from core.model import ChatKind, Incoming, Reply
 from handlers import flows, status_flow
 from handlers.context import Context
 from handlers.permissions import may_update, update_refusal
-from handlers.status_common import actor, file_fields, pick, split_code, tasks, unknown_task
+from handlers.status_common import (
+    actor,
+    decision_choices,
+    file_fields,
+    pick,
+    qualifier,
+    split_code,
+    tasks,
+    unknown_task,
+)
 from handlers.status_record import save
 from handlers.status_text import (
     EXAMPLE,
@@ -36,10 +45,13 @@ def update(ctx: Context, msg: Incoming) -> list[Reply]:
             )
         ]
     code, rest = split
-    found = tasks(ctx, code)
+    programme_id, rest = qualifier(ctx, rest)
+    found = tasks(ctx, code, programme_id)
     if not found:
         return [unknown_task(code)]
     task = pick(who, found)
+    if task is None:
+        return [decision_choices(code, found, "/capnhat", rest)]
     responsibility = may_update(who, task)
     if responsibility is None:
         return [Reply(update_refusal(who, task))]

@@ -366,7 +366,7 @@ def _write_summary(sheet: _Sheet, summary: Summary) -> None:
             agency.done,
             agency.overdue,
             agency.blockers,
-            ", ".join(agency.missing),
+            summary.missing_text(agency),
         )
         sheet.append(values, ("dm_code", "dm_cell", *(["dm_number"] * 7), "dm_cell"))
     sheet.blank()

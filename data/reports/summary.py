@@ -74,6 +74,7 @@ class AgencyTally:
     overdue: int = 0
     blockers: int = 0
     missing: list[str] = field(default_factory=list)  # task codes without an active report
+    missing_in: list[str] = field(default_factory=list)  # the decision of each missing code
 
     @property
     def label(self) -> str:
@@ -97,6 +98,7 @@ class Note:
     text: str
     proposal: str = ""
     updated_at: datetime | None = None
+    programme: str = ""  # decision number
 
 
 @dataclass
@@ -140,6 +142,7 @@ class Summary:
             agency.done += part.status == TaskStatus.DONE.value
         else:
             agency.missing.append(task.code)
+            agency.missing_in.append(task.programme)
         agency.overdue += part.classification == st.Classification.OVERDUE.value
         if part.blocker:
             agency.blockers += 1
@@ -152,6 +155,7 @@ class Summary:
                     part.blocker_text,
                     part.proposal,
                     part.updated_at,
+                    task.programme,
                 )
             )
         elif part.reported and part.proposal.strip():
@@ -164,6 +168,7 @@ class Summary:
                     "",
                     part.proposal,
                     part.updated_at,
+                    task.programme,
                 )
             )
 
@@ -177,6 +182,21 @@ class Summary:
     def several_programmes(self) -> bool:
         """Whether the report spans more than one decision."""
         return len(self.programmes) > 1
+
+    def task_label(self, programme: str, code: str) -> str:
+        """ "1.1", or "1.1 (3579/QĐ-UBND)" when the report spans several decisions."""
+        return f"{code} ({programme})" if self.several_programmes and programme else code
+
+    def missing_text(self, agency: AgencyTally, limit: int | None = None) -> str:
+        """ "1.1, 1.2", or by decision when several: "1731/QĐ-UBND: 1.1; 3579/QĐ-UBND: 1.1"."""
+        pairs = list(zip(agency.missing_in, agency.missing, strict=True))[:limit]
+        more = ", …" if limit is not None and len(agency.missing) > limit else ""
+        if not self.several_programmes:
+            return ", ".join(code for _, code in pairs) + more
+        grouped: dict[str, list[str]] = {}
+        for programme, code in pairs:
+            grouped.setdefault(programme, []).append(code)
+        return "; ".join(f"{p}: {', '.join(codes)}" for p, codes in grouped.items()) + more
 
     def agency_list(self) -> list[AgencyTally]:
         """Agencies by name."""

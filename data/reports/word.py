@@ -196,13 +196,14 @@ class _Draft:
                 run.font.size = Pt(12)
 
 
-def _notes(draft: _Draft, notes: list[Note], text_of: str, empty: str) -> None:
+def _notes(draft: _Draft, summary: Summary, notes: list[Note], text_of: str, empty: str) -> None:
     if not notes:
         draft.paragraph(empty, italic=True)
         return
     for note in notes:
         body = note.text if text_of == "text" else note.proposal
-        draft.paragraph(f"- Nhiệm vụ {note.code} ({note.agency}): {' '.join(body.split())}")
+        label = summary.task_label(note.programme, note.code)
+        draft.paragraph(f"- Nhiệm vụ {label} ({note.agency}): {' '.join(body.split())}")
 
 
 def _overview(draft: _Draft, summary: Summary) -> None:
@@ -352,12 +353,20 @@ def _closing(draft: _Draft, summary: Summary, who: str) -> None:
         for agency in partly:
             draft.paragraph(
                 f"- {agency.label}: còn {len(agency.missing)}/{agency.total} nhiệm vụ chưa báo "
-                f"cáo ({', '.join(agency.missing)})."
+                f"cáo ({summary.missing_text(agency)})."
             )
     draft.heading("III. KHÓ KHĂN, VƯỚNG MẮC")
-    _notes(draft, summary.blockers, "text", "Các đơn vị không báo cáo khó khăn, vướng mắc.")
+    _notes(
+        draft, summary, summary.blockers, "text", "Các đơn vị không báo cáo khó khăn, vướng mắc."
+    )
     draft.heading("IV. ĐỀ XUẤT, KIẾN NGHỊ")
-    _notes(draft, summary.all_proposals(), "proposal", "Các đơn vị không có đề xuất, kiến nghị.")
+    _notes(
+        draft,
+        summary,
+        summary.all_proposals(),
+        "proposal",
+        "Các đơn vị không có đề xuất, kiến nghị.",
+    )
     draft.paragraph(
         f"[{who} bổ sung nhận định chung và đề xuất, kiến nghị với UBND tỉnh.]", italic=True
     )

@@ -73,6 +73,8 @@ def overview(snapshot: Snapshot) -> dict[str, Any]:
                 "key": key,
                 "number": sector.number,
                 "name": sector.name,
+                "programme": sector.programme if summary.several_programmes else "",
+                "filter": _sector_value(key, summary.several_programmes),
                 "total": tally.total,
                 "counts": [tally.by_class[c] for c in CLASS_KEYS],
                 "bars": bars,
@@ -88,16 +90,28 @@ def overview(snapshot: Snapshot) -> dict[str, Any]:
         "chart_height": 28 * len(sectors) + 8,
         "chart_width": CHART_WIDTH,
         "never": summary.never_reported(),
-        "partly": summary.partly_reported(),
+        "partly": [(a, summary.missing_text(a, 8)) for a in summary.partly_reported()],
         "blockers": [
-            {"note": note, "task_id": _task_id(snapshot, note.code)} for note in summary.blockers
+            {
+                "note": note,
+                "label": summary.task_label(note.programme, note.code),
+                "task_id": _task_id(snapshot, note.programme, note.code),
+            }
+            for note in summary.blockers
         ],
     }
 
 
-def _task_id(snapshot: Snapshot, code: str) -> int | None:
+def _task_id(snapshot: Snapshot, programme: str, code: str) -> int | None:
     found = snapshot.catalog.tasks_by_code(code)
-    return found[0].id if found else None
+    mine = [t for t in found if t.programme.decision_number == programme] or found
+    return mine[0].id if mine else None
+
+
+def _sector_value(key: tuple[int, int], several: bool) -> str:
+    """The task list's sector filter: "2", or "2-<programme id>" when several decisions."""
+    programme_id, number = key
+    return f"{number}-{programme_id}" if several else str(number)
 
 
 # --- task list ----------------------------------------------------------------------------------
@@ -131,7 +145,10 @@ class Filters:
 
 
 def _matches(task: TaskReport, entry: TaskEntry, filters: Filters, family: set[int] | None) -> bool:
-    if filters.sector and str(entry.sector.number) != filters.sector:
+    number, _, programme = filters.sector.partition("-")
+    if number and str(entry.sector.number) != number:
+        return False
+    if programme and str(entry.programme.id) != programme:
         return False
     if family is not None and not any(p.agency_id in family for p in task.parts):
         return False
@@ -173,6 +190,7 @@ def task_list(snapshot: Snapshot, filters: Filters, search: SearchEngine | None)
                         if any(p.agency_id in ids for p in t.parts)
                     ]
         order = list(dict.fromkeys(ranked))  # type: ignore[assignment]
+    several = catalog.several_programmes
     kept = [i for i in order if _matches(snapshot.tasks[i], snapshot.entries[i], filters, family)]
     pages = max(1, -(-len(kept) // PAGE_SIZE))
     page = min(filters.page, pages)
@@ -184,7 +202,7 @@ def task_list(snapshot: Snapshot, filters: Filters, search: SearchEngine | None)
         "page": page,
         "pages": pages,
         "answer": answer,
-        "rows": [row(snapshot.tasks[i], snapshot.entries[i]) for i in shown],
+        "rows": [row(snapshot.tasks[i], snapshot.entries[i], several) for i in shown],
         "sectors": _sector_choices(snapshot),
         "agencies": _agency_choices(catalog.agencies),
         "statuses": [(k, labels.REPORT_STATUS[k]) for k in STATUS_KEYS]
@@ -192,12 +210,13 @@ def task_list(snapshot: Snapshot, filters: Filters, search: SearchEngine | None)
     }
 
 
-def row(task: TaskReport, entry: TaskEntry) -> dict[str, Any]:
-    """One task as a list row."""
+def row(task: TaskReport, entry: TaskEntry, several: bool = False) -> dict[str, Any]:
+    """One task as a list row (naming its decision when several are loaded)."""
     main = task.main
     return {
         "id": entry.id,
         "code": task.code,
+        "programme": task.programme if several else "",
         "title": task.title,
         "lead": task.lead,
         "status": status_text(
@@ -212,9 +231,14 @@ def row(task: TaskReport, entry: TaskEntry) -> dict[str, Any]:
 
 
 def _sector_choices(snapshot: Snapshot) -> list[tuple[str, str]]:
+    catalog = snapshot.catalog
+    several = catalog.several_programmes
     seen: dict[str, str] = {}
-    for sector in snapshot.catalog.sectors:
-        seen.setdefault(str(sector.number), f"{sector.number}. {sector.name}")
+    for sector in catalog.sectors:
+        label = f"{sector.number}. {sector.name}"
+        if several:
+            label += f" ({sector.programme.decision_number})"
+        seen.setdefault(_sector_value((sector.programme.id, sector.number), several), label)
     return list(seen.items())
 
 
@@ -277,11 +301,14 @@ def agency_page(snapshot: Snapshot, agency: AgencyEntry) -> dict[str, Any]:
         for entry in entries:
             report = snapshot.report(entry.id)
             if report is not None:
-                rows.append({**row(report, entry), "role": role})
+                several = catalog.several_programmes
+                rows.append({**row(report, entry, several), "role": role})
+    tally = snapshot.summary.agencies.get(today.id)
     return {
         "year": snapshot.year,
         "agency": today,
         "former": catalog.predecessors(today),
-        "tally": snapshot.summary.agencies.get(today.id),
+        "tally": tally,
+        "missing": snapshot.summary.missing_text(tally) if tally is not None else "",
         "rows": rows,
     }

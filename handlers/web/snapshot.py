@@ -103,6 +103,7 @@ def _add_agency(into: AgencyTally, agency: AgencyTally) -> None:
     into.overdue += agency.overdue
     into.blockers += agency.blockers
     into.missing += agency.missing
+    into.missing_in += agency.missing_in
 
 
 def merge(chunks: list[Summary], scope: Scope) -> Summary:

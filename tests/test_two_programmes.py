@@ -202,3 +202,10 @@ def test_no_update_is_stored_without_a_decision(two: Desk) -> None:
     two.say("/capnhat 2.1 hoàn thành Đã xong")
     with two.database.session() as session:
         assert session.scalars(select(StatusUpdate)).first() is None
+
+
+def test_cuatoi_names_each_decision_and_its_own_deadline(two: Desk) -> None:
+    two.add_person("congthuong", Role.FOCAL, "Sở Công Thương")  # owes tasks under both
+    text = two.say("/cuatoi", "congthuong")
+    assert f"1.1 ({SMALL_NUMBER})" in text and f"5.1 ({SEED_NUMBER})" in text
+    assert f"Hạn báo cáo: 30/06/2026 ({SMALL_NUMBER}); 15/12/2026 ({SEED_NUMBER})." in text

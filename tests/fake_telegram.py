@@ -100,6 +100,9 @@ class Limits:
     group_per_minute: int | None = 20
     chat_per_second: int | None = None
     group_window: float = 60.0  # seconds group_per_minute is counted over
+    # Seconds chat_per_second is averaged over: Telegram lets one chat have a short burst ("about
+    # one message a second"), so 3.0 allows three at once, then one a second.
+    chat_window: float = 1.0
 
 
 @dataclass
@@ -513,7 +516,13 @@ class FakeTelegram(FakeBotApi):
         checks: list[tuple[str, int | None, float]] = [
             ("*", limits.overall_per_second, 1.0),
             (f"g{chat_id}", limits.group_per_minute if group else None, limits.group_window),
-            (f"c{chat_id}", limits.chat_per_second, 1.0),
+            (
+                f"c{chat_id}",
+                round(limits.chat_per_second * limits.chat_window)
+                if limits.chat_per_second
+                else None,
+                limits.chat_window,
+            ),
         ]
         now = time.monotonic()
         with self._lock:

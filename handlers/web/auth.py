@@ -78,24 +78,35 @@ class LoginLink:
     expires: int
 
 
-def login_token(key: bytes, who: Identity, now: float) -> str:
-    """A login link token for who, valid LOGIN_SECONDS from now."""
+def _issue(key: bytes, kind: str, who: Identity, now: float, lifetime: int) -> str:
+    """A signed token of kind for who, valid lifetime seconds, with a fresh nonce."""
     fields: dict[str, str | int] = {
         "p": who.platform,
         "u": who.user_id,
-        "e": int(now) + LOGIN_SECONDS,
+        "e": int(now) + lifetime,
         "n": secrets.token_urlsafe(12),
     }
-    return sign(key, _LOGIN, fields)
+    return sign(key, kind, fields)
+
+
+def _read(key: bytes, kind: str, token: str, now: float) -> tuple[Identity, int, str] | None:
+    """(who, expires, nonce) of a token of kind, or None when forged or expired."""
+    fields = unsign(key, kind, token)
+    if fields is None or int(fields.get("e", 0)) < now:
+        return None
+    who = Identity(str(fields.get("p", "")), str(fields.get("u", "")))
+    return who, int(fields["e"]), str(fields.get("n", ""))
+
+
+def login_token(key: bytes, who: Identity, now: float) -> str:
+    """A login link token for who, valid LOGIN_SECONDS from now."""
+    return _issue(key, _LOGIN, who, now, LOGIN_SECONDS)
 
 
 def read_login(key: bytes, token: str, now: float) -> LoginLink | None:
     """The login link, or None when forged or expired (one use is checked by the caller)."""
-    fields = unsign(key, _LOGIN, token)
-    if fields is None or int(fields.get("e", 0)) < now:
-        return None
-    who = Identity(str(fields.get("p", "")), str(fields.get("u", "")))
-    return LoginLink(who, str(fields.get("n", "")), int(fields["e"]))
+    found = _read(key, _LOGIN, token, now)
+    return LoginLink(found[0], found[2], found[1]) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -109,22 +120,13 @@ class WebSession:
 
 def session_token(key: bytes, who: Identity, now: float) -> str:
     """A session cookie value for who, valid SESSION_SECONDS from now."""
-    fields: dict[str, str | int] = {
-        "p": who.platform,
-        "u": who.user_id,
-        "e": int(now) + SESSION_SECONDS,
-        "n": secrets.token_urlsafe(12),
-    }
-    return sign(key, _SESSION, fields)
+    return _issue(key, _SESSION, who, now, SESSION_SECONDS)
 
 
 def read_session(key: bytes, token: str, now: float) -> WebSession | None:
     """The session a cookie holds, or None (forged, expired)."""
-    fields = unsign(key, _SESSION, token)
-    if fields is None or int(fields.get("e", 0)) < now:
-        return None
-    who = Identity(str(fields.get("p", "")), str(fields.get("u", "")))
-    return WebSession(who, int(fields["e"]), str(fields.get("n", "")))
+    found = _read(key, _SESSION, token, now)
+    return WebSession(found[0], found[1], found[2]) if found is not None else None
 
 
 def csrf_token(key: bytes, session: WebSession) -> str:

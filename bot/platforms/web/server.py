@@ -71,15 +71,7 @@ def _answer(page: Page, secure: bool = True) -> web.StreamResponse:
     else:
         response = web.Response(status=page.status, text=page.html, content_type="text/html")
     if page.session:
-        response.set_cookie(
-            COOKIE,
-            page.session,
-            max_age=auth.SESSION_SECONDS,
-            path=BASE,
-            httponly=True,
-            secure=secure,
-            samesite="Lax",
-        )
+        _session_cookie(response, page.session, secure=secure)
     elif page.session == "":
         response.del_cookie(COOKIE, path=BASE)
     return response
@@ -132,15 +124,7 @@ def make_app(service: WebService, notify: Notify | None = None) -> web.Applicati
         page = await asyncio.to_thread(service.login_mini_app, data.get("initData", ""))
         if page.session:  # answered to a script: the cookie, and a line it may show
             response = web.Response(text="ok")
-            response.set_cookie(
-                COOKIE,
-                page.session,
-                max_age=auth.SESSION_SECONDS,
-                path=BASE,
-                httponly=True,
-                secure=True,
-                samesite="Lax",
-            )
+            _session_cookie(response, page.session, secure=True)
             return response
         return web.Response(status=page.status, text=page.html)
 
@@ -181,6 +165,19 @@ async def start_web(
         ) from None
     log.info("web view on http://%s:%s%s/", host, port, BASE)
     return runner
+
+
+def _session_cookie(response: web.StreamResponse, value: str, *, secure: bool) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure (unless served over plain HTTP)."""
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=auth.SESSION_SECONDS,
+        path=BASE,
+        httponly=True,
+        secure=secure,
+        samesite="Lax",
+    )
 
 
 # Seconds between checks that this year's snapshot is current (a cheap count when it is).

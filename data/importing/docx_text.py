@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from data.importing.decision_model import DecisionFormatError
 from data.importing.text_form import join_paragraphs, table_lines
-from data.importing.xlsx_check import XmlScan, check_members
+from data.importing.xlsx_check import check_package
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _TEXT_PATH = ".//w:t | .//w:tab | .//w:br | .//w:cr"
@@ -25,20 +24,7 @@ def broken_docx(name: str) -> DecisionFormatError:
 
 def check_docx(name: str, data: bytes) -> None:
     """Reject a package that would make python-docx inflate or build too much (zip bombs)."""
-    path = Path(name)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-            check_members(path, members)
-            scan = XmlScan(path, broken=lambda _: broken_docx(name))
-            for member in members:
-                if member.filename.endswith((".xml", ".rels")):
-                    with archive.open(member) as source:
-                        scan.part(member.filename, source)
-    except DecisionFormatError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
-        raise broken_docx(name) from exc
+    check_package(Path(name), io.BytesIO(data), broken=lambda _: broken_docx(name))
 
 
 def docx_lines(name: str, data: bytes) -> list[str]:

@@ -36,21 +36,28 @@ def _broken(path: Path) -> DecisionFormatError:
 def check_xlsx(path: Path) -> None:
     """Reject a workbook that would make openpyxl inflate or build too much."""
     with open_limited(path) as handle:
-        try:
-            with zipfile.ZipFile(handle) as archive:
-                members = archive.infolist()
-                check_members(path, members)
-                scan = XmlScan(path)
-                for member in members:
-                    if member.filename.endswith((".xml", ".rels")):
-                        with archive.open(member) as source:
-                            scan.part(member.filename, source)
-        except DecisionFormatError:
-            raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-            raise _broken(path) from exc
-        except OSError as exc:  # zlib errors and truncated members surface as OSError
-            raise _broken(path) from exc
+        check_package(path, handle)
+
+
+def check_package(
+    path: Path, source: IO[bytes], broken: Callable[[Path], DecisionFormatError] = _broken
+) -> None:
+    """Reject a zip package (XLSX, DOCX) whose directory or XML parts are too big to open;
+    broken(path) when it is not a readable zip."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = archive.infolist()
+            check_members(path, members)
+            scan = XmlScan(path, broken)
+            for member in members:
+                if member.filename.endswith((".xml", ".rels")):
+                    with archive.open(member) as part:
+                        scan.part(member.filename, part)
+    except DecisionFormatError:
+        raise
+    # zlib errors and truncated members surface as OSError
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
+        raise broken(path) from exc
 
 
 def check_members(path: Path, members: list[zipfile.ZipInfo]) -> None:

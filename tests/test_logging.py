@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,8 +20,8 @@ import pytest
 from bot.bridge import ChatBridge, Translated
 from bot.logsafe import JSON_FIELDS, MASK, logging_config
 from bot.platforms.telegram_common import BotIdentity, translate_update
-from core.limits import TELEGRAM, RateLimits
-from core.model import Attachment, ChatEvent, Choice, Incoming, Reply
+from core.limits import RateLimits
+from core.model import ChatEvent, Incoming, Reply
 from data.store.db import Database
 from scheduler import outbox
 from scheduler.config import ReminderConfig
@@ -144,55 +143,6 @@ def test_the_configuration_is_a_valid_dict_config(log_format: str) -> None:
 # -- what a private chat says stays out of the logs ----------------------------------------------
 
 
-class Client:
-    """A Telegram ChatClient that accepts everything."""
-
-    platform = "telegram"
-    limits = TELEGRAM
-
-    async def send_text(
-        self,
-        chat_id: str,
-        text: str,
-        choices: Sequence[Choice] = (),
-        *,
-        thread_id: str | None = None,
-    ) -> str:
-        """Accept."""
-        return "1"
-
-    async def send_file(
-        self,
-        chat_id: str,
-        file: Attachment,
-        caption: str = "",
-        choices: Sequence[Choice] = (),
-        *,
-        thread_id: str | None = None,
-    ) -> str:
-        """Accept."""
-        return "2"
-
-    async def edit(
-        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
-    ) -> None:
-        """Accept."""
-
-    async def answer_callback(
-        self, callback_id: str, text: str = "", *, alert: bool = False
-    ) -> None:
-        """Accept."""
-
-    async def chat_action(
-        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
-    ) -> None:
-        """Accept."""
-
-    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
-        """Unknown."""
-        return None
-
-
 class FailingCore:
     """A core that fails on every message (the error is logged with its traceback)."""
 
@@ -217,10 +167,10 @@ def test_private_text_never_reaches_info_logs(bot: Bot, caplog: pytest.LogCaptur
     texts = [PRIVATE, f"/tim {PRIVATE}", f"/dangky {PRIVATE}", f"/khongco {PRIVATE}"]
 
     async def talk() -> None:
-        bridge = ChatBridge(bot.router, Client())
+        bridge = ChatBridge(bot.router, ScriptedClient())
         for number, text in enumerate(texts, 1):
             await bridge.process(private(number, text))
-        await ChatBridge(FailingCore(), Client()).process(private(99, PRIVATE))
+        await ChatBridge(FailingCore(), ScriptedClient()).process(private(99, PRIVATE))
 
     asyncio.run(talk())
     words = ("0905", "kiệt 7", "Hải Phòng")

@@ -7,7 +7,7 @@ import json
 import socket
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,8 @@ from bot.platforms import health_http, webhook
 from bot.platforms.telegram_common import BotIdentity, translate_update
 from core import metrics
 from core.chat_client import BadRequest, ChatGone, Forbidden, NotModified, RetryAfter, Transient
-from core.limits import TELEGRAM, RateLimits
-from core.model import Attachment, Chat, ChatKind, Choice, Incoming, User
+from core.limits import RateLimits
+from core.model import Chat, ChatKind, Incoming, User
 from core.settings import Settings
 from data.importing.decision_text import DecisionFormatError
 from data.importing.importer import SEED_FILE, import_file, import_text
@@ -77,64 +77,6 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 def grew(before: Samples, after: Samples, name: str, **labels: str) -> float:
     """How much a sample grew between two scrapes."""
     return value(after, name, **labels) - value(before, name, **labels)
-
-
-class Client:
-    """A Telegram ChatClient that records what it sends; scripted errors per chat come first."""
-
-    platform = "telegram"
-    limits = TELEGRAM
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.errors: dict[str, list[Exception]] = {}
-
-    async def send_text(
-        self,
-        chat_id: str,
-        text: str,
-        choices: Sequence[Choice] = (),
-        *,
-        thread_id: str | None = None,
-    ) -> str:
-        """Record the text, or raise the chat's next scripted error."""
-        queued = self.errors.get(chat_id)
-        if queued:
-            raise queued.pop(0)
-        self.sent.append((chat_id, text))
-        return str(len(self.sent))
-
-    async def send_file(
-        self,
-        chat_id: str,
-        file: Attachment,
-        caption: str = "",
-        choices: Sequence[Choice] = (),
-        *,
-        thread_id: str | None = None,
-    ) -> str:
-        """Record the caption."""
-        return await self.send_text(chat_id, caption)
-
-    async def edit(
-        self, chat_id: str, message_id: str, text: str, choices: Sequence[Choice] = ()
-    ) -> None:
-        """Record the new text."""
-        await self.send_text(chat_id, text)
-
-    async def answer_callback(
-        self, callback_id: str, text: str = "", *, alert: bool = False
-    ) -> None:
-        """Nothing to record."""
-
-    async def chat_action(
-        self, chat_id: str, action: str = "typing", *, thread_id: str | None = None
-    ) -> None:
-        """Nothing to record."""
-
-    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool | None:
-        """Unknown."""
-        return None
 
 
 async def _no_sleep(_seconds: float) -> None:
@@ -192,9 +134,9 @@ def test_telegram_webhook_serves_every_metric(
 ) -> None:
     """Updates through a real bridge and router, a reminder pass and two imports, then
     /metrics on the webhook server shows each with the right counts."""
-    client = Client()
-    client.errors["1002"] = [RetryAfter(1)]  # flood control once, then the reply goes out
-    client.errors["1003"] = [ChatGone("blocked")]  # the user blocked the bot
+    client = ScriptedClient()
+    client.fail("1002", RetryAfter(1))  # flood control once, then the reply goes out
+    client.fail("1003", ChatGone("blocked"))  # the user blocked the bot
     options = AdapterOptions(retry=RetryPolicy(base_delay=0))
     bridge = ChatBridge(bot.router, client, options=options, sleep=_no_sleep)
     updates = [
@@ -263,7 +205,7 @@ def test_every_server_has_the_metrics_route(loop: LoopThread) -> None:
     from bot.platforms import zalo_webhook
 
     apps = [
-        telegram_app(ChatBridge(NoCore(), Client())),
+        telegram_app(ChatBridge(NoCore(), ScriptedClient())),
         zalo_webhook.make_app(readiness=None),
     ]
     for app in apps:

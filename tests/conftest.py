@@ -64,6 +64,15 @@ def seeded_db(seeded_template: Template, tmp_path: Path) -> Iterator[Database]:
         yield database
 
 
+@pytest.fixture
+def text_db(seeded_template: Template, tmp_path: Path) -> Iterator[Database]:
+    """A second seeded database (the seed text imported), beside this test's db."""
+    folder = tmp_path / "text-import"
+    folder.mkdir()
+    with seeded_template.clone(folder) as database:
+        yield database
+
+
 @pytest.fixture(scope="session")
 def search_engine(seeded_template: Template) -> Any:
     """The real search engine over the seed of the backend, built once per session."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,6 @@ from data.importing.documents import parse_document, parse_document_file
 from data.importing.importer import SEED_FILE, import_text, parse_file
 from data.store.db import Database
 from data.store.models import Programme
-from tests.databases import Template
 from tests.decision_documents import (
     SMALL_NUMBER,
     SMALL_TEXT,
@@ -26,15 +24,6 @@ from tests.decision_documents import (
     split_decision,
 )
 from tests.test_cli import daumoi
-
-
-@pytest.fixture
-def text_db(seeded_template: Template, tmp_path: Path) -> Iterator[Database]:
-    """A second seeded database (the seed text imported), beside this test's db."""
-    folder = tmp_path / "text-import"
-    folder.mkdir()
-    with seeded_template.clone(folder) as database:
-        yield database
 
 
 @pytest.fixture(scope="module")

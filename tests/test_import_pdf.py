@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from data.importing.documents import OCR_NOTE, ParsedDocument, parse_document_fi
 from data.importing.importer import SEED_FILE, import_file, import_parsed, import_text, parse_file
 from data.store.db import Database
 from data.store.models import Programme
-from tests.databases import REQUIRE_SERVICES, Template
+from tests.databases import REQUIRE_SERVICES
 from tests.decision_documents import (
     FONT_FILE,
     SMALL_NUMBER,
@@ -27,16 +26,6 @@ from tests.decision_documents import (
     split_decision,
 )
 from tests.test_cli import daumoi
-
-
-@pytest.fixture
-def text_db(seeded_template: Template, tmp_path: Path) -> Iterator[Database]:
-    """A second seeded database (the seed text imported), beside this test's db."""
-    folder = tmp_path / "text-import"
-    folder.mkdir()
-    with seeded_template.clone(folder) as database:
-        yield database
-
 
 if not FONT_FILE.exists():
     pytest.skip(f"the font {FONT_FILE} (fonts-dejavu-core) is missing", allow_module_level=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from bot.router import Router
 from core.limits import PlatformLimits
 from core.settings import Settings
 from data.store.catalog import CatalogCache
-from data.store.db import MIGRATIONS_DIR, Database, upgrade
+from data.store.db import Database, migration_scripts, upgrade
 
 if TYPE_CHECKING:
     from data.importing.importer import ImportReport
@@ -66,10 +65,6 @@ class AdapterLimits(Mapping[str, PlatformLimits]):
         return len(ADAPTERS)
 
 
-_REVISION_RE = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-_DOWN_RE = re.compile(r"^down_revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-
-
 def connect_database(url: str) -> Database:
     """Open the database, migrating only when its schema is behind (Alembic is slow to load)."""
     database = Database.connect(url, migrate=False)
@@ -78,26 +73,12 @@ def connect_database(url: str) -> Database:
     return database
 
 
-def _script_heads() -> set[str]:
-    """Head revisions of the migration scripts, read without loading Alembic."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        revision = _REVISION_RE.search(text)
-        if revision is None:
-            return set()  # unexpected layout: let Alembic decide
-        revisions.add(revision.group(1))
-        parents.update(_DOWN_RE.findall(text))
-    return revisions - parents
-
-
 def _schema_is_current(database: Database) -> bool:
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    heads = _script_heads()
-    if len(heads) != 1:
+    heads, _revisions = migration_scripts()
+    if len(heads) != 1:  # unexpected layout: let Alembic decide
         return False
     try:
         with database.engine.connect() as connection:

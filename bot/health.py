@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from data.store.db import MIGRATIONS_DIR, Database
+from data.store.db import Database, migration_scripts
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +33,13 @@ class Readiness(Protocol):
 
 
 def migration_heads() -> frozenset[str]:
-    """Head revisions of data/migrations (Alembic's own reading of the scripts)."""
-    from alembic.script import ScriptDirectory
-
-    return frozenset(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+    """Head revisions of data/migrations."""
+    return migration_scripts()[0]
 
 
 def migration_revisions() -> frozenset[str]:
     """Every revision of data/migrations (one this code does not know came from newer code)."""
-    from alembic.script import ScriptDirectory
-
-    scripts = ScriptDirectory(str(MIGRATIONS_DIR))
-    return frozenset(script.revision for script in scripts.walk_revisions())
+    return migration_scripts()[1]
 
 
 class ReadinessProbe:
@@ -138,7 +133,7 @@ class ReadinessProbe:
             return {"ok": True, "detail": "current", "current": current, "head": head}
         # A revision this code does not know was written by newer code during a rolling
         # upgrade: migrations only add, so this instance keeps serving until it is upgraded.
-        ahead = bool(current) and not set(current) & (self._known or frozenset())
+        ahead = bool(head) and bool(current) and not set(current) & (self._known or frozenset())
         detail = "ahead: migrated by newer code" if ahead else "behind the code"
         return {"ok": ahead, "detail": detail, "current": current, "head": head}
 

@@ -8,17 +8,18 @@ from pathlib import Path
 import pytest
 
 from bot import app as app_module
-from bot.app import _script_heads, build_app, connect_database
+from bot.app import build_app, connect_database
 from core.settings import Settings
 from data.importing.importer import SEED_FILE, import_text
+from data.store.db import MIGRATIONS_DIR, migration_scripts
 
 pytest_plugins = ("tests.bot_harness",)
 
 
 def test_script_heads_finds_the_newest_revision() -> None:
-    heads = _script_heads()
-    assert len(heads) == 1
-    newest = sorted(p.name for p in (app_module.MIGRATIONS_DIR / "versions").glob("0*.py"))[-1]
+    heads, revisions = migration_scripts()
+    assert len(heads) == 1 and heads < revisions
+    newest = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("0*.py"))[-1]
     assert newest.startswith(next(iter(heads)))
 
 

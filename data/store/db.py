@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
@@ -17,6 +18,25 @@ MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 # Key of the PostgreSQL advisory lock held while a process migrates or seeds the database.
 STARTUP_LOCK_KEY = 0x6461756D6F69  # "daumoi"
 STARTUP_LOCK_TIMEOUT = 600.0  # seconds one start waits for another to finish migrating/seeding
+
+
+_REVISION_RE = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN_RE = re.compile(r"^down_revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+
+
+def migration_scripts() -> tuple[frozenset[str], frozenset[str]]:
+    """(heads, every revision) of the migration scripts, read without loading Alembic (slow to
+    import); both empty when a script is laid out unexpectedly."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revision = _REVISION_RE.search(text)
+        if revision is None:
+            return frozenset(), frozenset()
+        revisions.add(revision.group(1))
+        parents.update(_DOWN_RE.findall(text))
+    return frozenset(revisions - parents), frozenset(revisions)
 
 
 class DatabaseUnavailable(Exception):

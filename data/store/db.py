@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from data.store.freshness import track_changes
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 # Key of the PostgreSQL advisory lock held while a process migrates or seeds the database.
 STARTUP_LOCK_KEY = 0x6461756D6F69  # "daumoi"
+WAL_SWITCH_TIMEOUT = 30.0  # seconds, as long as the busy timeout every SQLite connection gets
+WAL_SWITCH_PAUSE = 0.02
 STARTUP_LOCK_TIMEOUT = 600.0  # seconds one start waits for another to finish migrating/seeding
 
 
@@ -102,10 +105,27 @@ def _first_line(error: BaseException) -> str:
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last one.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode, retrying while other first connections race to do the same."""
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT
+    while True:
+        try:
+            # WAL is persistent: only a new database's first connections need the switch.
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            # Connections opening a new database at once can deadlock on the switch; SQLite
+            # then answers "locked" at once, without its busy handler: wait and try again.
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_SWITCH_PAUSE)
 
 
 @contextmanager

@@ -224,19 +224,23 @@ async def run_platforms(
             refused.append(name)
             stop.set()
 
-    async with asyncio.TaskGroup() as group:
-        if listen := settings.config.health_listen:
-            group.create_task(_health(listen, probe, stop, refused))
-        if web is not None and (web_listen := settings.config.web_listen):
-            group.create_task(_web(web_listen, web, stop, refused, clients))
-        group.create_task(_metrics(settings.config.metrics_listen, database, stop, refused))
-        tasks = [group.create_task(platform(name)) for name in names]
-        group.create_task(_stop_when_done(tasks, stop))
-        if database is not None:
-            group.create_task(_reminders(settings, database, clients, pacers, stop, leadership))
-            if reload is not None:
-                watch = DataWatch(database, reload, interval_from(settings))
-                group.create_task(watch.run(stop))
+    try:
+        async with asyncio.TaskGroup() as group:
+            if listen := settings.config.health_listen:
+                group.create_task(_health(listen, probe, stop, refused))
+            if web is not None and (web_listen := settings.config.web_listen):
+                group.create_task(_web(web_listen, web, stop, refused, clients))
+            group.create_task(_metrics(settings.config.metrics_listen, database, stop, refused))
+            tasks = [group.create_task(platform(name)) for name in names]
+            group.create_task(_stop_when_done(tasks, stop))
+            if database is not None:
+                group.create_task(_reminders(settings, database, clients, pacers, stop, leadership))
+                if reload is not None:
+                    watch = DataWatch(database, reload, interval_from(settings))
+                    group.create_task(watch.run(stop))
+    finally:
+        for pacer in pacers.values():
+            await asyncio.to_thread(pacer.close)  # waits for a reservation in progress
     return 1 if refused else 0
 
 

@@ -52,6 +52,10 @@ class Pacer(Protocol):
         """Hold every send of this platform for seconds (after flood control answered 429)."""
         ...
 
+    def close(self) -> None:
+        """Release what the pacer holds (threads, connections); it paces nothing afterwards."""
+        ...
+
 
 class PlatformLimiter:
     """Spaces sends so the platform's limits are never hit; pauses everything after a 429."""
@@ -110,3 +114,6 @@ class PlatformLimiter:
         """Hold every send of this platform for seconds (after flood control answered 429)."""
         loop = asyncio.get_running_loop()
         self._resume_at = max(self._resume_at, loop.time() + seconds)
+
+    def close(self) -> None:
+        """Nothing to release: the in-process limiter holds only timestamps."""

@@ -7,12 +7,20 @@ import re
 from core.model import ChatKind, Choice, Incoming, Reply
 from data.store import people
 from data.store import status as st
-from data.store.models import StatusUpdate, UpdateState
+from data.store.models import StatusUpdate, Task, UpdateState
 from data.store.succession import display_name
 from handlers.context import Context
 from handlers.permissions import ADMINS_ONLY
 from handlers.status_card import person_label, when
-from handlers.status_common import actor, split_code, tasks, unknown_task, year
+from handlers.status_common import (
+    actor,
+    decision_choices,
+    qualifier,
+    split_code,
+    tasks,
+    unknown_task,
+    year,
+)
 from handlers.status_text import InputError, check_length, clean
 
 _UPDATE_ID_RE = re.compile(r"#\s*(\d{1,9})\s*(.*)", re.DOTALL)
@@ -40,17 +48,25 @@ def return_update(ctx: Context, msg: Incoming) -> list[Reply]:
     split = split_code(args)
     if split is None:
         return [Reply(usage)]
-    code, reason = split[0], split[1].strip(" :-–")
-    found = tasks(ctx, code)
+    code = split[0]
+    programme_id, rest = qualifier(ctx, split[1])
+    reason = rest.strip(" :-–")
+    found = tasks(ctx, code, programme_id)
     if not found:
         return [unknown_task(code)]
     reporting = year(ctx)
-    active = [
-        u
+    active_by_task = {
+        task: [
+            u
+            for u in st.history(ctx.session, task.id, reporting)
+            if u.state == UpdateState.ACTIVE.value
+        ]
         for task in found
-        for u in st.history(ctx.session, task.id, reporting)
-        if u.state == UpdateState.ACTIVE.value
-    ]
+    }
+    with_active = [task for task, updates in active_by_task.items() if updates]
+    if len(with_active) > 1 and reason:  # the same code in two decisions, both with updates
+        return [decision_choices(code, with_active, "/tralai", reason)]
+    active = [u for updates in active_by_task.values() for u in updates]
     if not active:
         return [
             Reply(
@@ -106,7 +122,8 @@ def _return(
     st.return_for_rework(ctx.session, target, by=admin, reason=reason, now=ctx.now())
     author = target.author
     text = (
-        f"Đã trả lại cập nhật #{target.id} (nhiệm vụ {task.code}, {display_name(target.agency)}, "
+        f"Đã trả lại cập nhật #{target.id} (nhiệm vụ {_named(ctx, task)}, "
+        f"{display_name(target.agency)}, "
         f"của {person_label(author)}) để bổ sung.\nLý do: {reason}"
     )
     chat = people.private_chat(author, msg.platform) if author.active else None
@@ -114,10 +131,10 @@ def _return(
     if chat is not None and chat != msg.chat.id:
         replies.append(
             Reply(
-                f"Cập nhật #{target.id} của anh/chị cho nhiệm vụ {task.code} (gửi lúc "
+                f"Cập nhật #{target.id} của anh/chị cho nhiệm vụ {_named(ctx, task)} (gửi lúc "
                 f"{when(target.created_at, ctx.settings.timezone)}) đã được "
                 f"{person_label(admin)} trả lại để bổ sung.\nLý do: {reason}\n\n"
-                f"Anh/chị gõ /capnhat {task.code} để gửi bản cập nhật mới.",
+                f"Anh/chị gõ /capnhat {_typed(ctx, task)} để gửi bản cập nhật mới.",
                 chat_id=chat,
             )
         )
@@ -128,3 +145,17 @@ def _return(
             "trên nền tảng này."
         )
     return [Reply(text), *replies]
+
+
+def _named(ctx: Context, task: Task) -> str:
+    """The task's code, with its decision when more than one decision is loaded."""
+    if ctx.catalog.several_programmes:
+        return f"{task.code} (Quyết định {task.programme.decision_number})"
+    return task.code
+
+
+def _typed(ctx: Context, task: Task) -> str:
+    """The code to type after a command, with its decision when more than one is loaded."""
+    if ctx.catalog.several_programmes:
+        return f"{task.code} {task.programme.decision_number}"
+    return task.code

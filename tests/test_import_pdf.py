@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from data.importing import ocr, pdf_text
+from data.importing import isolation, ocr, pdf_text
 from data.importing.decision_text import DecisionFormatError
 from data.importing.documents import OCR_NOTE, ParsedDocument, parse_document_file
 from data.importing.importer import SEED_FILE, import_file, import_parsed, import_text, parse_file
@@ -42,6 +42,12 @@ def small_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small test decision as a PDF with a text layer."""
     path = tmp_path_factory.mktemp("pdf") / "qd_3579_2024.pdf"
     return build_pdf(split_decision(SMALL_TEXT), path)
+
+
+@pytest.fixture
+def read_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read PDFs in this process, so a test's patched limit or OCR check applies to the read."""
+    monkeypatch.setattr(isolation, "read_isolated", lambda _name, read, *args: read(*args))
 
 
 def _need_ocr() -> None:
@@ -130,6 +136,7 @@ def test_broken_pdf_rejected(db: Database, tmp_path: Path) -> None:
     assert "không phải tệp PDF hợp lệ" in _rejected(db, path)
 
 
+@pytest.mark.usefixtures("read_in_process")
 def test_too_many_pages_rejected(
     db: Database, seed_pdf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,6 +150,7 @@ def test_too_big_pdf_rejected(db: Database, tmp_path: Path) -> None:
     assert "quá lớn" in _rejected(db, path)
 
 
+@pytest.mark.usefixtures("read_in_process")
 def test_scan_without_ocr_explains_what_to_do(
     db: Database, small_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -152,6 +160,7 @@ def test_scan_without_ocr_explains_what_to_do(
     assert "là bản quét" in message and "tesseract-ocr-vie" in message and ".docx" in message
 
 
+@pytest.mark.usefixtures("read_in_process")
 def test_scan_over_the_ocr_page_limit_rejected(
     db: Database, seed_pdf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

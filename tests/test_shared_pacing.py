@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -291,6 +292,8 @@ async def test_the_runner_paces_through_the_database_only_on_postgres(
         assert await asyncio.wait_for(running, 30) == 0
         app.close()
     assert echo_platform.SENT
+    pacing_threads = [t.name for t in threading.enumerate() if t.name.startswith("daumoi-echo-")]
+    assert pacing_threads == []  # the runner closed its pacer on the way out
     with seeded_db.session() as session:
         scopes = session.execute(text("SELECT scope FROM rate_slot")).scalars().all()
     assert scopes == (["echo"] if backend == "postgres" else [])

@@ -209,3 +209,17 @@ def test_cuatoi_names_each_decision_and_its_own_deadline(two: Desk) -> None:
     text = two.say("/cuatoi", "congthuong")
     assert f"1.1 ({SMALL_NUMBER})" in text and f"5.1 ({SEED_NUMBER})" in text
     assert f"Hạn báo cáo: 30/06/2026 ({SMALL_NUMBER}); 15/12/2026 ({SEED_NUMBER})." in text
+
+
+def test_tralai_asks_which_decision_and_names_it(two: Desk) -> None:
+    for decision in (SEED_NUMBER, SMALL_NUMBER):
+        two.say(f"/capnhat 1.1 {decision} đang thực hiện 30% Đã họp {decision}")
+    asked = two.send("/tralai 1.1 Bổ sung số liệu")
+    assert "Mã 1.1 có trong 2 quyết định" in asked.here, asked.here
+    assert all(u.state == "active" for u in two.updates("1.1"))  # nothing returned on a guess
+    done = two.press(asked, SMALL_NUMBER, "admin", platform="console")
+    assert f"nhiệm vụ 1.1 (Quyết định {SMALL_NUMBER})" in done.here, done.here
+    returned = [u.task_id for u in two.updates("1.1") if u.state != "active"]
+    assert returned == [_task(two, SMALL_NUMBER, "1.1")]
+    again = two.say(f"/tralai 1.1 {SEED_NUMBER} Bổ sung kế hoạch")
+    assert f"nhiệm vụ 1.1 (Quyết định {SEED_NUMBER})" in again, again

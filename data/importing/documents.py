@@ -109,9 +109,10 @@ def _parse_lines(lines: list[str], name: str, decision_number: str | None) -> Pa
 
 
 def _parse_pdf(data: bytes, name: str, decision_number: str | None) -> ParsedDocument:
+    from data.importing.isolation import read_isolated
     from data.importing.pdf_text import pdf_lines
 
-    read = pdf_lines(name, data)
+    read = read_isolated(name, pdf_lines, name, data)
     parsed = _parse_lines(read.lines, name, decision_number)
     warnings = list(read.warnings)
     if read.ocr:

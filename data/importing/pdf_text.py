@@ -59,6 +59,8 @@ def pdf_lines(name: str, data: bytes) -> PdfText:
             f"Tệp {name} được đặt mật khẩu nên không đọc được. Anh/chị gửi bản không mật khẩu."
         ) from exc
     except Exception as exc:  # pdfminer fails on damaged files in many ways
+        if _ran_out_of_memory(exc):  # not damage: the reader's memory limit says too heavy
+            raise MemoryError(name) from exc
         raise broken_pdf(name) from exc
     lines, tables = document_text(pages, name)
     warnings: list[str] = []
@@ -69,6 +71,17 @@ def pdf_lines(name: str, data: bytes) -> PdfText:
             "chưa được đọc."
         )
     return PdfText(lines=lines, warnings=warnings, tables=tables)
+
+
+def _ran_out_of_memory(error: BaseException | None) -> bool:
+    """Whether error is, or was raised while handling, a MemoryError (pdfplumber wraps it)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, MemoryError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _page(page: Any) -> Page:

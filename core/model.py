@@ -89,6 +89,10 @@ class FileTooBig(FileUnavailable):
     """A document is larger than the limit its reader asked for."""
 
 
+class FileRefused(FileUnavailable):
+    """A document's link points where the bot never fetches from (a private network address)."""
+
+
 @dataclass(frozen=True)
 class IncomingFile:
     """A document the user sent: its name, its size when known, and a lazy blocking fetch.

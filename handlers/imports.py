@@ -13,6 +13,7 @@ from core import metrics
 from core.model import (
     ChatKind,
     Choice,
+    FileRefused,
     FileTooBig,
     FileUnavailable,
     Incoming,
@@ -76,6 +77,13 @@ def receive(ctx: Context, msg: Incoming) -> list[Reply]:
         preview = preview_import(ctx.session, read.parsed)
     except FileTooBig:
         return [Reply(_too_big(document.name, None))]
+    except FileRefused:
+        return [
+            Reply(
+                f"Tôi không tải tệp {document.name} từ địa chỉ trong mạng nội bộ. Anh/chị gửi "
+                "đường dẫn công khai, hoặc nhờ quản trị máy chủ nhập bằng lệnh daumoi import."
+            )
+        ]
     except FileUnavailable:
         return [
             Reply(f"Tôi chưa tải được tệp {document.name}. Anh/chị vui lòng gửi lại sau ít phút.")

@@ -4,6 +4,8 @@ https link (Zalo has no documents: an admin sends a link to the Word or PDF file
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import ssl
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -14,7 +16,14 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from bot.bridge import Translated
-from core.model import ChatKind, FileTooBig, FileUnavailable, Incoming, IncomingFile
+from core.model import (
+    ChatKind,
+    FileRefused,
+    FileTooBig,
+    FileUnavailable,
+    Incoming,
+    IncomingFile,
+)
 
 Download = Callable[
     [str, int], Coroutine[Any, Any, bytes]
@@ -25,6 +34,8 @@ LINK_SUFFIXES = frozenset({".docx", ".pdf", ".doc"})
 MAX_REDIRECTS = 3
 # What verifies a link's TLS certificate (True: the system's CAs; tests give their own CA).
 LINK_TLS: ssl.SSLContext | bool = True
+# Host names whose private addresses a link may still reach (tests: their https server).
+PRIVATE_HOSTS_ALLOWED: frozenset[str] = frozenset()
 
 
 def attach(
@@ -96,6 +107,7 @@ async def fetch_link(url: str, limit: int, *, timeout: float = LINK_TIMEOUT) -> 
         for _ in range(MAX_REDIRECTS + 1):
             if urlsplit(url).scheme.lower() != "https":
                 raise FileUnavailable("only https links are fetched")
+            await _check_public(url)  # every hop: a redirect may point inside the network
             async with client.stream("GET", url) as response:
                 if response.is_redirect and "location" in response.headers:
                     url = str(response.url.join(response.headers["location"]))
@@ -118,3 +130,33 @@ async def _limited(response: httpx.Response, limit: int) -> bytes:
             raise FileTooBig(f"more than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _check_public(url: str) -> None:
+    """Refuse a link whose host is, or resolves to, a loopback, private or reserved address.
+
+    An admin's link must not make the bot a way into the network it runs in (a router's page,
+    a cloud metadata service). The check resolves the name itself; a name that resolves to a
+    public address here and a private one a moment later is the window left (DNS rebinding).
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in PRIVATE_HOSTS_ALLOWED:
+        return
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or 443, type=socket.SOCK_STREAM
+        )
+    except (OSError, UnicodeError) as exc:
+        raise FileUnavailable(f"cannot resolve {host}: {exc}") from exc
+    for *_, address in found:
+        if not _public(str(address[0])):
+            raise FileRefused(f"{host} is a non-public address ({address[0]})")
+
+
+def _public(text: str) -> bool:
+    """Whether an address (IPv4, IPv6, IPv4-mapped, with or without a zone) is global."""
+    address = ipaddress.ip_address(text.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast

@@ -7,68 +7,17 @@ where `.ci/run` installs Chromium first and a missing browser fails.
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
 from data.store.models import Role
 from tests.web_support import ADMIN_TG, Site
 
-pytest_plugins = ("tests.bot_harness", "tests.web_support")
+pytest_plugins = ("tests.bot_harness", "tests.web_support", "tests.browser_support")
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-REQUIRED = os.environ.get("DAUMOI_REQUIRE_SERVICES") == "1"
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PHONE = {"width": 390, "height": 844}
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(1)>')
-
-
-def _playwright() -> Any:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if REQUIRED:
-            raise
-        pytest.skip("Playwright for Python is not installed (pip install -e '.[test]')")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for the module."""
-    if CHROMIUM is None:
-        if REQUIRED:
-            pytest.fail("Chromium is missing: .ci/run installs it with apt-get install chromium")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_playwright = _playwright()
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def phone(browser: Any) -> Iterator[Any]:
-    """A fresh phone-sized page (no cookies); fails the test if any dialog opens."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    page.dialogs = dialogs
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not dialogs, f"a dialog opened: {dialogs}"
 
 
 def _mini_app(page: Any, site: Site, init_data: str, path: str = "/") -> None:
@@ -87,10 +36,10 @@ def test_mini_app_login_shows_the_overview_on_a_phone(site: Site, phone: Any) ->
     assert "44 nhiệm vụ" in phone.inner_text("p.lead")
     assert phone.locator("text=Đơn vị chưa báo cáo").count() == 1
     width = phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], "the overview scrolls sideways on a phone"
+    assert width <= phone.viewport_size["width"], "the overview scrolls sideways on a phone"
     cookies = phone.context.cookies()
     session = next(c for c in cookies if c["name"] == "daumoi_phien")
-    assert session["httpOnly"] and session["secure"] and session["sameSite"] == "Lax"
+    assert session["httpOnly"] and session["secure"] and session["sameSite"] == "None"
     sizes.clear()
     phone.reload()
     phone.wait_for_selector("svg.chart")
@@ -204,7 +153,7 @@ def test_login_link_works_once(site: Site, phone: Any, browser: Any) -> None:
     link = site.login_link("z-obs")
     phone.goto(link)
     phone.wait_for_selector("svg.chart")
-    other = browser.new_context(viewport=PHONE)
+    other = browser.new_context(viewport=phone.viewport_size)
     try:
         page = other.new_page()
         answer = page.goto(link)

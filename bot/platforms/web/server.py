@@ -1,7 +1,8 @@
 """The web view over HTTP: every page under /web, served by daumoi itself (DAUMOI_WEB_LISTEN).
 
 Pages come from handlers.web.service (run in a worker thread: one unit of work each); this
-module adds what only HTTP has: the session cookie (HttpOnly, Secure, SameSite=Lax), a strict
+module adds what only HTTP has: the session cookie (HttpOnly, Secure, SameSite=Lax; a Mini
+App's SameSite=None and Partitioned, for Telegram Web's iframe), a strict
 Content-Security-Policy (no inline script or style, nothing from another origin), a same-origin
 check on every POST besides the CSRF token, and the static files.
 """
@@ -124,7 +125,7 @@ def make_app(service: WebService, notify: Notify | None = None) -> web.Applicati
         page = await asyncio.to_thread(service.login_mini_app, data.get("initData", ""))
         if page.session:  # answered to a script: the cookie, and a line it may show
             response = web.Response(text="ok")
-            _session_cookie(response, page.session, secure=True)
+            _session_cookie(response, page.session, secure=True, embedded=True)
             return response
         return web.Response(status=page.status, text=page.html)
 
@@ -167,17 +168,27 @@ async def start_web(
     return runner
 
 
-def _session_cookie(response: web.StreamResponse, value: str, *, secure: bool) -> None:
-    """The session cookie: HttpOnly, SameSite=Lax, Secure (unless served over plain HTTP)."""
+def _session_cookie(
+    response: web.StreamResponse, value: str, *, secure: bool, embedded: bool = False
+) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure (unless served over plain HTTP).
+
+    A Mini App's session (embedded) is SameSite=None and Partitioned: Telegram Web shows the
+    Mini App in an iframe on another site, where a Lax cookie is never sent back. Its POSTs
+    stay guarded by the same-origin check and the form token.
+    """
     response.set_cookie(
         COOKIE,
         value,
         max_age=auth.SESSION_SECONDS,
         path=BASE,
         httponly=True,
-        secure=secure,
-        samesite="Lax",
+        secure=secure or embedded,
+        samesite="None" if embedded else "Lax",
     )
+    if embedded:  # Python's cookie module knows no Partitioned before 3.14: write the header
+        morsel = response.cookies.pop(COOKIE)
+        response.headers.add("Set-Cookie", f"{morsel.OutputString()}; Partitioned")
 
 
 # Seconds between checks that this year's snapshot is current (a cheap count when it is).

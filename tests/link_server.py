@@ -6,8 +6,13 @@ import datetime
 import http.server
 import ssl
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from bot.platforms import downloads
 
 
 class LinkServer:
@@ -87,3 +92,16 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+@pytest.fixture
+def links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LinkServer]:
+    """The https server links point at, reached as "localhost" (the one private host allowed);
+    the bot trusts its certificate."""
+    server = LinkServer(tmp_path)
+    monkeypatch.setattr(downloads, "LINK_TLS", server.client_context)
+    monkeypatch.setattr(downloads, "PRIVATE_HOSTS_ALLOWED", frozenset({"localhost"}))
+    try:
+        yield server
+    finally:
+        server.close()

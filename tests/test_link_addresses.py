@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,8 +15,12 @@ from bot.platforms.downloads import _public, fetch_link
 from core.model import FileRefused
 from core.settings import Settings
 from data.store.db import Database
-from tests.link_server import LinkServer
 from tests.test_chat_import import ADMIN, Chatter, _router
+
+if TYPE_CHECKING:
+    from tests.link_server import LinkServer
+
+pytest_plugins = ("tests.link_server",)
 
 
 @pytest.mark.parametrize(
@@ -75,31 +79,19 @@ async def test_a_link_to_this_machine_is_refused_before_connecting(
     assert _nobody_connected(listener)
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LinkServer]:
-    """An https server the bot trusts, reached as "localhost" (the one private host allowed)."""
-    served = LinkServer(tmp_path)
-    monkeypatch.setattr(downloads, "LINK_TLS", served.client_context)
-    monkeypatch.setattr(downloads, "PRIVATE_HOSTS_ALLOWED", frozenset({"localhost"}))
-    try:
-        yield served
-    finally:
-        served.close()
-
-
-async def test_an_allowed_host_is_fetched(server: LinkServer) -> None:
-    server.files["qd.docx"] = b"PK content"
-    assert await fetch_link(server.url("qd.docx"), 1024) == b"PK content"
+async def test_an_allowed_host_is_fetched(links: LinkServer) -> None:
+    links.files["qd.docx"] = b"PK content"
+    assert await fetch_link(links.url("qd.docx"), 1024) == b"PK content"
 
 
 async def test_a_redirect_into_the_network_is_refused(
-    server: LinkServer, listener: socket.socket
+    links: LinkServer, listener: socket.socket
 ) -> None:
     inside = f"https://127.0.0.1:{listener.getsockname()[1]}/qd.docx"
-    server.redirects["qd.docx"] = inside
+    links.redirects["qd.docx"] = inside
     with pytest.raises(FileRefused):
-        await fetch_link(server.url("qd.docx"), 1024)
-    assert server.requests == ["/qd.docx"] and _nobody_connected(listener)
+        await fetch_link(links.url("qd.docx"), 1024)
+    assert links.requests == ["/qd.docx"] and _nobody_connected(listener)
 
 
 async def test_the_admin_is_told_in_vietnamese(

@@ -4,14 +4,11 @@ document, fetched with getFile; Zalo: an https link to it), gets a preview with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.app import build_search
-from bot.platforms import downloads
 from bot.router import Router
 from data.store.db import Database
 from handlers import imports
@@ -25,8 +22,11 @@ from tests.decision_documents import (
     seed_parts,
     split_decision,
 )
-from tests.link_server import LinkServer
 
+if TYPE_CHECKING:
+    from tests.link_server import LinkServer
+
+pytest_plugins = ("tests.link_server",)
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")
 
 
@@ -38,18 +38,6 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         "seed.docx": build_docx(seed_parts(), folder / "seed.docx").read_bytes(),
         "qd3579.docx": build_docx(split_decision(SMALL_TEXT), folder / "q.docx").read_bytes(),
     }
-
-
-@pytest.fixture
-def links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LinkServer]:
-    """The https server Zalo links point at; the bot trusts its certificate."""
-    server = LinkServer(tmp_path)
-    monkeypatch.setattr(downloads, "LINK_TLS", server.client_context)
-    monkeypatch.setattr(downloads, "PRIVATE_HOSTS_ALLOWED", frozenset({"localhost"}))
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def send_file(

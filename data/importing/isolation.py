@@ -15,7 +15,8 @@ Result = TypeVar("Result")
 # A PDF's streams are inflated whole by pdfminer and its pages rendered by PDFium (C code): a
 # 400 KB file of compressed spaces took 1.3 GB, and a crash there would take the bot with it.
 # Measured on the seed decision: its text layer read peaks at 141 MB resident, its scan read
-# by OCR at 113 MB (and 112 MB for each Tesseract run): the limit leaves room for 300 pages.
+# by OCR at 113 MB (and 112 MB for each Tesseract run); the limit is on address space, which
+# starts at about 260 MB once the readers are loaded.
 MAX_READ_MEMORY = 2 * 1024**3  # address space of the reading process and its Tesseract runs
 MAX_READ_SECONDS = 600.0  # wall clock: OCR of the largest scan allowed takes a few minutes
 # Forked from a server that has these imported, a read starts in milliseconds, not a second.

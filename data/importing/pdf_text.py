@@ -48,10 +48,14 @@ def pdf_lines(name: str, data: bytes) -> PdfText:
                 raise too_many_pages(name, len(pdf.pages), MAX_PDF_PAGES)
             if not pdf.pages:
                 raise broken_pdf(name)
-            chars = [len(page.chars) for page in pdf.pages]
+            chars: list[int] = []
+            pages: list[Page] = []
+            for page in pdf.pages:
+                chars.append(len(page.chars))
+                pages.append(_page(page))
+                page.close()  # pdfplumber keeps every page's objects otherwise: 12 MB a page
             if sum(1 for count in chars if count >= MIN_PAGE_CHARS) == 0:
                 return _ocr(name, data, len(pdf.pages))
-            pages = [_page(page) for page in pdf.pages]
     except DecisionFormatError:
         raise
     except PDFPasswordIncorrect as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 import zlib
@@ -13,6 +14,8 @@ from data.importing.decision_text import DecisionFormatError
 from data.importing.documents import parse_document
 from data.importing.isolation import read_isolated
 from data.importing.limits import MAX_FILE_BYTES
+from data.importing.pdf_text import pdf_lines
+from tests.decision_documents import FONT_FILE
 
 HEAVY = "quá nặng để đọc"
 
@@ -107,3 +110,31 @@ def test_a_pdf_bomb_is_refused_with_a_message(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(DecisionFormatError, match=HEAVY) as refused:
         parse_document(bomb, "bom.pdf")
     assert "\n" not in str(refused.value) and ".docx" in str(refused.value)
+
+
+def dense_pdf(pages: int) -> bytes:
+    """A text PDF of pages full pages of Vietnamese lines (no decision in it)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("DejaVu", str(FONT_FILE)))
+    out = io.BytesIO()
+    sheet = canvas.Canvas(out, pagesize=A4, invariant=1)
+    line = "Phát triển dịch vụ logistics, thương mại điện tử và du lịch của tỉnh Quảng Ngãi"
+    for page in range(pages):
+        sheet.setFont("DejaVu", 10)
+        for row in range(60):
+            sheet.drawString(40, 800 - row * 13, f"{page}.{row} {line}")
+        sheet.showPage()
+    sheet.save()
+    return out.getvalue()
+
+
+def test_a_long_text_pdf_is_read_a_page_at_a_time() -> None:
+    """pdfplumber keeps every page's objects unless each is closed: 11 MB a dense page."""
+    if not FONT_FILE.exists():
+        pytest.skip(f"the font {FONT_FILE} (fonts-dejavu-core) is missing")
+    read = read_isolated("dai.pdf", pdf_lines, "dai.pdf", dense_pdf(24), memory_bytes=350 * 1024**2)
+    assert not read.ocr and "23.59 Phát triển dịch vụ" in "\n".join(read.lines)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -62,10 +65,25 @@ def _need_ocr() -> None:
 
 @pytest.fixture(scope="module")
 def seed_scan(seed_pdf: Path, tmp_path_factory: pytest.TempPathFactory) -> ParsedDocument:
-    """The seed decision scanned (pages as 200 dpi images), read by OCR once per module."""
+    """The seed decision scanned (pages as 200 dpi images), read by OCR once per test run.
+
+    OCR takes half a minute; pytest may set a module fixture up again (a new backend, another
+    worker), so the result is kept in this run's temporary folder, shared by its workers.
+    """
     _need_ocr()
-    scan = build_scan(seed_pdf, tmp_path_factory.mktemp("scan") / "qd_1731_2021_scan.pdf")
-    return parse_document_file(scan)
+    run = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run = run.parent  # the folder of this run, above each worker's own
+    cache = run / "seed_scan.pickle"
+    with open(run / "seed_scan.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits for the first one's reading
+        if cache.exists():
+            read: ParsedDocument = pickle.loads(cache.read_bytes())
+            return read
+        scan = build_scan(seed_pdf, tmp_path_factory.mktemp("scan") / "qd_1731_2021_scan.pdf")
+        read = parse_document_file(scan)
+        cache.write_bytes(pickle.dumps(read))
+        return read
 
 
 def _programmes(database: Database) -> int:

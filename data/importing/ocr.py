@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,22 +99,30 @@ def read_scanned_pdf(name: str, data: bytes, pages: int) -> OcrPages:
         )
     import pypdfium2  # type: ignore[import-untyped]
 
-    read: list[Page] = []
     try:
         document = pypdfium2.PdfDocument(data)
     except Exception as exc:  # pdfium's own error type
         raise DecisionFormatError(f"Tệp {name} không phải tệp PDF hợp lệ hoặc đã bị hỏng.") from exc
-    try:
-        for index in range(len(document)):
-            page = document[index]
-            width, height = page.get_size()
-            scale = OCR_DPI / 72
-            scale = min(scale, math.sqrt(MAX_PAGE_PIXELS / max(1.0, width * height * 1.0)))
-            image = page.render(scale=scale, grayscale=True).to_numpy()
-            read.append(read_image(name, np.asarray(image).reshape(image.shape[0], -1)))
-    finally:
-        document.close()
-    return OcrPages(pages=read)
+    # Tesseract runs one thread a page (OMP_THREAD_LIMIT=1), so pages are read side by side,
+    # one per core; PDFium renders them one at a time here, never more than that many ahead.
+    workers = max(1, os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers, thread_name_prefix="ocr") as pool:
+        reading: list[Future[Page]] = []
+        try:
+            for index in range(len(document)):
+                pending = [future for future in reading if not future.done()]
+                if len(pending) >= workers:  # a rendered page waits for a free core, not more
+                    wait(pending, return_when=FIRST_COMPLETED)
+                page = document[index]
+                width, height = page.get_size()
+                scale = OCR_DPI / 72
+                scale = min(scale, math.sqrt(MAX_PAGE_PIXELS / max(1.0, width * height * 1.0)))
+                image = page.render(scale=scale, grayscale=True).to_numpy()
+                grey = np.asarray(image).reshape(image.shape[0], -1)
+                reading.append(pool.submit(read_image, name, grey))
+        finally:
+            document.close()
+        return OcrPages(pages=[future.result() for future in reading])
 
 
 def read_image(name: str, grey: Any) -> Page:

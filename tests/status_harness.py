@@ -15,11 +15,11 @@ from core.limits import LIMITS as CAPABILITIES
 from core.model import Chat, ChatKind, Incoming, Reply, User
 from core.render import render
 from core.settings import Settings
-from data.store import people
 from data.store import repositories as repo
 from data.store.db import Database
 from data.store.models import Agency, Role, StatusUpdate, Task
 from tests.databases import database_url
+from tests.store_support import register
 from tests.telegram_html import shown
 
 if TYPE_CHECKING:
@@ -159,21 +159,16 @@ class Desk:
     ) -> int:
         """Create a person directly in the database (faster than /moi + /dangky)."""
         with self.database.unit_of_work() as session:
-            found = repo.agency_by_name(session, agency) if agency else None
-            _invitation, code = people.create_invitation(
-                session, role=role, agency=found, created_by=None, now=self.clock()
-            )
-            done = people.redeem(
+            return register(
                 session,
-                code,
                 platform=platform,
-                user_id=user,
+                user=user,
+                role=role,
+                agency=agency,
                 display_name=user.title(),
                 private_chat_id=f"private-{user}",
                 now=self.clock(),
-            )
-            assert done.person is not None, done
-            return done.person.id
+            ).id
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data.store import people
+from data.store import repositories as repo
 from data.store import status as st
-from data.store.models import Agency, Role, StatusUpdate, Task
+from data.store.models import Agency, Person, Role, StatusUpdate, Task
 from data.store.succession import current_agency
 
 
@@ -18,6 +19,35 @@ def all_tasks(session: Session) -> list[Task]:
     """Every task of every programme, in table order."""
     query = select(Task).order_by(Task.programme_id, Task.position)
     return list(session.scalars(query))
+
+
+def register(
+    session: Session,
+    *,
+    platform: str,
+    user: str,
+    role: Role,
+    agency: str | None,
+    display_name: str,
+    private_chat_id: str,
+    now: datetime,
+) -> Person:
+    """A registered person: an invitation made and redeemed, as /moi and /dangky would."""
+    found = repo.agency_by_name(session, agency) if agency else None
+    _invitation, code = people.create_invitation(
+        session, role=role, agency=found, created_by=None, now=now
+    )
+    done = people.redeem(
+        session,
+        code,
+        platform=platform,
+        user_id=user,
+        display_name=display_name,
+        private_chat_id=private_chat_id,
+        now=now,
+    )
+    assert done.person is not None, done
+    return done.person
 
 
 def focal_private_chats(session: Session, agency: Agency) -> list[tuple[str, str]]:

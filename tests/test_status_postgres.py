@@ -19,6 +19,7 @@ from data.store import repositories as repo
 from data.store import status as st
 from data.store.db import Database
 from data.store.models import ProcessedUpdate, Role, StatusUpdate, TaskStatus, UpdateState
+from tests.store_support import register
 
 pytestmark = pytest.mark.postgres
 pytest_plugins = ("tests.bot_harness",)
@@ -31,16 +32,13 @@ def seeded_pg(pg_db: Database) -> Database:
     """PostgreSQL with the seed and four focal points of Sở Xây dựng (console:f0 … f3)."""
     ensure_seed(pg_db)
     with pg_db.unit_of_work() as session:
-        agency = repo.agency_by_name(session, "Sở Xây dựng")
         for number in range(4):
-            _invitation, code = people.create_invitation(
-                session, role=Role.FOCAL, agency=agency, created_by=None, now=NOW
-            )
-            people.redeem(
+            register(
                 session,
-                code,
                 platform="console",
-                user_id=f"f{number}",
+                user=f"f{number}",
+                role=Role.FOCAL,
+                agency="Sở Xây dựng",
                 display_name=f"F{number}",
                 private_chat_id=f"p{number}",
                 now=NOW,

@@ -17,14 +17,13 @@ from bot.router import Router
 from core.limits import LIMITS
 from core.model import Chat, ChatKind, Incoming, User
 from core.settings import Settings
-from data.store import people
-from data.store import repositories as repo
 from data.store.catalog import load_catalog
 from data.store.db import Database
 from data.store.models import Role
 from handlers.web.auth import sign_init_data
 from handlers.web.service import WebService
 from tests.bot_harness import Clock
+from tests.store_support import register
 
 BOT_TOKEN = "123456:TEST-web-view-token"
 ADMIN_TG = "9001"
@@ -62,20 +61,16 @@ class Site:
     def add_person(self, platform: str, user: str, role: Role, agency: str | None) -> None:
         """A registered person (invitation made and redeemed in the database)."""
         with self.database.unit_of_work() as session:
-            found = repo.agency_by_name(session, agency) if agency else None
-            _inv, code = people.create_invitation(
-                session, role=role, agency=found, created_by=None, now=self.clock()
-            )
-            done = people.redeem(
+            register(
                 session,
-                code,
                 platform=platform,
-                user_id=user,
+                user=user,
+                role=role,
+                agency=agency,
                 display_name=f"Cán bộ {user}",
                 private_chat_id=f"private-{user}",
                 now=self.clock(),
             )
-            assert done.person is not None
 
     def say(self, text: str, user: str, platform: str = "zalo") -> str:
         """What the router answers a private message."""

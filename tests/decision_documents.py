@@ -229,6 +229,14 @@ def build_scan(pdf: Path, path: Path, dpi: int = 200) -> Path:
     return path
 
 
+def word_decisions(folder: Path) -> dict[str, bytes]:
+    """The seed ("seed.docx") and the second decision ("qd3579.docx") as Word files."""
+    return {
+        "seed.docx": build_docx(seed_parts(), folder / "seed.docx").read_bytes(),
+        "qd3579.docx": build_docx(split_decision(SMALL_TEXT), folder / "q.docx").read_bytes(),
+    }
+
+
 def export_json(database: Database) -> dict[str, Any]:
     """`daumoi export --json` data of a database (programmes, tasks, agencies)."""
     from data.reports.export import export_programmes

@@ -34,11 +34,8 @@ from data.store.db import Database
 from handlers import imports
 from tests.decision_documents import (
     SMALL_NUMBER,
-    SMALL_TEXT,
-    build_docx,
     export_json,
-    seed_parts,
-    split_decision,
+    word_decisions,
 )
 
 ADMIN = "700"
@@ -50,11 +47,7 @@ _IDS = itertools.count(1)
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The seed and the second decision as Word files, and the seed as text."""
     folder = tmp_path_factory.mktemp("chat-import")
-    return {
-        "seed.docx": build_docx(seed_parts(), folder / "seed.docx").read_bytes(),
-        "qd3579.docx": build_docx(split_decision(SMALL_TEXT), folder / "q.docx").read_bytes(),
-        "seed.txt": SEED_FILE.read_bytes(),
-    }
+    return {**word_decisions(folder), "seed.txt": SEED_FILE.read_bytes()}
 
 
 class Chatter:

@@ -16,11 +16,8 @@ from tests import fake_telegram as ft
 from tests.conformance.conftest import TelegramDriver
 from tests.decision_documents import (
     SMALL_NUMBER,
-    SMALL_TEXT,
-    build_docx,
     export_json,
-    seed_parts,
-    split_decision,
+    word_decisions,
 )
 
 if TYPE_CHECKING:
@@ -33,11 +30,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarni
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The seed and the second decision as Word files."""
-    folder = tmp_path_factory.mktemp("chat-import-e2e")
-    return {
-        "seed.docx": build_docx(seed_parts(), folder / "seed.docx").read_bytes(),
-        "qd3579.docx": build_docx(split_decision(SMALL_TEXT), folder / "q.docx").read_bytes(),
-    }
+    return word_decisions(tmp_path_factory.mktemp("chat-import-e2e"))
 
 
 def send_file(

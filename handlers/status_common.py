@@ -74,6 +74,20 @@ def decision_choices(code: str, found: list[Task], action: str, rest: str = "") 
     return Reply("\n".join(lines), tuple(choices))
 
 
+def named_task(ctx: Context, task: Task) -> str:
+    """The task's code, with its decision when more than one decision is loaded."""
+    if ctx.catalog.several_programmes:
+        return f"{task.code} (Quyết định {task.programme.decision_number})"
+    return task.code
+
+
+def typed_code(ctx: Context, task: Task) -> str:
+    """The code to type after a command, with its decision when more than one is loaded."""
+    if ctx.catalog.several_programmes:
+        return f"{task.code} {task.programme.decision_number}"
+    return task.code
+
+
 def unknown_task(code: str) -> Reply:
     """The answer to a code no task has."""
     return Reply(

@@ -26,6 +26,7 @@ from handlers.status_common import (
     qualifier,
     split_code,
     tasks,
+    typed_code,
     unknown_task,
     year,
 )
@@ -314,11 +315,10 @@ def _task_prompt(ctx: Context, who: people.Actor, flow: Flow) -> Reply:
     reporting = year(ctx)
     missing = {t.id for t in st.missing_tasks(ctx.session, agency, reporting)}
     items = []
-    several = ctx.catalog.several_programmes
     for task, role in st.agency_tasks(ctx.session, agency):
         state = "chưa báo cáo" if task.id in missing else "đã báo cáo"
         title = shorten(task.title, TITLE_WIDTH)
-        named = f"{task.code} {task.programme.decision_number}" if several else task.code
+        named = typed_code(ctx, task)
         line = f"{named} — {title} ({labels.TASK_ROLE[role]}, {state} năm {reporting})"
         items.append(
             Item(

@@ -7,7 +7,7 @@ import re
 from core.model import ChatKind, Choice, Incoming, Reply
 from data.store import people
 from data.store import status as st
-from data.store.models import StatusUpdate, Task, UpdateState
+from data.store.models import StatusUpdate, UpdateState
 from data.store.succession import display_name
 from handlers.context import Context
 from handlers.permissions import ADMINS_ONLY
@@ -15,9 +15,11 @@ from handlers.status_card import person_label, when
 from handlers.status_common import (
     actor,
     decision_choices,
+    named_task,
     qualifier,
     split_code,
     tasks,
+    typed_code,
     unknown_task,
     year,
 )
@@ -122,7 +124,7 @@ def _return(
     st.return_for_rework(ctx.session, target, by=admin, reason=reason, now=ctx.now())
     author = target.author
     text = (
-        f"Đã trả lại cập nhật #{target.id} (nhiệm vụ {_named(ctx, task)}, "
+        f"Đã trả lại cập nhật #{target.id} (nhiệm vụ {named_task(ctx, task)}, "
         f"{display_name(target.agency)}, "
         f"của {person_label(author)}) để bổ sung.\nLý do: {reason}"
     )
@@ -131,10 +133,10 @@ def _return(
     if chat is not None and chat != msg.chat.id:
         replies.append(
             Reply(
-                f"Cập nhật #{target.id} của anh/chị cho nhiệm vụ {_named(ctx, task)} (gửi lúc "
+                f"Cập nhật #{target.id} của anh/chị cho nhiệm vụ {named_task(ctx, task)} (gửi lúc "
                 f"{when(target.created_at, ctx.settings.timezone)}) đã được "
                 f"{person_label(admin)} trả lại để bổ sung.\nLý do: {reason}\n\n"
-                f"Anh/chị gõ /capnhat {_typed(ctx, task)} để gửi bản cập nhật mới.",
+                f"Anh/chị gõ /capnhat {typed_code(ctx, task)} để gửi bản cập nhật mới.",
                 chat_id=chat,
             )
         )
@@ -145,17 +147,3 @@ def _return(
             "trên nền tảng này."
         )
     return [Reply(text), *replies]
-
-
-def _named(ctx: Context, task: Task) -> str:
-    """The task's code, with its decision when more than one decision is loaded."""
-    if ctx.catalog.several_programmes:
-        return f"{task.code} (Quyết định {task.programme.decision_number})"
-    return task.code
-
-
-def _typed(ctx: Context, task: Task) -> str:
-    """The code to type after a command, with its decision when more than one is loaded."""
-    if ctx.catalog.several_programmes:
-        return f"{task.code} {task.programme.decision_number}"
-    return task.code
